@@ -1,0 +1,256 @@
+// The backward engine and the autograd side of Tensor.
+//
+// backward() walks the graph without recursion: one iterative DFS counts each
+// node's consumers, then Kahn's algorithm runs a node once all gradients for
+// its output have arrived. Saved tensors are released right after a node runs
+// (unless retain_graph), so memory falls back as the pass proceeds.
+#include <unordered_map>
+
+#include <polygrad/autograd/grad_mode.h>
+#include <polygrad/autograd/node.h>
+#include <polygrad/core/elementwise.h>
+#include <polygrad/core/kernels.h>
+
+namespace polygrad {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+} // namespace
+
+bool is_grad_enabled() { return g_grad_enabled; }
+void set_grad_enabled(bool on) { g_grad_enabled = on; }
+
+Node::~Node() {
+  // A chain of 100,000 ops would be destroyed recursively (one frame per
+  // node) and overflow the stack: take the children this node owns alone and
+  // destroy them in a loop instead.
+  std::vector<std::shared_ptr<Node>> stack;
+  for (Edge &e : next)
+    if (e.fn && e.fn.use_count() == 1)
+      stack.push_back(std::move(e.fn));
+  while (!stack.empty()) {
+    std::shared_ptr<Node> n = std::move(stack.back());
+    stack.pop_back();
+    for (Edge &e : n->next)
+      if (e.fn && e.fn.use_count() == 1)
+        stack.push_back(std::move(e.fn));
+  }
+}
+
+SavedTensor::SavedTensor(const Tensor &t) {
+  if (!t.defined())
+    return;
+  data_ = kernel::as_strided(t, t.shape(), t.strides(), t.offset());
+  version_ = t.storage()->version;
+}
+
+const Tensor &SavedTensor::get() const {
+  if (data_.defined())
+    PG_CHECK(data_.storage()->version == version_,
+             "a tensor saved for backward was modified by an in-place "
+             "operation (its version is ",
+             data_.storage()->version, ", it was saved at version ", version_,
+             "); clone() it before modifying it");
+  return data_;
+}
+
+grads AccumulateGrad::apply(const Tensor &g) {
+  if (!meta->grad.defined()) {
+    // Own copy: g may alias a user's tensor or another buffer.
+    Tensor c = Tensor::empty(g.shape());
+    kernel::apply_inplace(c, g, [](float, float s) { return s; });
+    meta->grad = c;
+  } else {
+    kernel::apply_inplace(meta->grad, g, [](float a, float b) { return a + b; });
+    meta->grad.bump_version();
+  }
+  return {};
+}
+
+namespace {
+std::shared_ptr<Node> edge_for(const Tensor &t) {
+  if (!t.defined() || !t.requires_grad())
+    return nullptr;
+  auto &meta = t.impl().autograd;
+  if (meta->grad_fn)
+    return meta->grad_fn;
+  if (auto acc = meta->grad_accumulator.lock())
+    return acc;
+  auto acc = std::make_shared<AccumulateGrad>(meta);
+  acc->out_shape = t.shape();
+  meta->grad_accumulator = acc;
+  return acc;
+}
+} // namespace
+
+bool needs_grad(std::initializer_list<Tensor> inputs) {
+  if (!g_grad_enabled)
+    return false;
+  for (const Tensor &t : inputs)
+    if (t.defined() && t.requires_grad())
+      return true;
+  return false;
+}
+bool needs_grad(const std::vector<Tensor> &inputs) {
+  if (!g_grad_enabled)
+    return false;
+  for (const Tensor &t : inputs)
+    if (t.defined() && t.requires_grad())
+      return true;
+  return false;
+}
+
+Tensor record_node(std::shared_ptr<Node> node, Tensor out,
+                   const std::vector<Tensor> &inputs) {
+  node->next.reserve(inputs.size());
+  for (const Tensor &t : inputs)
+    node->next.push_back({edge_for(t), t.defined() ? t.shape() : Shape{}});
+  node->out_shape = out.shape();
+  auto meta = std::make_shared<AutogradMeta>();
+  meta->requires_grad = true;
+  meta->grad_fn = std::move(node);
+  out.impl().autograd = std::move(meta);
+  return out;
+}
+
+Tensor record(const char *name, Tensor out, const std::vector<Tensor> &inputs,
+              FunctionNode::Fn backward) {
+  return record_node(std::make_shared<FunctionNode>(name, std::move(backward)),
+                     std::move(out), inputs);
+}
+
+void run_backward(const Tensor &root, const Tensor &grad_in, bool retain) {
+  PG_CHECK(root.requires_grad(),
+           "backward: the tensor does not require grad and has no grad_fn");
+  Tensor grad = grad_in;
+  if (!grad.defined()) {
+    PG_CHECK(root.numel() == 1,
+             "backward: grad can be implicitly created only for a one-element "
+             "output, got shape ",
+             shape_str(root.shape()), "; pass a gradient of that shape");
+    grad = ones(root.shape());
+  } else {
+    PG_CHECK(grad.shape() == root.shape(), "backward: gradient of shape ",
+             shape_str(grad.shape()), " does not match the output shape ",
+             shape_str(root.shape()));
+  }
+  NoGradGuard no_grad;
+  std::shared_ptr<Node> start = edge_for(root);
+
+  // Consumers per node, by an iterative DFS.
+  std::unordered_map<Node *, int> deps;
+  std::vector<Node *> stack{start.get()};
+  deps[start.get()] = 0;
+  while (!stack.empty()) {
+    Node *n = stack.back();
+    stack.pop_back();
+    for (const Edge &e : n->next) {
+      if (!e.fn)
+        continue;
+      auto [it, fresh] = deps.try_emplace(e.fn.get(), 0);
+      it->second++;
+      if (fresh)
+        stack.push_back(e.fn.get());
+    }
+  }
+
+  std::unordered_map<Node *, Tensor> buffer;
+  buffer[start.get()] = grad;
+  std::vector<Node *> ready{start.get()};
+  while (!ready.empty()) {
+    Node *n = ready.back();
+    ready.pop_back();
+    Tensor g = std::move(buffer[n]);
+    buffer.erase(n);
+    PG_CHECK(!n->released, "backward: trying to backward through the graph a "
+                           "second time (", n->name(), "'s saved tensors were "
+                           "freed); call backward(grad, /*retain_graph=*/true) "
+                           "the first time if you need to");
+    grads gs;
+    try {
+      gs = n->apply(g);
+    } catch (const Error &e) {
+      throw Error(std::string(n->name()) + ": " + e.what());
+    }
+    if (!retain && n->next.size()) {
+      n->release_saved();
+      n->released = true;
+    }
+    for (size_t i = 0; i < n->next.size(); ++i) {
+      const Edge &e = n->next[i];
+      if (!e.fn)
+        continue;
+      Tensor gi = i < gs.size() ? gs[i] : Tensor();
+      if (gi.defined()) {
+        if (gi.shape() != e.shape)
+          gi = kernel::sum_to(gi, e.shape);
+        Tensor &slot = buffer[e.fn.get()];
+        slot = slot.defined()
+                   ? kernel::zip(slot, gi, "backward", [](float a, float b) { return a + b; })
+                   : gi;
+      }
+      if (--deps[e.fn.get()] == 0) {
+        if (buffer.count(e.fn.get()))
+          ready.push_back(e.fn.get());
+      }
+    }
+  }
+}
+
+// ----- Tensor's autograd members -----
+bool Tensor::requires_grad() const {
+  return defined() && impl().autograd && impl().autograd->requires_grad;
+}
+
+Tensor Tensor::requires_grad_(bool on) const {
+  PG_CHECK(on || is_leaf(), "requires_grad_: can only change requires_grad of "
+                            "leaf tensors; use detach() on an op's output");
+  PG_CHECK(!on || dtype() == DType::Float32,
+           "requires_grad_: only float32 tensors can require grad, got ",
+           dtype_name(dtype()));
+  if (!impl().autograd)
+    impl().autograd = std::make_shared<AutogradMeta>();
+  impl().autograd->requires_grad = on;
+  return *this;
+}
+
+Tensor Tensor::grad() const {
+  return impl().autograd ? impl().autograd->grad : Tensor();
+}
+
+void Tensor::set_grad(const Tensor &g) const {
+  PG_CHECK(!g.defined() || g.shape() == shape(), "set_grad: gradient of shape ",
+           g.defined() ? shape_str(g.shape()) : "", " for a tensor of shape ",
+           shape_str(shape()));
+  if (!impl().autograd)
+    impl().autograd = std::make_shared<AutogradMeta>();
+  impl().autograd->grad = g;
+}
+
+void Tensor::zero_grad() const {
+  if (impl().autograd)
+    impl().autograd->grad = Tensor();
+}
+
+bool Tensor::is_leaf() const {
+  return !impl().autograd || !impl().autograd->grad_fn;
+}
+
+std::shared_ptr<Node> Tensor::grad_fn() const {
+  return impl().autograd ? impl().autograd->grad_fn : nullptr;
+}
+
+std::string Tensor::grad_fn_name() const {
+  auto fn = grad_fn();
+  return fn ? fn->name() : "";
+}
+
+Tensor Tensor::detach() const {
+  return kernel::as_strided(*this, shape(), strides(), offset());
+}
+
+void Tensor::backward(const Tensor &grad, bool retain_graph) const {
+  run_backward(*this, grad, retain_graph);
+}
+
+} // namespace polygrad

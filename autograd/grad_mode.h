@@ -1,0 +1,22 @@
+// Grad mode: ops record the graph only while it is enabled (per thread).
+#pragma once
+
+#include <polygrad/core/tensor.h>
+
+namespace polygrad {
+
+void set_grad_enabled(bool on);
+
+// RAII: nothing is recorded in its scope (evaluation, optimizer updates).
+class NoGradGuard {
+public:
+  NoGradGuard() : prev_(is_grad_enabled()) { set_grad_enabled(false); }
+  ~NoGradGuard() { set_grad_enabled(prev_); }
+  NoGradGuard(const NoGradGuard &) = delete;
+  NoGradGuard &operator=(const NoGradGuard &) = delete;
+
+private:
+  bool prev_;
+};
+
+} // namespace polygrad

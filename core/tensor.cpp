@@ -1,0 +1,303 @@
+// Tensor basics: shapes, storage, factories, element access, printing and the
+// non-recorded in-place updates. Differentiable ops live in autograd/.
+#include <polygrad/core/tensor.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <iomanip>
+#include <ostream>
+
+#include <polygrad/core/allocator.h>
+#include <polygrad/core/elementwise.h>
+#include <polygrad/core/kernels.h>
+#include <polygrad/core/random.h>
+
+namespace polygrad {
+
+const char *dtype_name(DType d) {
+  return d == DType::Float32 ? "float32" : "int64";
+}
+
+std::string shape_str(const Shape &s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i)
+      r += ", ";
+    r += std::to_string(s[i]);
+  }
+  return r + "]";
+}
+
+int64_t shape_numel(const Shape &s) {
+  int64_t n = 1;
+  for (int64_t d : s)
+    n *= d;
+  return n;
+}
+
+Shape contiguous_strides(const Shape &s) {
+  Shape st(s.size());
+  int64_t acc = 1;
+  for (int64_t i = (int64_t)s.size() - 1; i >= 0; --i) {
+    st[i] = acc;
+    acc *= std::max<int64_t>(s[i], 1);
+  }
+  return st;
+}
+
+int64_t wrap_dim(int64_t dim, int64_t ndim, const char *op) {
+  const int64_t lo = -std::max<int64_t>(ndim, 1), hi = std::max<int64_t>(ndim, 1) - 1;
+  PG_CHECK(dim >= lo && dim <= hi, op, ": dim ", dim, " out of range for a ",
+           ndim, "-d tensor (expected ", lo, "..", hi, ")");
+  return dim < 0 ? dim + std::max<int64_t>(ndim, 1) : dim;
+}
+
+Shape broadcast_shapes(const Shape &a, const Shape &b, const char *op) {
+  const size_t n = std::max(a.size(), b.size());
+  Shape out(n);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    const int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    PG_CHECK(da == db || da == 1 || db == 1, op, ": shapes ", shape_str(a),
+             " and ", shape_str(b), " cannot be broadcast (dim ", i, ": ", da,
+             " vs ", db, ")");
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+Storage::Storage(size_t n) : data(allocator::allocate(n)), nbytes(n) {}
+Storage::~Storage() { allocator::deallocate(data, nbytes); }
+
+Tensor Tensor::empty(const Shape &shape, DType dtype) {
+  for (int64_t d : shape)
+    PG_CHECK(d >= 0, "empty: negative size in shape ", shape_str(shape));
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage =
+      std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype));
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+TensorImpl &Tensor::impl() const {
+  PG_CHECK(impl_ != nullptr, "use of an undefined tensor");
+  return *impl_;
+}
+
+int64_t Tensor::size(int64_t d) const {
+  return shape()[wrap_dim(d, dim(), "size")];
+}
+
+bool Tensor::is_contiguous() const {
+  const auto &sh = shape();
+  const auto &st = strides();
+  int64_t acc = 1;
+  for (int64_t i = (int64_t)sh.size() - 1; i >= 0; --i) {
+    if (sh[i] == 1)
+      continue;
+    if (st[i] != acc)
+      return false;
+    acc *= sh[i];
+  }
+  return true;
+}
+
+template <class T> T *Tensor::data() const {
+  PG_CHECK(dtype() == dtype_of<T>(), "data<", dtype_name(dtype_of<T>()),
+           ">: tensor has dtype ", dtype_name(dtype()));
+  return static_cast<T *>(impl().storage->data) + impl().offset;
+}
+template float *Tensor::data<float>() const;
+template int64_t *Tensor::data<int64_t>() const;
+
+template <class T> std::vector<T> Tensor::to_vector() const {
+  PG_CHECK(dtype() == dtype_of<T>(), "to_vector<", dtype_name(dtype_of<T>()),
+           ">: tensor has dtype ", dtype_name(dtype()));
+  Tensor c = kernel::contiguous(*this);
+  const T *p = c.data<T>();
+  return std::vector<T>(p, p + c.numel());
+}
+template std::vector<float> Tensor::to_vector<float>() const;
+template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
+
+float Tensor::item() const {
+  PG_CHECK(numel() == 1, "item: tensor with ", numel(),
+           " elements (shape ", shape_str(shape()), ") is not a scalar");
+  if (dtype() == DType::Int64)
+    return (float)*data<int64_t>();
+  return *data<float>();
+}
+
+// ----- factories -----
+Tensor zeros(const Shape &shape, DType dtype) {
+  Tensor t = Tensor::empty(shape, dtype);
+  std::memset(t.storage()->data, 0, t.storage()->nbytes);
+  return t;
+}
+Tensor full(const Shape &shape, float value) {
+  Tensor t = Tensor::empty(shape);
+  std::fill_n(t.data<float>(), t.numel(), value);
+  return t;
+}
+Tensor ones(const Shape &shape) { return full(shape, 1.f); }
+Tensor scalar_tensor(float value) { return full({}, value); }
+Tensor zeros_like(const Tensor &t) { return zeros(t.shape(), t.dtype()); }
+Tensor ones_like(const Tensor &t) { return ones(t.shape()); }
+Tensor full_like(const Tensor &t, float v) { return full(t.shape(), v); }
+
+Tensor arange(float start, float end, float step) {
+  PG_CHECK(step != 0.f, "arange: step must be nonzero");
+  const double n = std::ceil((double(end) - start) / step);
+  Tensor t = Tensor::empty({std::max<int64_t>(0, (int64_t)n)});
+  float *p = t.data<float>();
+  for (int64_t i = 0; i < t.numel(); ++i)
+    p[i] = float(start + double(i) * step);
+  return t;
+}
+Tensor arange(int64_t end) { return arange(0.f, (float)end, 1.f); }
+
+Tensor rand(const Shape &shape) {
+  Tensor t = Tensor::empty(shape);
+  float *p = t.data<float>();
+  for (int64_t i = 0; i < t.numel(); ++i)
+    p[i] = uniform();
+  return t;
+}
+Tensor randn(const Shape &shape) {
+  Tensor t = Tensor::empty(shape);
+  float *p = t.data<float>();
+  for (int64_t i = 0; i < t.numel(); ++i)
+    p[i] = normal();
+  return t;
+}
+
+Tensor from_vector(const std::vector<float> &values, const Shape &shape) {
+  PG_CHECK((int64_t)values.size() == shape_numel(shape), "from_vector: ",
+           values.size(), " values do not fill shape ", shape_str(shape),
+           " (", shape_numel(shape), " elements)");
+  Tensor t = Tensor::empty(shape);
+  std::copy(values.begin(), values.end(), t.data<float>());
+  return t;
+}
+
+Tensor from_labels(const std::vector<int64_t> &labels, const Shape &shape) {
+  PG_CHECK((int64_t)labels.size() == shape_numel(shape), "from_labels: ",
+           labels.size(), " labels do not fill shape ", shape_str(shape));
+  Tensor t = Tensor::empty(shape, DType::Int64);
+  std::copy(labels.begin(), labels.end(), t.data<int64_t>());
+  return t;
+}
+Tensor from_labels(const std::vector<int64_t> &labels) {
+  return from_labels(labels, {(int64_t)labels.size()});
+}
+
+// ----- in-place -----
+namespace {
+void check_inplace(const Tensor &t, const char *op) {
+  PG_CHECK(t.dtype() == DType::Float32, op, ": needs a float32 tensor, got ",
+           dtype_name(t.dtype()));
+  PG_CHECK(!t.requires_grad() || t.grad_fn() != nullptr ||
+               !is_grad_enabled(),
+           op, ": a leaf tensor that requires grad is being modified in "
+               "place; wrap the update in NoGradGuard");
+}
+} // namespace
+
+Tensor &Tensor::fill_(float v) {
+  check_inplace(*this, "fill_");
+  kernel::apply_inplace(*this, Tensor(), [v](float, float) { return v; });
+  bump_version();
+  return *this;
+}
+Tensor &Tensor::copy_(const Tensor &src) {
+  check_inplace(*this, "copy_");
+  kernel::apply_inplace(*this, src, [](float, float s) { return s; });
+  bump_version();
+  return *this;
+}
+Tensor &Tensor::add_(const Tensor &o, float alpha) {
+  check_inplace(*this, "add_");
+  kernel::apply_inplace(*this, o,
+                        [alpha](float a, float b) { return a + alpha * b; });
+  bump_version();
+  return *this;
+}
+Tensor &Tensor::add_(float v) {
+  check_inplace(*this, "add_");
+  kernel::apply_inplace(*this, Tensor(), [v](float a, float) { return a + v; });
+  bump_version();
+  return *this;
+}
+Tensor &Tensor::mul_(const Tensor &o) {
+  check_inplace(*this, "mul_");
+  kernel::apply_inplace(*this, o, [](float a, float b) { return a * b; });
+  bump_version();
+  return *this;
+}
+Tensor &Tensor::mul_(float v) {
+  check_inplace(*this, "mul_");
+  kernel::apply_inplace(*this, Tensor(), [v](float a, float) { return a * v; });
+  bump_version();
+  return *this;
+}
+
+// ----- printing -----
+namespace {
+void print_rec(std::ostream &os, const Tensor &c, int64_t d, int64_t off,
+               int indent, bool summarise) {
+  const int64_t n = c.shape()[d];
+  const int64_t st = c.strides()[d];
+  os << "[";
+  const bool last = d == c.dim() - 1;
+  for (int64_t i = 0; i < n; ++i) {
+    if (summarise && n > 6 && i == 3) {
+      os << (last ? "..., " : "...,\n" + std::string(indent + 1, ' '));
+      i = n - 3;
+    }
+    if (last) {
+      if (c.dtype() == DType::Int64)
+        os << c.data<int64_t>()[off + i * st];
+      else
+        os << std::setw(9) << c.data<float>()[off + i * st];
+    } else {
+      print_rec(os, c, d + 1, off + i * st, indent + 1, summarise);
+    }
+    if (i + 1 < n)
+      os << (last ? ", " : ",\n" + std::string(indent + 1, ' '));
+  }
+  os << "]";
+}
+} // namespace
+
+std::ostream &operator<<(std::ostream &os, const Tensor &t) {
+  if (!t.defined())
+    return os << "tensor(undefined)";
+  std::ios state(nullptr);
+  state.copyfmt(os);
+  os << "tensor(";
+  os << std::setprecision(4);
+  if (t.dim() == 0) {
+    if (t.dtype() == DType::Int64)
+      os << *t.data<int64_t>();
+    else
+      os << *t.data<float>();
+  } else if (t.numel() == 0) {
+    os << "[]";
+  } else {
+    // Index through the view itself (data<T>() already includes the offset).
+    Tensor base = t;
+    print_rec(os, base, 0, 0, 7, t.numel() > 1000);
+  }
+  os.copyfmt(state);
+  os << ", shape=" << shape_str(t.shape()) << ", dtype=" << dtype_name(t.dtype());
+  if (t.grad_fn())
+    os << ", grad_fn=<" << t.grad_fn_name() << ">";
+  else if (t.requires_grad())
+    os << ", requires_grad=true";
+  return os << ")";
+}
+
+} // namespace polygrad

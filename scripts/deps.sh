@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages polygrad needs, only those that are missing.
+# Sourced by scripts/test.sh and scripts/demo.sh.
+set -euo pipefail
+PG_PACKAGES=(g++ cmake ninja-build pkg-config libopenblas-dev libstb-dev catch2 zlib1g-dev)
+missing=()
+for p in "${PG_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "polygrad: installing missing packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

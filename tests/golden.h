@@ -1,0 +1,99 @@
+// Golden fixtures from PyTorch (tools/gen_golden.py writes them; the tests
+// never need torch). A fixture file is text:
+//   # comments
+//   tensor <name> <float32|int64> <ndim> <d0> ... <dn-1>
+//   <numel values, whitespace separated>
+// repeated. Float values are printed with 9 significant digits (exact for
+// float32).
+#pragma once
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <polygrad/core/tensor.h>
+
+namespace golden {
+
+using Fixture = std::map<std::string, polygrad::Tensor>;
+
+inline Fixture load(const std::string &name) {
+  const std::string path = std::string(PG_FIXTURE_DIR) + "/" + name;
+  std::ifstream in(path);
+  if (!in)
+    throw polygrad::Error("golden: cannot open fixture " + path);
+  Fixture f;
+  std::string word;
+  while (in >> word) {
+    if (word[0] == '#') {
+      std::getline(in, word);
+      continue;
+    }
+    if (word != "tensor")
+      throw polygrad::Error("golden: " + path + ": expected 'tensor', got '" + word + "'");
+    std::string tname, dtype;
+    int ndim;
+    in >> tname >> dtype >> ndim;
+    polygrad::Shape shape(ndim);
+    for (auto &d : shape)
+      in >> d;
+    const int64_t n = polygrad::shape_numel(shape);
+    if (dtype == "int64") {
+      std::vector<int64_t> v(n);
+      for (auto &x : v)
+        in >> x;
+      f[tname] = polygrad::from_labels(v, shape);
+    } else {
+      std::vector<float> v(n);
+      for (auto &x : v) {
+        std::string s;
+        in >> s;
+        x = std::strtof(s.c_str(), nullptr); // handles nan/inf
+      }
+      f[tname] = polygrad::from_vector(v, shape);
+    }
+    if (!in)
+      throw polygrad::Error("golden: " + path + ": truncated at tensor " + tname);
+  }
+  return f;
+}
+
+inline const polygrad::Tensor &get(const Fixture &f, const std::string &key) {
+  auto it = f.find(key);
+  if (it == f.end())
+    throw polygrad::Error("golden: fixture has no tensor '" + key + "'");
+  return it->second;
+}
+
+// Element-wise |a - e| <= atol + rtol |e| (NaN matches NaN), with the worst
+// element reported on failure.
+inline void require_close(const polygrad::Tensor &actual, const polygrad::Tensor &expected,
+                          double rtol = 1e-5, double atol = 1e-6,
+                          const std::string &what = "") {
+  INFO(what);
+  REQUIRE(actual.defined());
+  REQUIRE(actual.shape() == expected.shape());
+  const auto a = actual.to_vector(), e = expected.to_vector();
+  double worst = 0;
+  size_t wi = 0;
+  bool nan_mismatch = false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::isnan(e[i]) || std::isnan(a[i])) {
+      if (std::isnan(e[i]) != std::isnan(a[i]))
+        nan_mismatch = true, wi = i;
+      continue;
+    }
+    const double excess = std::fabs(double(a[i]) - e[i]) - (atol + rtol * std::fabs(e[i]));
+    if (excess > worst)
+      worst = excess, wi = i;
+  }
+  INFO("worst element " << wi << ": actual " << (a.empty() ? 0 : a[wi]) << " expected "
+                        << (e.empty() ? 0 : e[wi]));
+  REQUIRE(!nan_mismatch);
+  REQUIRE(worst <= 0);
+}
+
+} // namespace golden

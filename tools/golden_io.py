@@ -1,0 +1,32 @@
+"""Writes fixture files in the text format tests/golden.h reads.
+
+    tensor <name> <float32|int64> <ndim> <dims...>
+    <values>
+"""
+import os
+
+FIXTURE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures")
+
+
+def write_fixture(name, tensors, comment=""):
+    """tensors: dict name -> torch.Tensor or numpy array (float32 or int64)."""
+    import numpy as np
+    path = os.path.join(FIXTURE_DIR, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        if comment:
+            for line in comment.splitlines():
+                f.write(f"# {line}\n")
+        for key, t in tensors.items():
+            a = t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
+            if a.dtype.kind in "iu":
+                a = a.astype(np.int64)
+                dtype = "int64"
+                vals = " ".join(str(int(v)) for v in a.reshape(-1))
+            else:
+                a = a.astype(np.float32)
+                dtype = "float32"
+                vals = " ".join(f"{float(v):.9g}" for v in a.reshape(-1))
+            f.write(f"tensor {key} {dtype} {a.ndim} {' '.join(str(d) for d in a.shape)}\n")
+            f.write(vals + "\n")
+    return path
