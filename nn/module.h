@@ -1,0 +1,95 @@
+// nn::Module: the base of every layer and model, as in PyTorch. A module
+// registers its parameters, buffers and submodules by name; names nest with
+// dots ("features.3.weight"), exactly like PyTorch's state_dict keys, so
+// checkpoints interoperate.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <polygrad/core/tensor.h>
+
+namespace polygrad::nn {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+class Module {
+public:
+  virtual ~Module() = default;
+
+  // Single-input forward; layers override it. Losses and other multi-input
+  // modules have their own forward(a, b) and leave this one throwing.
+  virtual Tensor forward(const Tensor &x);
+  Tensor operator()(const Tensor &x) { return forward(x); }
+
+  // The class name shown when printing ("Linear", "Conv2d", ...).
+  virtual std::string name() const = 0;
+  // The constructor arguments shown when printing ("784, 512, bias=true").
+  virtual std::string extra_repr() const { return ""; }
+
+  std::vector<Tensor> parameters(bool recurse = true) const;
+  NamedTensors named_parameters(bool recurse = true) const;
+  NamedTensors named_buffers(bool recurse = true) const;
+  // Parameters then buffers, PyTorch's state_dict order.
+  NamedTensors state_dict() const;
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>> &named_children() const {
+    return children_;
+  }
+
+  // train(true)/eval() switch this module and every submodule.
+  virtual void train(bool on = true);
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+  // Drops every parameter's gradient (PyTorch's set_to_none=True).
+  void zero_grad();
+  int64_t num_parameters() const;
+
+  // PyTorch-style architecture listing, one line per layer with its
+  // parameter count, and the total at the end.
+  std::string repr() const;
+
+protected:
+  // Registers `t` as a parameter (it is made to require grad) and returns it.
+  Tensor register_parameter(const std::string &name, Tensor t);
+  Tensor register_buffer(const std::string &name, Tensor t);
+  template <class M>
+  std::shared_ptr<M> register_module(const std::string &name, std::shared_ptr<M> m) {
+    add_child(name, m);
+    return m;
+  }
+  void add_child(const std::string &name, std::shared_ptr<Module> m);
+
+private:
+  void collect(const std::string &prefix, bool params, bool recurse, NamedTensors &out) const;
+  void repr_into(std::string &out, const std::string &indent, const std::string &label) const;
+
+  NamedTensors params_, buffers_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+std::ostream &operator<<(std::ostream &os, const Module &m);
+
+// Sequential: applies its children in order; they are named "0", "1", ...
+class Sequential : public Module {
+public:
+  Sequential() = default;
+  Sequential(std::initializer_list<std::shared_ptr<Module>> mods);
+  void push_back(std::shared_ptr<Module> m);
+  Tensor forward(const Tensor &x) override;
+  std::string name() const override { return "Sequential"; }
+  size_t size() const { return mods_.size(); }
+  std::shared_ptr<Module> operator[](size_t i) const { return mods_.at(i); }
+
+private:
+  std::vector<std::shared_ptr<Module>> mods_;
+};
+
+// Convenience: nn::make<Linear>(784, 512) == std::make_shared<Linear>(784, 512).
+template <class M, class... Args> std::shared_ptr<M> make(Args &&...args) {
+  return std::make_shared<M>(std::forward<Args>(args)...);
+}
+
+} // namespace polygrad::nn
