@@ -1,0 +1,1 @@
+// Keeps pg_examples_common non-empty before examples/common has sources.
