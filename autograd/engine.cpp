@@ -100,8 +100,7 @@ bool needs_grad(const std::vector<Tensor> &inputs) {
   return false;
 }
 
-Tensor record_node(std::shared_ptr<Node> node, Tensor out,
-                   const std::vector<Tensor> &inputs) {
+Tensor record_node(std::shared_ptr<Node> node, Tensor out, const std::vector<Tensor> &inputs) {
   node->next.reserve(inputs.size());
   for (const Tensor &t : inputs)
     node->next.push_back({edge_for(t), t.defined() ? t.shape() : Shape{}});
@@ -115,13 +114,12 @@ Tensor record_node(std::shared_ptr<Node> node, Tensor out,
 
 Tensor record(const char *name, Tensor out, const std::vector<Tensor> &inputs,
               FunctionNode::Fn backward) {
-  return record_node(std::make_shared<FunctionNode>(name, std::move(backward)),
-                     std::move(out), inputs);
+  return record_node(std::make_shared<FunctionNode>(name, std::move(backward)), std::move(out),
+                     inputs);
 }
 
 void run_backward(const Tensor &root, const Tensor &grad_in, bool retain) {
-  PG_CHECK(root.requires_grad(),
-           "backward: the tensor does not require grad and has no grad_fn");
+  PG_CHECK(root.requires_grad(), "backward: the tensor does not require grad and has no grad_fn");
   Tensor grad = grad_in;
   if (!grad.defined()) {
     PG_CHECK(root.numel() == 1,
@@ -130,9 +128,8 @@ void run_backward(const Tensor &root, const Tensor &grad_in, bool retain) {
              shape_str(root.shape()), "; pass a gradient of that shape");
     grad = ones(root.shape());
   } else {
-    PG_CHECK(grad.shape() == root.shape(), "backward: gradient of shape ",
-             shape_str(grad.shape()), " does not match the output shape ",
-             shape_str(root.shape()));
+    PG_CHECK(grad.shape() == root.shape(), "backward: gradient of shape ", shape_str(grad.shape()),
+             " does not match the output shape ", shape_str(root.shape()));
   }
   NoGradGuard no_grad;
   std::shared_ptr<Node> start = edge_for(root);
@@ -160,17 +157,28 @@ void run_backward(const Tensor &root, const Tensor &grad_in, bool retain) {
   while (!ready.empty()) {
     Node *n = ready.back();
     ready.pop_back();
-    Tensor g = std::move(buffer[n]);
-    buffer.erase(n);
-    PG_CHECK(!n->released, "backward: trying to backward through the graph a "
-                           "second time (", n->name(), "'s saved tensors were "
-                           "freed); call backward(grad, /*retain_graph=*/true) "
-                           "the first time if you need to");
+    // A node can become ready without any gradient (every consumer returned
+    // "none" for it). It is still visited, so that its inputs' consumer
+    // counts drop and gradients arriving there by other paths flow on.
+    Tensor g;
+    if (auto it = buffer.find(n); it != buffer.end()) {
+      g = std::move(it->second);
+      buffer.erase(it);
+    }
     grads gs;
-    try {
-      gs = n->apply(g);
-    } catch (const Error &e) {
-      throw Error(std::string(n->name()) + ": " + e.what());
+    if (g.defined()) {
+      PG_CHECK(!n->released,
+               "backward: trying to backward through the graph a "
+               "second time (",
+               n->name(),
+               "'s saved tensors were "
+               "freed); call backward(grad, /*retain_graph=*/true) "
+               "the first time if you need to");
+      try {
+        gs = n->apply(g);
+      } catch (const Error &e) {
+        throw Error(std::string(n->name()) + ": " + e.what());
+      }
     }
     if (!retain && n->next.size()) {
       n->release_saved();
@@ -189,10 +197,8 @@ void run_backward(const Tensor &root, const Tensor &grad_in, bool retain) {
                    ? kernel::zip(slot, gi, "backward", [](float a, float b) { return a + b; })
                    : gi;
       }
-      if (--deps[e.fn.get()] == 0) {
-        if (buffer.count(e.fn.get()))
-          ready.push_back(e.fn.get());
-      }
+      if (--deps[e.fn.get()] == 0)
+        ready.push_back(e.fn.get());
     }
   }
 }
@@ -206,22 +212,18 @@ Tensor Tensor::requires_grad_(bool on) const {
   PG_CHECK(on || is_leaf(), "requires_grad_: can only change requires_grad of "
                             "leaf tensors; use detach() on an op's output");
   PG_CHECK(!on || dtype() == DType::Float32,
-           "requires_grad_: only float32 tensors can require grad, got ",
-           dtype_name(dtype()));
+           "requires_grad_: only float32 tensors can require grad, got ", dtype_name(dtype()));
   if (!impl().autograd)
     impl().autograd = std::make_shared<AutogradMeta>();
   impl().autograd->requires_grad = on;
   return *this;
 }
 
-Tensor Tensor::grad() const {
-  return impl().autograd ? impl().autograd->grad : Tensor();
-}
+Tensor Tensor::grad() const { return impl().autograd ? impl().autograd->grad : Tensor(); }
 
 void Tensor::set_grad(const Tensor &g) const {
   PG_CHECK(!g.defined() || g.shape() == shape(), "set_grad: gradient of shape ",
-           g.defined() ? shape_str(g.shape()) : "", " for a tensor of shape ",
-           shape_str(shape()));
+           g.defined() ? shape_str(g.shape()) : "", " for a tensor of shape ", shape_str(shape()));
   if (!impl().autograd)
     impl().autograd = std::make_shared<AutogradMeta>();
   impl().autograd->grad = g;
@@ -232,9 +234,7 @@ void Tensor::zero_grad() const {
     impl().autograd->grad = Tensor();
 }
 
-bool Tensor::is_leaf() const {
-  return !impl().autograd || !impl().autograd->grad_fn;
-}
+bool Tensor::is_leaf() const { return !impl().autograd || !impl().autograd->grad_fn; }
 
 std::shared_ptr<Node> Tensor::grad_fn() const {
   return impl().autograd ? impl().autograd->grad_fn : nullptr;
@@ -245,9 +245,7 @@ std::string Tensor::grad_fn_name() const {
   return fn ? fn->name() : "";
 }
 
-Tensor Tensor::detach() const {
-  return kernel::as_strided(*this, shape(), strides(), offset());
-}
+Tensor Tensor::detach() const { return kernel::as_strided(*this, shape(), strides(), offset()); }
 
 void Tensor::backward(const Tensor &grad, bool retain_graph) const {
   run_backward(*this, grad, retain_graph);

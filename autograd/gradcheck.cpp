@@ -1,6 +1,7 @@
 #include <polygrad/autograd/gradcheck.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <sstream>
 
@@ -50,14 +51,15 @@ GradcheckResult gradcheck(const GradFn &fn, const std::vector<Tensor> &inputs_in
   }
   out.backward(from_vector(v, out.shape()));
 
-  double worst = -1;
+  // Largest excess over the tolerance; starts below any real excess so the
+  // worst element is always reported, even when everything passes.
+  double worst = -std::numeric_limits<double>::infinity();
   for (size_t k = 0; k < inputs.size(); ++k) {
     const Tensor &x = inputs[k];
     if (!x.requires_grad())
       continue;
     const Tensor g = x.grad();
-    const std::vector<float> ga =
-        g.defined() ? g.to_vector() : std::vector<float>(x.numel(), 0.f);
+    const std::vector<float> ga = g.defined() ? g.to_vector() : std::vector<float>(x.numel(), 0.f);
     float *px = x.data<float>();
     for (int64_t j = 0; j < x.numel(); ++j) {
       const float orig = px[j];
@@ -91,8 +93,8 @@ GradcheckResult gradcheck(const GradFn &fn, const std::vector<Tensor> &inputs_in
   std::ostringstream os;
   os << (res.ok ? "gradcheck passed" : "gradcheck FAILED") << ": worst element is input "
      << res.input << " [" << res.index << "]: analytic " << res.analytic << " vs numeric "
-     << res.numeric << " (max abs err " << res.max_abs_err << ", atol " << opt.atol
-     << ", rtol " << opt.rtol << ")";
+     << res.numeric << " (max abs err " << res.max_abs_err << ", atol " << opt.atol << ", rtol "
+     << opt.rtol << ")";
   res.message = os.str();
   return res;
 }

@@ -33,7 +33,7 @@ struct Edge {
 struct AutogradMeta {
   bool requires_grad = false;
   Tensor grad;
-  std::shared_ptr<Node> grad_fn;       // null for leaves
+  std::shared_ptr<Node> grad_fn;        // null for leaves
   std::weak_ptr<Node> grad_accumulator; // a leaf's AccumulateGrad, if alive
 };
 
@@ -71,8 +71,7 @@ private:
 // The sink at a leaf: adds the incoming gradient into the leaf's .grad().
 class AccumulateGrad final : public Node {
 public:
-  explicit AccumulateGrad(std::shared_ptr<AutogradMeta> meta)
-      : meta(std::move(meta)) {}
+  explicit AccumulateGrad(std::shared_ptr<AutogradMeta> meta) : meta(std::move(meta)) {}
   grads apply(const Tensor &g) override;
   std::string name() const override { return "AccumulateGrad"; }
   std::shared_ptr<AutogradMeta> meta;
@@ -99,8 +98,7 @@ bool needs_grad(const std::vector<Tensor> &inputs);
 Tensor record(const char *name, Tensor out, const std::vector<Tensor> &inputs,
               FunctionNode::Fn backward);
 // Same, for a hand-written Node subclass (e.g. a fused loss).
-Tensor record_node(std::shared_ptr<Node> node, Tensor out,
-                   const std::vector<Tensor> &inputs);
+Tensor record_node(std::shared_ptr<Node> node, Tensor out, const std::vector<Tensor> &inputs);
 
 // Runs the backward pass (iterative, frees saved tensors as it goes).
 void run_backward(const Tensor &root, const Tensor &grad, bool retain_graph);

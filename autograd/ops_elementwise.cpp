@@ -26,8 +26,7 @@ Tensor sub(const Tensor &a, const Tensor &b) {
   Tensor out = zip(a, b, "sub", [](float x, float y) { return x - y; });
   if (needs_grad({a, b}))
     // d(a-b)/da = 1, d(a-b)/db = -1
-    record("SubBackward", out, {a, b},
-           [](const Tensor &g) { return grads{g, neg(g)}; });
+    record("SubBackward", out, {a, b}, [](const Tensor &g) { return grads{g, neg(g)}; });
   return out;
 }
 
@@ -37,8 +36,8 @@ Tensor mul(const Tensor &a, const Tensor &b) {
     const bool ga = a.requires_grad(), gb = b.requires_grad();
     // d(ab)/da = b, d(ab)/db = a
     record("MulBackward", out, {a, b},
-           [sa = SavedTensor(gb ? a : Tensor()), sb = SavedTensor(ga ? b : Tensor())](
-               const Tensor &g) {
+           [sa = SavedTensor(gb ? a : Tensor()),
+            sb = SavedTensor(ga ? b : Tensor())](const Tensor &g) {
              return grads{sb.get().defined() ? mul(g, sb.get()) : Tensor(),
                           sa.get().defined() ? mul(g, sa.get()) : Tensor()};
            });
@@ -48,16 +47,20 @@ Tensor mul(const Tensor &a, const Tensor &b) {
 
 Tensor div(const Tensor &a, const Tensor &b) {
   Tensor out = zip(a, b, "div", [](float x, float y) { return x / y; });
-  if (needs_grad({a, b}))
-    // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -out/b
+  if (needs_grad({a, b})) {
+    const bool ga = a.requires_grad(), gb = b.requires_grad();
+    // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -out/b (each only when needed:
+    // x / 2.f is common)
     record("DivBackward", out, {a, b},
-           [sb = SavedTensor(b), so = SavedTensor(out)](const Tensor &g) {
+           [sb = SavedTensor(b), so = SavedTensor(gb ? out : Tensor()), ga](const Tensor &g) {
              const Tensor &b = sb.get();
-             return grads{div(g, b), zip3(g, so.get(), b, "div_backward",
-                                          [](float g, float o, float b) {
-                                            return -g * o / b;
-                                          })};
+             Tensor db;
+             if (so.get().defined())
+               db = zip3(g, so.get(), b, "div_backward",
+                         [](float g, float o, float b) { return -g * o / b; });
+             return grads{ga ? div(g, b) : Tensor(), db};
            });
+  }
   return out;
 }
 
@@ -66,8 +69,9 @@ namespace {
 // as in PyTorch.
 Tensor extreme(const Tensor &a, const Tensor &b, bool is_max) {
   const char *op = is_max ? "maximum" : "minimum";
-  Tensor out = is_max ? zip(a, b, op, [](float x, float y) { return std::isnan(x) || x > y ? x : y; })
-                      : zip(a, b, op, [](float x, float y) { return std::isnan(x) || x < y ? x : y; });
+  Tensor out = is_max
+                   ? zip(a, b, op, [](float x, float y) { return std::isnan(x) || x > y ? x : y; })
+                   : zip(a, b, op, [](float x, float y) { return std::isnan(x) || x < y ? x : y; });
   if (needs_grad({a, b}))
     record(is_max ? "MaximumBackward" : "MinimumBackward", out, {a, b},
            [sa = SavedTensor(a), sb = SavedTensor(b), is_max](const Tensor &g) {
@@ -85,20 +89,25 @@ Tensor minimum(const Tensor &a, const Tensor &b) { return extreme(a, b, false); 
 
 Tensor pow(const Tensor &a, const Tensor &b) {
   Tensor out = zip(a, b, "pow", [](float x, float y) { return std::pow(x, y); });
-  if (needs_grad({a, b}))
-    // d(a^b)/da = b a^(b-1),  d(a^b)/db = a^b ln a
+  if (needs_grad({a, b})) {
+    const bool ga = a.requires_grad(), gb = b.requires_grad();
+    // d(a^b)/da = b a^(b-1),  d(a^b)/db = a^b ln a  (each only if needed;
+    // 0 where the factor b resp. a is 0, as in PyTorch)
     record("PowBackward", out, {a, b},
-           [sa = SavedTensor(a), sb = SavedTensor(b), so = SavedTensor(out)](const Tensor &g) {
-             Tensor da = zip3(sa.get(), sb.get(), g, "pow_backward",
-                              [](float x, float y, float g) {
-                                return y == 0.f ? 0.f : g * y * std::pow(x, y - 1.f);
-                              });
-             Tensor db = zip3(so.get(), sa.get(), g, "pow_backward",
-                              [](float o, float x, float g) {
-                                return x == 0.f ? 0.f : g * o * std::log(x);
-                              });
+           [sa = SavedTensor(a), sb = SavedTensor(b), so = SavedTensor(gb ? out : Tensor()),
+            ga](const Tensor &g) {
+             Tensor da, db;
+             if (ga)
+               da = zip3(sa.get(), sb.get(), g, "pow_backward", [](float x, float y, float g) {
+                 return y == 0.f ? 0.f : g * y * std::pow(x, y - 1.f);
+               });
+             if (so.get().defined())
+               db = zip3(so.get(), sa.get(), g, "pow_backward", [](float o, float x, float g) {
+                 return x == 0.f ? 0.f : g * o * std::log(x);
+               });
              return grads{da, db};
            });
+  }
   return out;
 }
 
@@ -133,8 +142,8 @@ Tensor log1p(const Tensor &a) {
   if (needs_grad({a}))
     // d log(1+x) = 1/(1+x)
     record("Log1pBackward", out, {a}, [sa = SavedTensor(a)](const Tensor &g) {
-      return grads{zip(g, sa.get(), "log1p_backward",
-                       [](float g, float x) { return g / (1.f + x); })};
+      return grads{
+          zip(g, sa.get(), "log1p_backward", [](float g, float x) { return g / (1.f + x); })};
     });
   return out;
 }
@@ -144,8 +153,8 @@ Tensor expm1(const Tensor &a) {
   if (needs_grad({a}))
     // d (e^x - 1) = e^x = out + 1
     record("Expm1Backward", out, {a}, [so = SavedTensor(out)](const Tensor &g) {
-      return grads{zip(g, so.get(), "expm1_backward",
-                       [](float g, float o) { return g * (o + 1.f); })};
+      return grads{
+          zip(g, so.get(), "expm1_backward", [](float g, float o) { return g * (o + 1.f); })};
     });
   return out;
 }
@@ -155,8 +164,8 @@ Tensor sqrt(const Tensor &a) {
   if (needs_grad({a}))
     // d sqrt(x) = 1 / (2 sqrt(x))
     record("SqrtBackward", out, {a}, [so = SavedTensor(out)](const Tensor &g) {
-      return grads{zip(g, so.get(), "sqrt_backward",
-                       [](float g, float o) { return g / (2.f * o); })};
+      return grads{
+          zip(g, so.get(), "sqrt_backward", [](float g, float o) { return g / (2.f * o); })};
     });
   return out;
 }
@@ -178,8 +187,8 @@ Tensor relu(const Tensor &a) {
   if (needs_grad({a}))
     // d relu(x) = [x > 0]; read from the output, which is all it needs
     record("ReluBackward", out, {a}, [so = SavedTensor(out)](const Tensor &g) {
-      return grads{zip(g, so.get(), "relu_backward",
-                       [](float g, float o) { return o > 0.f ? g : 0.f; })};
+      return grads{
+          zip(g, so.get(), "relu_backward", [](float g, float o) { return o > 0.f ? g : 0.f; })};
     });
   return out;
 }
@@ -195,8 +204,8 @@ Tensor sigmoid(const Tensor &a) {
   if (needs_grad({a}))
     // d sigmoid(x) = s (1 - s)
     record("SigmoidBackward", out, {a}, [so = SavedTensor(out)](const Tensor &g) {
-      return grads{zip(g, so.get(), "sigmoid_backward",
-                       [](float g, float s) { return g * s * (1.f - s); })};
+      return grads{
+          zip(g, so.get(), "sigmoid_backward", [](float g, float s) { return g * s * (1.f - s); })};
     });
   return out;
 }
@@ -206,8 +215,8 @@ Tensor tanh(const Tensor &a) {
   if (needs_grad({a}))
     // d tanh(x) = 1 - tanh(x)^2
     record("TanhBackward", out, {a}, [so = SavedTensor(out)](const Tensor &g) {
-      return grads{zip(g, so.get(), "tanh_backward",
-                       [](float g, float t) { return g * (1.f - t * t); })};
+      return grads{
+          zip(g, so.get(), "tanh_backward", [](float g, float t) { return g * (1.f - t * t); })};
     });
   return out;
 }
@@ -230,30 +239,30 @@ Tensor clamp(const Tensor &a, float lo, float hi) {
   if (needs_grad({a}))
     // gradient passes where lo <= x <= hi
     record("ClampBackward", out, {a}, [sa = SavedTensor(a), lo, hi](const Tensor &g) {
-      return grads{zip(g, sa.get(), "clamp_backward", [lo, hi](float g, float x) {
-        return x >= lo && x <= hi ? g : 0.f;
-      })};
+      return grads{zip(g, sa.get(), "clamp_backward",
+                       [lo, hi](float g, float x) { return x >= lo && x <= hi ? g : 0.f; })};
     });
   return out;
 }
 
 Tensor where(const Tensor &mask, const Tensor &a, const Tensor &b) {
-  Tensor out = zip3(mask, a, b, "where",
-                    [](float m, float x, float y) { return m != 0.f ? x : y; });
+  Tensor out =
+      zip3(mask, a, b, "where", [](float m, float x, float y) { return m != 0.f ? x : y; });
   if (needs_grad({a, b}))
     // gradient goes to a where mask, to b elsewhere
     record("WhereBackward", out, {a, b}, [sm = SavedTensor(mask)](const Tensor &g) {
       const Tensor &m = sm.get();
-      return grads{zip(g, m, "where_backward", [](float g, float m) { return m != 0.f ? g : 0.f; }),
-                   zip(g, m, "where_backward", [](float g, float m) { return m != 0.f ? 0.f : g; })};
+      return grads{
+          zip(g, m, "where_backward", [](float g, float m) { return m != 0.f ? g : 0.f; }),
+          zip(g, m, "where_backward", [](float g, float m) { return m != 0.f ? 0.f : g; })};
     });
   return out;
 }
 
 // ----- comparisons (masks; no gradient) -----
-#define PG_COMPARE(name, expr)                                                 \
-  Tensor name(const Tensor &a, const Tensor &b) {                              \
-    return zip(a, b, #name, [](float x, float y) { return (expr) ? 1.f : 0.f; }); \
+#define PG_COMPARE(name, expr)                                                                     \
+  Tensor name(const Tensor &a, const Tensor &b) {                                                  \
+    return zip(a, b, #name, [](float x, float y) { return (expr) ? 1.f : 0.f; });                  \
   }
 PG_COMPARE(eq, x == y)
 PG_COMPARE(ne, x != y)

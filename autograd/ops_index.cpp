@@ -70,8 +70,8 @@ Tensor one_hot(const Tensor &labels, int64_t num_classes) {
   const int64_t *pl = l.data<int64_t>();
   float *po = out.data<float>();
   for (int64_t i = 0; i < l.numel(); ++i) {
-    PG_CHECK(pl[i] >= 0 && pl[i] < num_classes, "one_hot: label ", pl[i],
-             " at position ", i, " is out of range for ", num_classes, " classes");
+    PG_CHECK(pl[i] >= 0 && pl[i] < num_classes, "one_hot: label ", pl[i], " at position ", i,
+             " is out of range for ", num_classes, " classes");
     po[i * num_classes + pl[i]] = 1.f;
   }
   return out;

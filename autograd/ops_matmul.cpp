@@ -2,6 +2,8 @@
 //   dA = dC B^T,   dB = A^T dC
 // (transposes are strided views that go to cblas_sgemm as transposes, no
 // copies; broadcast batch dims are summed back by the engine).
+#include <algorithm>
+
 #include <polygrad/autograd/node.h>
 #include <polygrad/core/kernels.h>
 
@@ -12,8 +14,8 @@ Tensor matmul_nd(const Tensor &a, const Tensor &b) {
   if (needs_grad({a, b})) {
     const bool ga = a.requires_grad(), gb = b.requires_grad();
     record("MatmulBackward", out, {a, b},
-           [sa = SavedTensor(gb ? a : Tensor()), sb = SavedTensor(ga ? b : Tensor())](
-               const Tensor &g) {
+           [sa = SavedTensor(gb ? a : Tensor()),
+            sb = SavedTensor(ga ? b : Tensor())](const Tensor &g) {
              Tensor da, db;
              if (sb.get().defined())
                da = kernel::matmul(g, sb.get().transpose(-1, -2));
@@ -31,6 +33,19 @@ Tensor matmul(const Tensor &a, const Tensor &b) {
            "matmul: both arguments need at least 1 dim, got shapes ",
            a.defined() ? shape_str(a.shape()) : "undefined", " and ",
            b.defined() ? shape_str(b.shape()) : "undefined");
+  // Checked here, on the caller's shapes, before 1-D operands are promoted.
+  const int64_t ka = a.shape().back(), kb = b.shape()[b.dim() == 1 ? 0 : b.dim() - 2];
+  PG_CHECK(ka == kb, "matmul: shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
+           " cannot be multiplied (", ka, " != ", kb, ")");
+  if (a.dim() > 2 || b.dim() > 2) {
+    const Shape ba(a.shape().begin(), a.shape().end() - std::min<int64_t>(a.dim(), 2));
+    const Shape bb(b.shape().begin(), b.shape().end() - std::min<int64_t>(b.dim(), 2));
+    for (size_t i = 1; i <= std::min(ba.size(), bb.size()); ++i) {
+      const int64_t x = ba[ba.size() - i], y = bb[bb.size() - i];
+      PG_CHECK(x == y || x == 1 || y == 1, "matmul: batch dims of shapes ", shape_str(a.shape()),
+               " and ", shape_str(b.shape()), " cannot be broadcast (", x, " vs ", y, ")");
+    }
+  }
   if (a.dim() >= 2 && b.dim() >= 2)
     return matmul_nd(a, b);
   // Vectors are promoted to matrices and the added dim removed afterwards,

@@ -50,9 +50,8 @@ Tensor mean(const Tensor &a, const Shape &dims_in, bool keepdim) {
     count *= a.shape()[d];
   const float inv = 1.f / (float)count; // 0 elements: NaN, as in PyTorch
   Tensor out = kernel::sum(a, dims, keepdim);
-  kernel::apply_inplace(out, Tensor(), [inv, count](float s, float) {
-    return count ? s * inv : NAN;
-  });
+  kernel::apply_inplace(out, Tensor(),
+                        [inv, count](float s, float) { return count ? s * inv : NAN; });
   if (needs_grad({a}))
     // d mean(x) / dx_i = 1/count
     record("MeanBackward", out, {a},
@@ -84,12 +83,12 @@ Tensor extreme_dim(const Tensor &a, int64_t dim_in, bool keepdim, bool is_max) {
 }
 
 Tensor extreme_all(const Tensor &a, bool is_max) {
-  PG_CHECK(a.numel() > 0, is_max ? "max" : "min",
-           ": cannot reduce an empty tensor of shape ", shape_str(a.shape()));
+  PG_CHECK(a.numel() > 0, is_max ? "max" : "min", ": cannot reduce an empty tensor of shape ",
+           shape_str(a.shape()));
   Tensor flat = kernel::contiguous(a);
   flat = kernel::as_strided(flat, {a.numel()}, {1}, flat.offset());
-  Tensor out = is_max ? kernel::max_dim(flat, 0, false, nullptr)
-                      : kernel::min_dim(flat, 0, false, nullptr);
+  Tensor out =
+      is_max ? kernel::max_dim(flat, 0, false, nullptr) : kernel::min_dim(flat, 0, false, nullptr);
   if (needs_grad({a}))
     // ties share the gradient evenly, as in PyTorch's full max()/min()
     record(is_max ? "MaxBackward" : "MinBackward", out, {a},
@@ -102,12 +101,20 @@ Tensor extreme_all(const Tensor &a, bool is_max) {
 }
 } // namespace
 
-Tensor max(const Tensor &a, int64_t dim, bool keepdim) { return extreme_dim(a, dim, keepdim, true); }
-Tensor min(const Tensor &a, int64_t dim, bool keepdim) { return extreme_dim(a, dim, keepdim, false); }
+Tensor max(const Tensor &a, int64_t dim, bool keepdim) {
+  return extreme_dim(a, dim, keepdim, true);
+}
+Tensor min(const Tensor &a, int64_t dim, bool keepdim) {
+  return extreme_dim(a, dim, keepdim, false);
+}
 Tensor max(const Tensor &a) { return extreme_all(a, true); }
 Tensor min(const Tensor &a) { return extreme_all(a, false); }
 
 Tensor argmax(const Tensor &a, int64_t dim, bool keepdim) {
+  kernel::check_float(a, "argmax");
+  const int64_t d = wrap_dim(dim, a.dim(), "argmax");
+  PG_CHECK(a.dim() == 0 || a.shape()[d] > 0, "argmax: cannot reduce an empty dim ", d, " of shape ",
+           shape_str(a.shape()));
   Tensor idx;
   kernel::max_dim(a, dim, keepdim, &idx);
   return idx;
@@ -123,8 +130,9 @@ Tensor logsumexp(const Tensor &a, int64_t dim_in, bool keepdim) {
            [sa = SavedTensor(a), so = SavedTensor(out), keep, full = a.shape()](const Tensor &g) {
              Tensor lse = expand_back(so.get(), keep, full);
              Tensor gg = expand_back(g, keep, full);
-             return grads{kernel::zip3(sa.get(), lse, gg, "logsumexp_backward",
-                               [](float x, float l, float g) { return g * std::exp(x - l); })};
+             return grads{
+                 kernel::zip3(sa.get(), lse, gg, "logsumexp_backward",
+                              [](float x, float l, float g) { return g * std::exp(x - l); })};
            });
   }
   return out;

@@ -14,9 +14,8 @@ namespace {
 // Output `out` of a view op on `in`: gradient = reshape back to in's shape.
 Tensor record_reshape_like(const char *name, const Tensor &in, Tensor out) {
   if (needs_grad({in}))
-    record(name, out, {in}, [shape = in.shape()](const Tensor &g) {
-      return grads{g.reshape(shape)};
-    });
+    record(name, out, {in},
+           [shape = in.shape()](const Tensor &g) { return grads{g.reshape(shape)}; });
   return out;
 }
 } // namespace
@@ -67,6 +66,12 @@ Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
   return permute(perm);
 }
 
+Tensor Tensor::t() const {
+  PG_CHECK(dim() <= 2, "t: expects a tensor with <= 2 dims, got shape ", shape_str(shape()),
+           "; use transpose(d0, d1)");
+  return dim() < 2 ? *this : transpose(0, 1);
+}
+
 Tensor Tensor::permute(const Shape &dims) const {
   PG_CHECK((int64_t)dims.size() == dim(), "permute: ", dims.size(),
            " dims given for a tensor of shape ", shape_str(shape()));
@@ -104,16 +109,15 @@ Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const 
   Tensor out = as_strided(*this, sh, st, offset() + start * strides()[d]);
   if (needs_grad({*this}))
     // the gradient lands in the selected slots of a zero tensor
-    record("SliceBackward", out, {*this},
-           [in = shape(), d, start, end, step](const Tensor &g) {
-             Tensor z = zeros(in);
-             Shape zs = z.strides(), zsh = in;
-             zsh[d] = (end - start + step - 1) / step;
-             zs[d] *= step;
-             kernel::apply_inplace(as_strided(z, zsh, zs, start * z.strides()[d]), g,
-                                   [](float, float s) { return s; });
-             return grads{z};
-           });
+    record("SliceBackward", out, {*this}, [in = shape(), d, start, end, step](const Tensor &g) {
+      Tensor z = zeros(in);
+      Shape zs = z.strides(), zsh = in;
+      zsh[d] = (end - start + step - 1) / step;
+      zs[d] *= step;
+      kernel::apply_inplace(as_strided(z, zsh, zs, start * z.strides()[d]), g,
+                            [](float, float s) { return s; });
+      return grads{z};
+    });
   return out;
 }
 
@@ -123,9 +127,8 @@ Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
   const int64_t n = shape()[dd];
   if (start < 0)
     start += n;
-  PG_CHECK(start >= 0 && length >= 0 && start + length <= n, "narrow: start ", start,
-           " + length ", length, " exceeds size ", n, " of dim ", dd, " in shape ",
-           shape_str(shape()));
+  PG_CHECK(start >= 0 && length >= 0 && start + length <= n, "narrow: start ", start, " + length ",
+           length, " exceeds size ", n, " of dim ", dd, " in shape ", shape_str(shape()));
   return slice(dd, start, start + length);
 }
 
@@ -133,8 +136,8 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
   PG_CHECK(dim() > 0, "select: cannot select from a 0-d tensor");
   d = wrap_dim(d, dim(), "select");
   const int64_t n = shape()[d];
-  PG_CHECK(index >= -n && index < n, "select: index ", index,
-           " is out of range for dim ", d, " of size ", n);
+  PG_CHECK(index >= -n && index < n, "select: index ", index, " is out of range for dim ", d,
+           " of size ", n);
   if (index < 0)
     index += n;
   return slice(d, index, index + 1).squeeze(d);
@@ -167,21 +170,22 @@ Tensor Tensor::unsqueeze(int64_t d) const {
 }
 
 Tensor Tensor::expand(const Shape &shape_in) const {
-  PG_CHECK((int64_t)shape_in.size() >= dim(), "expand: the target ",
-           shape_str(shape_in), " has fewer dims than the tensor ", shape_str(shape()));
+  PG_CHECK((int64_t)shape_in.size() >= dim(), "expand: the target ", shape_str(shape_in),
+           " has fewer dims than the tensor ", shape_str(shape()));
   const size_t lead = shape_in.size() - dim();
   Shape sh(shape_in.size()), st(shape_in.size(), 0);
   for (size_t i = 0; i < shape_in.size(); ++i) {
     if (i < lead) {
-      PG_CHECK(shape_in[i] >= 0, "expand: size -1 not allowed in a new leading dim of ",
-               shape_str(shape_in));
+      PG_CHECK(shape_in[i] >= 0, "expand: size ", shape_in[i],
+               " not allowed in a new leading dim of ", shape_str(shape_in));
       sh[i] = shape_in[i];
       continue;
     }
     const int64_t cur = shape()[i - lead];
     const int64_t want = shape_in[i] == -1 ? cur : shape_in[i];
-    PG_CHECK(cur == want || cur == 1, "expand: cannot expand shape ", shape_str(shape()),
-             " to ", shape_str(shape_in), " (dim ", i, ": ", cur, " vs ", want, ")");
+    PG_CHECK(want >= 0, "expand: invalid size ", shape_in[i], " in ", shape_str(shape_in));
+    PG_CHECK(cur == want || cur == 1, "expand: cannot expand shape ", shape_str(shape()), " to ",
+             shape_str(shape_in), " (dim ", i, ": ", cur, " vs ", want, ")");
     sh[i] = want;
     st[i] = cur == want ? strides()[i - lead] : 0;
   }

@@ -27,8 +27,12 @@ Cache &cache() {
 size_t bucket_size(size_t n) {
   if (n <= 64)
     return 64;
-  // Round up to the next of 2^k or 1.5 * 2^k (k >= 6): at most 33% slack.
-  size_t p = 64;
+  if (n <= 128)
+    return 128;
+  // Round up to the next of 2^k or 1.5 * 2^k (k >= 7, so every bucket is a
+  // multiple of 64, as aligned_alloc requires): above 128 bytes at most a
+  // third of a block is unused.
+  size_t p = 128;
   while (p < n) {
     size_t mid = p + p / 2;
     if (mid >= n)
@@ -52,13 +56,14 @@ void *allocate(size_t nbytes) {
       c.stats.live_bytes += b;
       return p;
     }
-    c.stats.system_bytes += b;
-    c.stats.system_allocs++;
-    c.stats.live_bytes += b;
   }
   void *p = std::aligned_alloc(64, b); // b is a multiple of 64
   if (!p)
     throw std::bad_alloc();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.stats.system_bytes += b;
+  c.stats.system_allocs++;
+  c.stats.live_bytes += b;
   return p;
 }
 

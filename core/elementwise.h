@@ -39,8 +39,7 @@ template <class Fn> void parallel_range(int64_t n, int64_t work, Fn &&fn) {
 // offsets[k] is operand k's element offset (from its own base) and operand k
 // advances by strides[k].back() along the row.
 template <size_t N, class Fn>
-void for_each_row(const Shape &shape, const std::array<Shape, N> &strides,
-                  Fn &&fn) {
+void for_each_row(const Shape &shape, const std::array<Shape, N> &strides, Fn &&fn) {
   const int64_t nd = (int64_t)shape.size();
   if (nd == 0) {
     fn(std::array<int64_t, N>{}, int64_t(1));
@@ -98,18 +97,16 @@ template <class F> Tensor map(const Tensor &a, const char *op, F f) {
   }
   const float *p = a.data<float>();
   const Shape cs = contiguous_strides(a.shape());
-  for_each_row<2>(a.shape(), {cs, a.strides()},
-                  [&](const std::array<int64_t, 2> &off, int64_t n) {
-                    const int64_t s = a.strides().back();
-                    for (int64_t i = 0; i < n; ++i)
-                      o[off[0] + i] = f(p[off[1] + i * s]);
-                  });
+  for_each_row<2>(a.shape(), {cs, a.strides()}, [&](const std::array<int64_t, 2> &off, int64_t n) {
+    const int64_t s = a.strides().back();
+    for (int64_t i = 0; i < n; ++i)
+      o[off[0] + i] = f(p[off[1] + i * s]);
+  });
   return out;
 }
 
 // out = f(a, b) with broadcasting; out is contiguous.
-template <class F>
-Tensor zip(const Tensor &a, const Tensor &b, const char *op, F f) {
+template <class F> Tensor zip(const Tensor &a, const Tensor &b, const char *op, F f) {
   check_float(a, op);
   check_float(b, op);
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
@@ -135,41 +132,38 @@ Tensor zip(const Tensor &a, const Tensor &b, const char *op, F f) {
   const Shape sa = broadcast_strides(a, shape), sb = broadcast_strides(b, shape);
   const Shape so = contiguous_strides(shape);
   const int64_t ia = sa.empty() ? 0 : sa.back(), ib = sb.empty() ? 0 : sb.back();
-  for_each_row<3>(shape, {so, sa, sb},
-                  [&](const std::array<int64_t, 3> &off, int64_t len) {
-                    float *po = o + off[0];
-                    const float *qa = pa + off[1], *qb = pb + off[2];
-                    if (ia == 1 && ib == 1)
-                      for (int64_t i = 0; i < len; ++i)
-                        po[i] = f(qa[i], qb[i]);
-                    else if (ia == 1 && ib == 0)
-                      for (int64_t i = 0; i < len; ++i)
-                        po[i] = f(qa[i], qb[0]);
-                    else if (ia == 0 && ib == 1)
-                      for (int64_t i = 0; i < len; ++i)
-                        po[i] = f(qa[0], qb[i]);
-                    else
-                      for (int64_t i = 0; i < len; ++i)
-                        po[i] = f(qa[i * ia], qb[i * ib]);
-                  });
+  for_each_row<3>(shape, {so, sa, sb}, [&](const std::array<int64_t, 3> &off, int64_t len) {
+    float *po = o + off[0];
+    const float *qa = pa + off[1], *qb = pb + off[2];
+    if (ia == 1 && ib == 1)
+      for (int64_t i = 0; i < len; ++i)
+        po[i] = f(qa[i], qb[i]);
+    else if (ia == 1 && ib == 0)
+      for (int64_t i = 0; i < len; ++i)
+        po[i] = f(qa[i], qb[0]);
+    else if (ia == 0 && ib == 1)
+      for (int64_t i = 0; i < len; ++i)
+        po[i] = f(qa[0], qb[i]);
+    else
+      for (int64_t i = 0; i < len; ++i)
+        po[i] = f(qa[i * ia], qb[i * ib]);
+  });
   return out;
 }
 
 // out = f(a, b, c) with broadcasting of all three; out is contiguous.
 template <class F>
-Tensor zip3(const Tensor &a, const Tensor &b, const Tensor &c, const char *op,
-            F f) {
+Tensor zip3(const Tensor &a, const Tensor &b, const Tensor &c, const char *op, F f) {
   check_float(a, op);
   check_float(b, op);
   check_float(c, op);
-  const Shape shape =
-      broadcast_shapes(broadcast_shapes(a.shape(), b.shape(), op), c.shape(), op);
+  const Shape shape = broadcast_shapes(broadcast_shapes(a.shape(), b.shape(), op), c.shape(), op);
   Tensor out = Tensor::empty(shape);
   float *o = out.data<float>();
   const float *pa = a.data<float>(), *pb = b.data<float>(), *pc = c.data<float>();
   const int64_t n = out.numel();
-  if (a.shape() == shape && b.shape() == shape && c.shape() == shape &&
-      a.is_contiguous() && b.is_contiguous() && c.is_contiguous()) {
+  if (a.shape() == shape && b.shape() == shape && c.shape() == shape && a.is_contiguous() &&
+      b.is_contiguous() && c.is_contiguous()) {
     parallel_range(n, n, [&](int64_t s, int64_t e) {
       for (int64_t i = s; i < e; ++i)
         o[i] = f(pa[i], pb[i], pc[i]);
@@ -180,12 +174,10 @@ Tensor zip3(const Tensor &a, const Tensor &b, const Tensor &c, const char *op,
               sc = broadcast_strides(c, shape), so = contiguous_strides(shape);
   const int64_t ia = sa.empty() ? 0 : sa.back(), ib = sb.empty() ? 0 : sb.back(),
                 ic = sc.empty() ? 0 : sc.back();
-  for_each_row<4>(shape, {so, sa, sb, sc},
-                  [&](const std::array<int64_t, 4> &off, int64_t len) {
-                    for (int64_t i = 0; i < len; ++i)
-                      o[off[0] + i] = f(pa[off[1] + i * ia], pb[off[2] + i * ib],
-                                        pc[off[3] + i * ic]);
-                  });
+  for_each_row<4>(shape, {so, sa, sb, sc}, [&](const std::array<int64_t, 4> &off, int64_t len) {
+    for (int64_t i = 0; i < len; ++i)
+      o[off[0] + i] = f(pa[off[1] + i * ia], pb[off[2] + i * ib], pc[off[3] + i * ic]);
+  });
   return out;
 }
 
@@ -212,9 +204,8 @@ template <class F> void apply_inplace(const Tensor &dst, const Tensor &src, F f)
   }
   check_float(src, "in-place op");
   const Shape bs = broadcast_shapes(dst.shape(), src.shape(), "in-place op");
-  PG_CHECK(bs == dst.shape(), "in-place op: source of shape ",
-           shape_str(src.shape()), " does not broadcast to destination shape ",
-           shape_str(dst.shape()));
+  PG_CHECK(bs == dst.shape(), "in-place op: source of shape ", shape_str(src.shape()),
+           " does not broadcast to destination shape ", shape_str(dst.shape()));
   const float *ps = src.data<float>();
   if (dst.is_contiguous() && src.is_contiguous() && src.shape() == dst.shape()) {
     parallel_range(dst.numel(), dst.numel(), [&](int64_t s, int64_t e) {
@@ -224,8 +215,7 @@ template <class F> void apply_inplace(const Tensor &dst, const Tensor &src, F f)
     return;
   }
   const Shape ss = broadcast_strides(src, dst.shape());
-  const int64_t id = dst.dim() ? dst.strides().back() : 0,
-                is = ss.empty() ? 0 : ss.back();
+  const int64_t id = dst.dim() ? dst.strides().back() : 0, is = ss.empty() ? 0 : ss.back();
   for_each_row<2>(dst.shape(), {dst.strides(), ss},
                   [&](const std::array<int64_t, 2> &off, int64_t len) {
                     for (int64_t i = 0; i < len; ++i)

@@ -26,8 +26,8 @@ template <class... Args> std::string cat(const Args &...args) {
 
 // PG_CHECK(cond, "op: ", a, " vs ", b) throws polygrad::Error with the pieces
 // streamed together when cond is false.
-#define PG_CHECK(cond, ...)                                                    \
-  do {                                                                         \
-    if (!(cond))                                                               \
-      throw ::polygrad::Error(::polygrad::detail::cat(__VA_ARGS__));           \
+#define PG_CHECK(cond, ...)                                                                        \
+  do {                                                                                             \
+    if (!(cond))                                                                                   \
+      throw ::polygrad::Error(::polygrad::detail::cat(__VA_ARGS__));                               \
   } while (0)

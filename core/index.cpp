@@ -12,8 +12,8 @@ void check_index(const Tensor &index, int64_t limit, const char *op) {
   const Tensor c = contiguous(index);
   const int64_t *p = c.data<int64_t>();
   for (int64_t i = 0; i < c.numel(); ++i)
-    PG_CHECK(p[i] >= 0 && p[i] < limit, op, ": index ", p[i],
-             " at position ", i, " is out of range for a dim of size ", limit);
+    PG_CHECK(p[i] >= 0 && p[i] < limit, op, ": index ", p[i], " at position ", i,
+             " is out of range for a dim of size ", limit);
 }
 
 // Strides of `a` on the non-`dim` axes, 0 on `dim` (the index supplies it).
@@ -23,15 +23,12 @@ Shape strides_without(const Tensor &a, int64_t dim) {
   return s;
 }
 
-void check_gather_shapes(const Shape &a, const Tensor &index, int64_t dim,
-                         const char *op) {
-  PG_CHECK((int64_t)a.size() == index.dim(), op, ": index of shape ",
-           shape_str(index.shape()), " must have as many dims as the input ",
-           shape_str(a));
+void check_gather_shapes(const Shape &a, const Tensor &index, int64_t dim, const char *op) {
+  PG_CHECK((int64_t)a.size() == index.dim(), op, ": index of shape ", shape_str(index.shape()),
+           " must have as many dims as the input ", shape_str(a));
   for (int64_t d = 0; d < index.dim(); ++d)
-    PG_CHECK(d == dim || index.shape()[d] <= a[d], op, ": index shape ",
-             shape_str(index.shape()), " exceeds input shape ", shape_str(a),
-             " at dim ", d);
+    PG_CHECK(d == dim || index.shape()[d] <= a[d], op, ": index shape ", shape_str(index.shape()),
+             " exceeds input shape ", shape_str(a), " at dim ", d);
 }
 } // namespace
 
@@ -62,14 +59,12 @@ Tensor gather(const Tensor &a, int64_t dim_in, const Tensor &index) {
   return out;
 }
 
-Tensor scatter_add(const Shape &shape, int64_t dim_in, const Tensor &index,
-                   const Tensor &src_in) {
+Tensor scatter_add(const Shape &shape, int64_t dim_in, const Tensor &index, const Tensor &src_in) {
   const int64_t dim = wrap_dim(dim_in, (int64_t)shape.size(), "scatter_add");
   check_gather_shapes(shape, index, dim, "scatter_add");
   check_index(index, shape.empty() ? 1 : shape[dim], "scatter_add");
-  PG_CHECK(src_in.shape() == index.shape(), "scatter_add: src shape ",
-           shape_str(src_in.shape()), " must equal index shape ",
-           shape_str(index.shape()));
+  PG_CHECK(src_in.shape() == index.shape(), "scatter_add: src shape ", shape_str(src_in.shape()),
+           " must equal index shape ", shape_str(index.shape()));
   Tensor out = zeros(shape);
   if (index.numel() == 0)
     return out;
@@ -128,8 +123,7 @@ Tensor index_select(const Tensor &a_in, int64_t dim_in, const Tensor &index) {
   return out;
 }
 
-Tensor index_add(const Shape &shape, int64_t dim_in, const Tensor &index,
-                 const Tensor &src_in) {
+Tensor index_add(const Shape &shape, int64_t dim_in, const Tensor &index, const Tensor &src_in) {
   const int64_t dim = wrap_dim(dim_in, (int64_t)shape.size(), "index_add");
   check_index(index, shape[dim], "index_add");
   const Tensor src = contiguous(src_in), idx = contiguous(index);
@@ -167,8 +161,8 @@ Tensor cat(const std::vector<Tensor> &ts, int64_t dim_in) {
     bool ok = ts[k].dim() == f.dim();
     for (int64_t d = 0; ok && d < f.dim(); ++d)
       ok = d == dim || ts[k].shape()[d] == f.shape()[d];
-    PG_CHECK(ok, "cat: tensor ", k, " has shape ", shape_str(ts[k].shape()),
-             ", incompatible with ", shape_str(f.shape()), " along dim ", dim);
+    PG_CHECK(ok, "cat: tensor ", k, " has shape ", shape_str(ts[k].shape()), ", incompatible with ",
+             shape_str(f.shape()), " along dim ", dim);
     os[dim] += ts[k].shape()[dim];
   }
   Tensor out = Tensor::empty(os);

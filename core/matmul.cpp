@@ -1,50 +1,126 @@
-// GEMM through cblas_sgemm. OpenBLAS runs single-threaded; polygrad splits the
-// larger of M and N across its OpenMP threads, so one thread pool does all the
-// work (see core/parallel.h). Transposed views go to BLAS as transposes, not
-// copies.
+// GEMM through OpenBLAS, and matmul with torch.matmul's shape rules.
+//
+// Threading: OpenBLAS always runs single-threaded; a large GEMM is split into
+// one slab of rows (M >= N) or columns per OpenMP thread, each slab one BLAS
+// call. So one thread pool (OpenMP) does all the work of the library and
+// OpenBLAS's own pthreads never start. Measured on the 2-core VM
+// (bench/core_bench, docs/benchmarks.md): the split matches OpenBLAS's own
+// 2-thread GEMM on large shapes, while running OpenBLAS's pool next to
+// OpenMP's makes a Linear layer several times slower (the two pools' idle
+// workers spin on the cores the other pool needs).
+//
+// Small shapes: OpenBLAS 0.3.21's sgemm packs both operands even for a
+// vector, so a product with M == 1 or N == 1 goes to sgemv and one with
+// K == 1 (an outer product, e.g. dW = x^T g at batch 1) to a direct rank-1
+// loop: 3-5x faster than sgemm there (bench/core_bench, section "small").
+//
+// Transposed views go to BLAS as transposes, never copies.
+#include <algorithm>
 #include <cblas.h>
+#include <cstring>
 #include <omp.h>
 
 #include <polygrad/core/elementwise.h>
 #include <polygrad/core/kernels.h>
 
 namespace polygrad::kernel {
+namespace {
 
-void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
-          const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-          float *C, int64_t ldc) {
-  if (M == 0 || N == 0)
-    return;
-  const CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans;
-  const CBLAS_TRANSPOSE TB = tb ? CblasTrans : CblasNoTrans;
-  const int nt = get_num_threads();
-  // Below ~4 MFLOP a split costs more than it gains (bench/core_bench).
-  const bool split = nt > 1 && !omp_in_parallel() &&
-                     2.0 * M * N * K >= 4e6 && std::max(M, N) >= 2 * 16;
-  if (!split) {
-    cblas_sgemm(CblasRowMajor, TA, TB, (int)M, (int)N, (int)K, alpha, A,
-                (int)lda, B, (int)ldb, beta, C, (int)ldc);
+// Below this many flops (2 M N K) a GEMM runs on one thread: the fork/join and
+// the duplicated packing of the shared operand cost more than the second core
+// gains. From bench/core_bench section "split" (docs/benchmarks.md).
+constexpr double kGemmSplitFlops = 4e6;
+// Slab edges on multiples of 16 keep the kernels' register panels full.
+constexpr int64_t kSlabAlign = 16;
+
+// C[MxN] = alpha op(A) op(B) + beta C on the calling thread, with the fast
+// paths for vectors and rank-1 products.
+void gemm_serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                 int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+  if (M == 1) {
+    // c^T = op(B)^T op(A)^T: a matrix-vector product over op(B).
+    // op(A) is a row: its K elements are 1 apart (stored 1xK) or lda apart (stored Kx1).
+    const int inc_a = ta ? (int)lda : 1;
+    if (tb) // B stored N x K
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)K, alpha, B, (int)ldb, A, inc_a,
+                  beta, C, 1);
+    else // B stored K x N
+      cblas_sgemv(CblasRowMajor, CblasTrans, (int)K, (int)N, alpha, B, (int)ldb, A, inc_a, beta,
+                  C, 1);
     return;
   }
+  if (N == 1) {
+    // c = op(A) op(B): op(B) is a column, its elements ldb apart (stored Kx1) or 1 apart (1xK).
+    const int inc_b = tb ? 1 : (int)ldb;
+    if (ta) // A stored K x M
+      cblas_sgemv(CblasRowMajor, CblasTrans, (int)K, (int)M, alpha, A, (int)lda, B, inc_b, beta,
+                  C, (int)ldc);
+    else // A stored M x K
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)M, (int)K, alpha, A, (int)lda, B, inc_b,
+                  beta, C, (int)ldc);
+    return;
+  }
+  if (K == 1) {
+    // Rank-1: C[i][j] = alpha a_i b_j + beta C[i][j]. Output-sized work, like
+    // an element-wise op; the inner loop vectorises. beta == 0 never reads C
+    // (it may hold garbage), as in BLAS.
+    const int64_t sa = ta ? 1 : lda, sb = tb ? ldb : 1;
+    for (int64_t i = 0; i < M; ++i) {
+      const float ai = alpha * A[i * sa];
+      float *c = C + i * ldc;
+      if (beta == 0.f) {
+        if (sb == 1)
+          for (int64_t j = 0; j < N; ++j)
+            c[j] = ai * B[j];
+        else
+          for (int64_t j = 0; j < N; ++j)
+            c[j] = ai * B[j * sb];
+      } else {
+        for (int64_t j = 0; j < N; ++j)
+          c[j] = ai * B[j * sb] + beta * c[j];
+      }
+    }
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+              (int)M, (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+}
+
+} // namespace
+
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+          int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+  if (M == 0 || N == 0)
+    return;
+  if (K == 0) {
+    // An empty sum: C = beta C (beta == 0 must not read C).
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j)
+        C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
+    return;
+  }
+  const int nt = get_num_threads();
   const bool split_m = M >= N;
   const int64_t D = split_m ? M : N;
-#pragma omp parallel num_threads(nt)
+  if (nt <= 1 || omp_in_parallel() || 2.0 * M * N * K < kGemmSplitFlops ||
+      D < 2 * kSlabAlign) {
+    gemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  const int64_t blocks = (D + kSlabAlign - 1) / kSlabAlign;
+  const int parts = (int)std::min<int64_t>(nt, blocks);
+#pragma omp parallel num_threads(parts)
   {
     const int t = omp_get_thread_num(), n = omp_get_num_threads();
-    // Block edges on multiples of 16 keep the kernels' panels full.
-    const int64_t blocks = (D + 15) / 16;
-    const int64_t b0 = blocks * t / n, b1 = blocks * (t + 1) / n;
-    const int64_t d0 = std::min(D, b0 * 16), d1 = std::min(D, b1 * 16);
+    const int64_t d0 = std::min(D, blocks * t / n * kSlabAlign);
+    const int64_t d1 = std::min(D, blocks * (t + 1) / n * kSlabAlign);
     if (d1 > d0) {
-      if (split_m) {
-        const float *a = ta ? A + d0 : A + d0 * lda;
-        cblas_sgemm(CblasRowMajor, TA, TB, (int)(d1 - d0), (int)N, (int)K, alpha,
-                    a, (int)lda, B, (int)ldb, beta, C + d0 * ldc, (int)ldc);
-      } else {
-        const float *b = tb ? B + d0 * ldb : B + d0;
-        cblas_sgemm(CblasRowMajor, TA, TB, (int)M, (int)(d1 - d0), (int)K, alpha,
-                    A, (int)lda, b, (int)ldb, beta, C + d0, (int)ldc);
-      }
+      if (split_m) // rows d0..d1 of op(A) and C
+        gemm_serial(ta, tb, d1 - d0, N, K, alpha, ta ? A + d0 : A + d0 * lda, lda, B, ldb, beta,
+                    C + d0 * ldc, ldc);
+      else // columns d0..d1 of op(B) and C
+        gemm_serial(ta, tb, M, d1 - d0, K, alpha, A, lda, tb ? B + d0 * ldb : B + d0, ldb, beta,
+                    C + d0, ldc);
     }
   }
 }
@@ -67,14 +143,36 @@ bool blas_layout(const Tensor &t, bool &trans, int64_t &ld) {
   }
   return false;
 }
+
+// Makes `t` acceptable to BLAS (a copy only if its strides are not).
+Tensor blas_operand(const Tensor &t, bool &trans, int64_t &ld) {
+  if (blas_layout(t, trans, ld))
+    return t;
+  Tensor c = contiguous(t);
+  blas_layout(c, trans, ld);
+  return c;
+}
 } // namespace
 
 Tensor matmul(const Tensor &a_in, const Tensor &b_in) {
   check_float(a_in, "matmul");
   check_float(b_in, "matmul");
   PG_CHECK(a_in.dim() >= 1 && b_in.dim() >= 1,
-           "matmul: both arguments need at least 1 dim, got shapes ",
-           shape_str(a_in.shape()), " and ", shape_str(b_in.shape()));
+           "matmul: both arguments need at least 1 dim, got shapes ", shape_str(a_in.shape()),
+           " and ", shape_str(b_in.shape()));
+  // The common case first, with no batch bookkeeping: (M,K) x (K,N).
+  if (a_in.dim() == 2 && b_in.dim() == 2) {
+    const int64_t M = a_in.shape()[0], K = a_in.shape()[1], N = b_in.shape()[1];
+    PG_CHECK(K == b_in.shape()[0], "matmul: shapes ", shape_str(a_in.shape()), " and ",
+             shape_str(b_in.shape()), " cannot be multiplied (", K, " != ", b_in.shape()[0], ")");
+    bool ta, tb;
+    int64_t lda, ldb;
+    const Tensor a = blas_operand(a_in, ta, lda), b = blas_operand(b_in, tb, ldb);
+    Tensor out = Tensor::empty({M, N});
+    gemm(ta, tb, M, N, K, 1.f, a.data<float>(), lda, b.data<float>(), ldb, 0.f,
+         out.data<float>(), N);
+    return out;
+  }
   Tensor a = a_in, b = b_in;
   const bool va = a.dim() == 1, vb = b.dim() == 1;
   if (va)
@@ -83,22 +181,17 @@ Tensor matmul(const Tensor &a_in, const Tensor &b_in) {
     b = as_strided(b, {b.shape()[0], 1}, {b.strides()[0], 0}, b.offset());
   const int64_t M = a.shape()[a.dim() - 2], K = a.shape()[a.dim() - 1];
   const int64_t K2 = b.shape()[b.dim() - 2], N = b.shape()[b.dim() - 1];
-  PG_CHECK(K == K2, "matmul: shapes ", shape_str(a_in.shape()), " and ",
-           shape_str(b_in.shape()), " cannot be multiplied (", K, " != ", K2, ")");
+  PG_CHECK(K == K2, "matmul: shapes ", shape_str(a_in.shape()), " and ", shape_str(b_in.shape()),
+           " cannot be multiplied (", K, " != ", K2, ")");
   // Broadcast the batch dims.
   const Shape ba(a.shape().begin(), a.shape().end() - 2);
   const Shape bb(b.shape().begin(), b.shape().end() - 2);
   const Shape batch = broadcast_shapes(ba, bb, "matmul");
   const int64_t nb = shape_numel(batch);
-  Shape a_full = batch, b_full = batch;
-  a_full.insert(a_full.end(), {M, K});
-  b_full.insert(b_full.end(), {K, N});
   bool ta, tb;
   int64_t lda, ldb;
-  if (!blas_layout(a, ta, lda))
-    a = contiguous(a), blas_layout(a, ta, lda);
-  if (!blas_layout(b, tb, ldb))
-    b = contiguous(b), blas_layout(b, tb, ldb);
+  a = blas_operand(a, ta, lda);
+  b = blas_operand(b, tb, ldb);
   // Batch strides (0 where broadcast), via an expanded view of each operand.
   auto batch_strides = [&](const Tensor &t) {
     Shape s(batch.size(), 0);
@@ -111,35 +204,36 @@ Tensor matmul(const Tensor &a_in, const Tensor &b_in) {
   Shape out_shape = batch;
   out_shape.insert(out_shape.end(), {M, N});
   Tensor out = Tensor::empty(out_shape);
-  if (K == 0) {
-    out.zero_();
-  } else {
-    const float *pa = a.data<float>(), *pb = b.data<float>();
-    float *pc = out.data<float>();
-    auto one = [&](int64_t i) {
-      int64_t oa = 0, ob = 0, rem = i;
-      for (int64_t d = (int64_t)batch.size() - 1; d >= 0; --d) {
-        const int64_t k = rem % batch[d];
-        rem /= batch[d];
-        oa += k * sa[d];
-        ob += k * sb[d];
-      }
-      gemm(ta, tb, M, N, K, 1.f, pa + oa, lda, pb + ob, ldb, 0.f, pc + i * M * N, N);
-    };
-    if (nb >= get_num_threads() && nb > 1 && 2.0 * nb * M * N * K >= 4e6) {
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < nb; ++i)
-        one(i);
-    } else {
-      for (int64_t i = 0; i < nb; ++i)
-        one(i);
+  const float *pa = a.data<float>(), *pb = b.data<float>();
+  float *pc = out.data<float>();
+  auto one = [&](int64_t i) {
+    int64_t oa = 0, ob = 0, rem = i;
+    for (int64_t d = (int64_t)batch.size() - 1; d >= 0; --d) {
+      const int64_t k = rem % batch[d];
+      rem /= batch[d];
+      oa += k * sa[d];
+      ob += k * sb[d];
     }
+    gemm(ta, tb, M, N, K, 1.f, pa + oa, lda, pb + ob, ldb, 0.f, pc + i * M * N, N);
+  };
+  // Many small matrices: one thread per group of whole GEMMs (each serial,
+  // gemm() sees omp_in_parallel()); few large ones: gemm() splits each.
+  const int nt = get_num_threads();
+  if (nt > 1 && nb >= nt && !omp_in_parallel() && 2.0 * nb * M * N * K >= kGemmSplitFlops) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t i = 0; i < nb; ++i)
+      one(i);
+  } else {
+    for (int64_t i = 0; i < nb; ++i)
+      one(i);
   }
   Shape final_shape = batch;
   if (!va)
     final_shape.push_back(M);
   if (!vb)
     final_shape.push_back(N);
+  if (final_shape == out_shape)
+    return out;
   return as_strided(out, final_shape, contiguous_strides(final_shape), 0);
 }
 

@@ -30,8 +30,7 @@ ORI to_ori(const Tensor &a, const Shape &dims) {
       r.kept.push_back(a.shape()[d]);
     r.keepdim_shape.push_back(red[d] ? 1 : a.shape()[d]);
   }
-  const bool adjacent =
-      dims.empty() || dims.back() - dims.front() + 1 == (int64_t)dims.size();
+  const bool adjacent = dims.empty() || dims.back() - dims.front() + 1 == (int64_t)dims.size();
   if (adjacent) {
     r.x = contiguous(a);
     for (int64_t d = 0; d < nd; ++d) {
@@ -71,16 +70,13 @@ Tensor with_shape(const Tensor &t, const Shape &s) {
 template <class Fn> void parallel_oi(const ORI &r, Fn &&fn) {
   const int64_t work = r.outer * r.R * r.inner;
   if (r.outer >= get_num_threads() || r.inner == 1)
-    parallel_range(r.outer, work,
-                   [&](int64_t a, int64_t b) { fn(a, b, int64_t(0), r.inner); });
+    parallel_range(r.outer, work, [&](int64_t a, int64_t b) { fn(a, b, int64_t(0), r.inner); });
   else
-    parallel_range(r.inner, work,
-                   [&](int64_t a, int64_t b) { fn(int64_t(0), r.outer, a, b); });
+    parallel_range(r.inner, work, [&](int64_t a, int64_t b) { fn(int64_t(0), r.outer, a, b); });
 }
 
 // Reduce with a binary combiner over (outer, R, inner): out[o, i].
-template <class Init, class Step>
-void reduce_ori(const ORI &r, float *out, Init init, Step step) {
+template <class Init, class Step> void reduce_ori(const ORI &r, float *out, Init init, Step step) {
   const float *x = r.x.data<float>();
   if (r.outer == 1 && r.inner == 1) {
     out[0] = init();
@@ -122,8 +118,8 @@ Shape normalize_dims(const Shape &dims, int64_t ndim, const char *op) {
   for (int64_t x : dims)
     d.push_back(wrap_dim(x, ndim, op));
   std::sort(d.begin(), d.end());
-  PG_CHECK(std::adjacent_find(d.begin(), d.end()) == d.end(), op,
-           ": dim listed twice in ", shape_str(dims));
+  PG_CHECK(std::adjacent_find(d.begin(), d.end()) == d.end(), op, ": dim listed twice in ",
+           shape_str(dims));
   if (ndim == 0)
     d.clear();
   return d;
@@ -153,7 +149,8 @@ Tensor sum(const Tensor &a, const Shape &dims_in, bool keepdim) {
       }
     });
   } else {
-    reduce_ori(r, po, [] { return 0.f; }, [](float acc, float v) { return acc + v; });
+    reduce_ori(
+        r, po, [] { return 0.f; }, [](float acc, float v) { return acc + v; });
   }
   return with_shape(out, keepdim ? r.keepdim_shape : r.kept);
 }
@@ -162,12 +159,16 @@ Tensor sum_to(const Tensor &g, const Shape &shape) {
   if (g.shape() == shape)
     return g;
   const int64_t lead = g.dim() - (int64_t)shape.size();
-  PG_CHECK(lead >= 0, "sum_to: gradient of shape ", shape_str(g.shape()),
-           " cannot be reduced to ", shape_str(shape));
+  PG_CHECK(lead >= 0, "sum_to: gradient of shape ", shape_str(g.shape()), " cannot be reduced to ",
+           shape_str(shape));
   Shape dims;
-  for (int64_t d = 0; d < g.dim(); ++d)
+  for (int64_t d = 0; d < g.dim(); ++d) {
+    PG_CHECK(d < lead || shape[d - lead] == 1 || shape[d - lead] == g.shape()[d],
+             "sum_to: gradient of shape ", shape_str(g.shape()), " cannot be reduced to ",
+             shape_str(shape));
     if (d < lead || (shape[d - lead] == 1 && g.shape()[d] != 1))
       dims.push_back(d);
+  }
   if (dims.empty())
     return with_shape(contiguous(g), shape);
   Tensor s = kernel::sum(g, dims, true);
@@ -175,12 +176,12 @@ Tensor sum_to(const Tensor &g, const Shape &shape) {
 }
 
 namespace {
-Tensor extreme_dim(const Tensor &a, int64_t dim_in, bool keepdim,
-                   Tensor *indices, bool is_max, const char *op) {
+Tensor extreme_dim(const Tensor &a, int64_t dim_in, bool keepdim, Tensor *indices, bool is_max,
+                   const char *op) {
   check_float(a, op);
   const int64_t dim = wrap_dim(dim_in, a.dim(), op);
-  PG_CHECK(a.dim() == 0 || a.shape()[dim] > 0, op, ": cannot reduce an empty dim ",
-           dim, " of shape ", shape_str(a.shape()));
+  PG_CHECK(a.dim() == 0 || a.shape()[dim] > 0, op, ": cannot reduce an empty dim ", dim,
+           " of shape ", shape_str(a.shape()));
   ORI r = to_ori(a, a.dim() ? Shape{dim} : Shape{});
   Tensor out = Tensor::empty({r.outer * r.inner});
   Tensor idx = Tensor::empty({r.outer * r.inner}, DType::Int64);
@@ -247,8 +248,7 @@ Tensor logsumexp(const Tensor &a, int64_t dim_in, bool keepdim) {
 // ----- softmax family -----
 namespace {
 // fn(x_row_ptr, y_row_ptr, stride, R) for each (outer, inner) lane of dim.
-template <class Fn>
-Tensor over_lanes(const Tensor &a, int64_t dim_in, const char *op, Fn fn) {
+template <class Fn> Tensor over_lanes(const Tensor &a, int64_t dim_in, const char *op, Fn fn) {
   check_float(a, op);
   if (a.dim() == 0) {
     Tensor x = as_strided(a, {1}, {1}, a.offset());
@@ -271,46 +271,44 @@ Tensor over_lanes(const Tensor &a, int64_t dim_in, const char *op, Fn fn) {
 } // namespace
 
 Tensor softmax(const Tensor &a, int64_t dim) {
-  return over_lanes(a, dim, "softmax",
-                    [](const float *x, float *y, int64_t s, int64_t R) {
-                      float m = -std::numeric_limits<float>::infinity();
-                      for (int64_t j = 0; j < R; ++j)
-                        m = std::max(m, x[j * s]);
-                      if (std::isinf(m) && m < 0)
-                        m = 0.f;
-                      float z = 0.f;
-                      for (int64_t j = 0; j < R; ++j) {
-                        y[j * s] = std::exp(x[j * s] - m);
-                        z += y[j * s];
-                      }
-                      const float inv = 1.f / z;
-                      for (int64_t j = 0; j < R; ++j)
-                        y[j * s] *= inv;
-                    });
+  return over_lanes(a, dim, "softmax", [](const float *x, float *y, int64_t s, int64_t R) {
+    float m = -std::numeric_limits<float>::infinity();
+    for (int64_t j = 0; j < R; ++j)
+      m = std::max(m, x[j * s]);
+    if (std::isinf(m) && m < 0)
+      m = 0.f;
+    float z = 0.f;
+    for (int64_t j = 0; j < R; ++j) {
+      y[j * s] = std::exp(x[j * s] - m);
+      z += y[j * s];
+    }
+    const float inv = 1.f / z;
+    for (int64_t j = 0; j < R; ++j)
+      y[j * s] *= inv;
+  });
 }
 
 Tensor log_softmax(const Tensor &a, int64_t dim) {
-  return over_lanes(a, dim, "log_softmax",
-                    [](const float *x, float *y, int64_t s, int64_t R) {
-                      float m = -std::numeric_limits<float>::infinity();
-                      for (int64_t j = 0; j < R; ++j)
-                        m = std::max(m, x[j * s]);
-                      if (std::isinf(m) && m < 0)
-                        m = 0.f;
-                      float z = 0.f;
-                      for (int64_t j = 0; j < R; ++j)
-                        z += std::exp(x[j * s] - m);
-                      const float lz = m + std::log(z);
-                      for (int64_t j = 0; j < R; ++j)
-                        y[j * s] = x[j * s] - lz;
-                    });
+  return over_lanes(a, dim, "log_softmax", [](const float *x, float *y, int64_t s, int64_t R) {
+    float m = -std::numeric_limits<float>::infinity();
+    for (int64_t j = 0; j < R; ++j)
+      m = std::max(m, x[j * s]);
+    if (std::isinf(m) && m < 0)
+      m = 0.f;
+    float z = 0.f;
+    for (int64_t j = 0; j < R; ++j)
+      z += std::exp(x[j * s] - m);
+    const float lz = m + std::log(z);
+    for (int64_t j = 0; j < R; ++j)
+      y[j * s] = x[j * s] - lz;
+  });
 }
 
 namespace {
 // Lane-wise combine of two same-shape tensors (y, g) -> dx along dim.
 template <class Fn>
-Tensor backward_lanes(const Tensor &y_in, const Tensor &g_in, int64_t dim_in,
-                      const char *op, Fn fn) {
+Tensor backward_lanes(const Tensor &y_in, const Tensor &g_in, int64_t dim_in, const char *op,
+                      Fn fn) {
   const Tensor y = contiguous(y_in), g = contiguous(g_in);
   PG_CHECK(y.shape() == g.shape(), op, ": gradient shape ", shape_str(g.shape()),
            " does not match output shape ", shape_str(y.shape()));
@@ -335,8 +333,7 @@ Tensor backward_lanes(const Tensor &y_in, const Tensor &g_in, int64_t dim_in,
 
 Tensor softmax_backward(const Tensor &y, const Tensor &g, int64_t dim) {
   return backward_lanes(y, g, dim, "softmax_backward",
-                        [](const float *y, const float *g, float *d, int64_t s,
-                           int64_t R) {
+                        [](const float *y, const float *g, float *d, int64_t s, int64_t R) {
                           float dot = 0.f;
                           for (int64_t j = 0; j < R; ++j)
                             dot += g[j * s] * y[j * s];
@@ -347,8 +344,7 @@ Tensor softmax_backward(const Tensor &y, const Tensor &g, int64_t dim) {
 
 Tensor log_softmax_backward(const Tensor &y, const Tensor &g, int64_t dim) {
   return backward_lanes(y, g, dim, "log_softmax_backward",
-                        [](const float *y, const float *g, float *d, int64_t s,
-                           int64_t R) {
+                        [](const float *y, const float *g, float *d, int64_t s, int64_t R) {
                           float gs = 0.f;
                           for (int64_t j = 0; j < R; ++j)
                             gs += g[j * s];

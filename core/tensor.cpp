@@ -15,9 +15,7 @@
 
 namespace polygrad {
 
-const char *dtype_name(DType d) {
-  return d == DType::Float32 ? "float32" : "int64";
-}
+const char *dtype_name(DType d) { return d == DType::Float32 ? "float32" : "int64"; }
 
 std::string shape_str(const Shape &s) {
   std::string r = "[";
@@ -48,8 +46,8 @@ Shape contiguous_strides(const Shape &s) {
 
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char *op) {
   const int64_t lo = -std::max<int64_t>(ndim, 1), hi = std::max<int64_t>(ndim, 1) - 1;
-  PG_CHECK(dim >= lo && dim <= hi, op, ": dim ", dim, " out of range for a ",
-           ndim, "-d tensor (expected ", lo, "..", hi, ")");
+  PG_CHECK(dim >= lo && dim <= hi, op, ": dim ", dim, " out of range for a ", ndim,
+           "-d tensor (expected ", lo, "..", hi, ")");
   return dim < 0 ? dim + std::max<int64_t>(ndim, 1) : dim;
 }
 
@@ -59,9 +57,8 @@ Shape broadcast_shapes(const Shape &a, const Shape &b, const char *op) {
   for (size_t i = 0; i < n; ++i) {
     const int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
     const int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
-    PG_CHECK(da == db || da == 1 || db == 1, op, ": shapes ", shape_str(a),
-             " and ", shape_str(b), " cannot be broadcast (dim ", i, ": ", da,
-             " vs ", db, ")");
+    PG_CHECK(da == db || da == 1 || db == 1, op, ": shapes ", shape_str(a), " and ", shape_str(b),
+             " cannot be broadcast (dim ", i, ": ", da, " vs ", db, ")");
     out[i] = da == 1 ? db : da;
   }
   return out;
@@ -74,8 +71,7 @@ Tensor Tensor::empty(const Shape &shape, DType dtype) {
   for (int64_t d : shape)
     PG_CHECK(d >= 0, "empty: negative size in shape ", shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage =
-      std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype));
+  impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype));
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
@@ -87,9 +83,7 @@ TensorImpl &Tensor::impl() const {
   return *impl_;
 }
 
-int64_t Tensor::size(int64_t d) const {
-  return shape()[wrap_dim(d, dim(), "size")];
-}
+int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim(d, dim(), "size")]; }
 
 bool Tensor::is_contiguous() const {
   const auto &sh = shape();
@@ -106,8 +100,8 @@ bool Tensor::is_contiguous() const {
 }
 
 template <class T> T *Tensor::data() const {
-  PG_CHECK(dtype() == dtype_of<T>(), "data<", dtype_name(dtype_of<T>()),
-           ">: tensor has dtype ", dtype_name(dtype()));
+  PG_CHECK(dtype() == dtype_of<T>(), "data<", dtype_name(dtype_of<T>()), ">: tensor has dtype ",
+           dtype_name(dtype()));
   return static_cast<T *>(impl().storage->data) + impl().offset;
 }
 template float *Tensor::data<float>() const;
@@ -124,8 +118,8 @@ template std::vector<float> Tensor::to_vector<float>() const;
 template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
 
 float Tensor::item() const {
-  PG_CHECK(numel() == 1, "item: tensor with ", numel(),
-           " elements (shape ", shape_str(shape()), ") is not a scalar");
+  PG_CHECK(numel() == 1, "item: tensor with ", numel(), " elements (shape ", shape_str(shape()),
+           ") is not a scalar");
   if (dtype() == DType::Int64)
     return (float)*data<int64_t>();
   return *data<float>();
@@ -150,6 +144,10 @@ Tensor full_like(const Tensor &t, float v) { return full(t.shape(), v); }
 
 Tensor arange(float start, float end, float step) {
   PG_CHECK(step != 0.f, "arange: step must be nonzero");
+  PG_CHECK(std::isfinite(start) && std::isfinite(end) && std::isfinite(step), "arange: start ",
+           start, ", end ", end, " and step ", step, " must be finite");
+  PG_CHECK((end - start) * step >= 0, "arange: the sign of step ", step,
+           " does not lead from start ", start, " to end ", end);
   const double n = std::ceil((double(end) - start) / step);
   Tensor t = Tensor::empty({std::max<int64_t>(0, (int64_t)n)});
   float *p = t.data<float>();
@@ -175,17 +173,16 @@ Tensor randn(const Shape &shape) {
 }
 
 Tensor from_vector(const std::vector<float> &values, const Shape &shape) {
-  PG_CHECK((int64_t)values.size() == shape_numel(shape), "from_vector: ",
-           values.size(), " values do not fill shape ", shape_str(shape),
-           " (", shape_numel(shape), " elements)");
+  PG_CHECK((int64_t)values.size() == shape_numel(shape), "from_vector: ", values.size(),
+           " values do not fill shape ", shape_str(shape), " (", shape_numel(shape), " elements)");
   Tensor t = Tensor::empty(shape);
   std::copy(values.begin(), values.end(), t.data<float>());
   return t;
 }
 
 Tensor from_labels(const std::vector<int64_t> &labels, const Shape &shape) {
-  PG_CHECK((int64_t)labels.size() == shape_numel(shape), "from_labels: ",
-           labels.size(), " labels do not fill shape ", shape_str(shape));
+  PG_CHECK((int64_t)labels.size() == shape_numel(shape), "from_labels: ", labels.size(),
+           " labels do not fill shape ", shape_str(shape));
   Tensor t = Tensor::empty(shape, DType::Int64);
   std::copy(labels.begin(), labels.end(), t.data<int64_t>());
   return t;
@@ -199,10 +196,32 @@ namespace {
 void check_inplace(const Tensor &t, const char *op) {
   PG_CHECK(t.dtype() == DType::Float32, op, ": needs a float32 tensor, got ",
            dtype_name(t.dtype()));
-  PG_CHECK(!t.requires_grad() || t.grad_fn() != nullptr ||
-               !is_grad_enabled(),
-           op, ": a leaf tensor that requires grad is being modified in "
-               "place; wrap the update in NoGradGuard");
+  // In-place ops are not recorded, so changing a tensor that is part of a
+  // graph would silently change the math under autograd's feet.
+  PG_CHECK(!t.requires_grad() || !is_grad_enabled(), op, ": tensor of shape ", shape_str(t.shape()),
+           " requires grad",
+           t.is_leaf() ? " (a leaf); wrap the update in NoGradGuard"
+                       : " (it is an op's output); in-place ops are not recorded by autograd, "
+                         "use the out-of-place op (e.g. a * b instead of a.mul_(b))");
+  // An expanded tensor has several elements at one address: writing all of
+  // them in place is ill-defined (and a data race across threads).
+  for (int64_t d = 0; d < t.dim(); ++d)
+    PG_CHECK(t.strides()[d] != 0 || t.shape()[d] <= 1, op,
+             ": cannot write in place to an expanded tensor of shape ", shape_str(t.shape()),
+             " (several elements share one memory location); clone() it first");
+}
+
+// A source sharing memory with the destination under a different layout
+// (x.copy_(x.t())) would read elements already overwritten: read a copy.
+Tensor unaliased(const Tensor &dst, const Tensor &src) {
+  if (!src.defined() || src.storage() != dst.storage() ||
+      (src.offset() == dst.offset() && src.shape() == dst.shape() &&
+       src.strides() == dst.strides()))
+    return src;
+  kernel::check_float(src, "in-place op");
+  Tensor c = Tensor::empty(src.shape());
+  kernel::apply_inplace(c, src, [](float, float s) { return s; });
+  return c;
 }
 } // namespace
 
@@ -214,13 +233,13 @@ Tensor &Tensor::fill_(float v) {
 }
 Tensor &Tensor::copy_(const Tensor &src) {
   check_inplace(*this, "copy_");
-  kernel::apply_inplace(*this, src, [](float, float s) { return s; });
+  kernel::apply_inplace(*this, unaliased(*this, src), [](float, float s) { return s; });
   bump_version();
   return *this;
 }
 Tensor &Tensor::add_(const Tensor &o, float alpha) {
   check_inplace(*this, "add_");
-  kernel::apply_inplace(*this, o,
+  kernel::apply_inplace(*this, unaliased(*this, o),
                         [alpha](float a, float b) { return a + alpha * b; });
   bump_version();
   return *this;
@@ -233,7 +252,7 @@ Tensor &Tensor::add_(float v) {
 }
 Tensor &Tensor::mul_(const Tensor &o) {
   check_inplace(*this, "mul_");
-  kernel::apply_inplace(*this, o, [](float a, float b) { return a * b; });
+  kernel::apply_inplace(*this, unaliased(*this, o), [](float a, float b) { return a * b; });
   bump_version();
   return *this;
 }
@@ -246,8 +265,8 @@ Tensor &Tensor::mul_(float v) {
 
 // ----- printing -----
 namespace {
-void print_rec(std::ostream &os, const Tensor &c, int64_t d, int64_t off,
-               int indent, bool summarise) {
+void print_rec(std::ostream &os, const Tensor &c, int64_t d, int64_t off, int indent,
+               bool summarise) {
   const int64_t n = c.shape()[d];
   const int64_t st = c.strides()[d];
   os << "[";

@@ -88,11 +88,10 @@ public:
   Tensor view(const Shape &shape) const;    // throws if not viewable
   Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
   Tensor transpose(int64_t d0, int64_t d1) const;
-  Tensor t() const { return transpose(0, 1); }
+  Tensor t() const; // 2-D transpose; 0-d and 1-d come back as they are
   Tensor permute(const Shape &dims) const;
   Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
-  Tensor slice(int64_t dim, int64_t start, int64_t end,
-               int64_t step = 1) const;
+  Tensor slice(int64_t dim, int64_t start, int64_t end, int64_t step = 1) const;
   Tensor select(int64_t dim, int64_t index) const; // drops `dim`
   Tensor squeeze() const;
   Tensor squeeze(int64_t dim) const;
@@ -141,13 +140,13 @@ public:
   // ----- autograd (implemented in autograd/) -----
   bool requires_grad() const;
   Tensor requires_grad_(bool on = true) const; // returns this handle
-  Tensor grad() const;                          // undefined if none yet
+  Tensor grad() const;                         // undefined if none yet
   void set_grad(const Tensor &g) const;
   void zero_grad() const; // drop the accumulated gradient
   bool is_leaf() const;
   std::shared_ptr<Node> grad_fn() const;
   std::string grad_fn_name() const; // e.g. "MulBackward"; "" for none
-  Tensor detach() const; // same storage, no history
+  Tensor detach() const;            // same storage, no history
   // Backpropagates from this tensor. Without `grad` it must hold one element.
   void backward(const Tensor &grad = Tensor(), bool retain_graph = false) const;
 
@@ -164,7 +163,7 @@ Tensor ones(const Shape &shape);
 Tensor full(const Shape &shape, float value);
 Tensor scalar_tensor(float value); // 0-d
 Tensor arange(float start, float end, float step = 1.f);
-Tensor arange(int64_t end); // float32 0..end-1
+Tensor arange(int64_t end);       // float32 0..end-1
 Tensor rand(const Shape &shape);  // U[0, 1), from the global generator
 Tensor randn(const Shape &shape); // N(0, 1), from the global generator
 Tensor from_vector(const std::vector<float> &values, const Shape &shape);

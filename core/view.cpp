@@ -6,8 +6,7 @@
 
 namespace polygrad::kernel {
 
-Tensor as_strided(const Tensor &t, const Shape &shape, const Shape &strides,
-                  int64_t offset) {
+Tensor as_strided(const Tensor &t, const Shape &shape, const Shape &strides, int64_t offset) {
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = t.storage();
   impl->shape = shape;
@@ -51,8 +50,7 @@ Shape infer_shape(const Shape &shape, int64_t numel, const char *op) {
       PG_CHECK(infer < 0, op, ": only one dim can be -1 in ", shape_str(shape));
       infer = (int64_t)i;
     } else {
-      PG_CHECK(shape[i] >= 0, op, ": invalid size ", shape[i], " in ",
-               shape_str(shape));
+      PG_CHECK(shape[i] >= 0, op, ": invalid size ", shape[i], " in ", shape_str(shape));
       known *= shape[i];
     }
   }
@@ -61,8 +59,8 @@ Shape infer_shape(const Shape &shape, int64_t numel, const char *op) {
              " is invalid for input of size ", numel);
     out[infer] = numel / known;
   } else {
-    PG_CHECK(known == numel, op, ": shape ", shape_str(shape),
-             " is invalid for input of size ", numel);
+    PG_CHECK(known == numel, op, ": shape ", shape_str(shape), " is invalid for input of size ",
+             numel);
   }
   return out;
 }

@@ -1,0 +1,24 @@
+// The reference models (issue 5), used by the examples and the benchmarks.
+//   M1 mnist-mlp : Flatten, Linear(784,512), ReLU, Linear(512,512), ReLU, Linear(512,10)
+//   M2 mnist-cnn : Conv(1,32,3,p1), ReLU, MaxPool(2), Conv(32,64,3,p1), ReLU, MaxPool(2),
+//                  Flatten, Linear(3136,128), ReLU, Linear(128,10)
+//   M3 cifar-cnn : [Conv3x3 p1, BN, ReLU] 3->64, 64->64, MaxPool(2), 64->128, 128->128,
+//                  MaxPool(2), 128->256, MaxPool(2), Flatten, Linear(4096,10)
+//   resnet8      : a small residual net for CIFAR (optional, cifar10_train --model resnet)
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <polygrad/nn/module.h>
+
+namespace polygrad::examples {
+
+std::shared_ptr<nn::Sequential> mnist_mlp();
+std::shared_ptr<nn::Sequential> mnist_cnn();
+std::shared_ptr<nn::Sequential> cifar_cnn();
+std::shared_ptr<nn::Module> cifar_resnet();
+// "mlp" | "cnn" | "cifar-cnn" | "resnet"; throws Error listing the valid names.
+std::shared_ptr<nn::Module> make_model(const std::string &name);
+
+} // namespace polygrad::examples

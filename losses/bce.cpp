@@ -1,0 +1,55 @@
+// Binary cross-entropy with logits, element-wise (pointwise_loss.h):
+//   L = -w (pw t log p + (1 - t) log(1 - p)),  p = sigmoid(x)
+// with log p = min(x, 0) - log1p(e^-|x|), log(1 - p) = min(-x, 0) - log1p(e^-|x|).
+// d log p/dx = 1 - p, d log(1 - p)/dx = -p, so
+//   dL/dx = w (-pw t (1 - p) + (1 - t) p) = w (p (pw t + 1 - t) - pw t)
+//   dL/dt = w (log(1 - p) - pw log p)
+#include <polygrad/losses/bce.h>
+
+#include <cmath>
+
+#include <polygrad/core/kernels.h>
+#include <polygrad/losses/bce_elem.h>
+#include <polygrad/losses/pointwise_loss.h>
+
+namespace polygrad::losses {
+
+void check_options(const BCEWithLogitsOptions &o) {
+  check_reduction("binary_cross_entropy_with_logits", o.reduction);
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor &input, const Tensor &targets,
+                                        const BCEWithLogitsOptions &o) {
+  const char *op = "binary_cross_entropy_with_logits";
+  check_options(o);
+  check_same_shape(op, "targets", input, targets);
+  const Tensor x = kernel::contiguous(input), t = kernel::contiguous(targets);
+  const Tensor wt = broadcast_to(op, "weight", o.weight, input.shape());
+  const Tensor pwt = broadcast_to(op, "pos_weight", o.pos_weight, input.shape());
+  const float *X = x.data<float>(), *T = t.data<float>();
+  const float *W = wt.defined() ? wt.data<float>() : nullptr;
+  const float *PW = pwt.defined() ? pwt.data<float>() : nullptr;
+  return run_pointwise_loss(
+      {op, "BinaryCrossEntropyWithLogitsBackward", input, targets, o.reduction, true,
+       (double)input.numel()},
+      [=](int64_t b, int64_t e, float scale, float *loss, float *gx, float *gt) {
+        // three loops rather than one with `if (gx)` inside: each vectorises
+        for (int64_t i = b; i < e; ++i) {
+          const float w = W ? W[i] : 1.f, pw = PW ? PW[i] : 1.f;
+          loss[i - b] = w * detail::bce_elem(X[i], T[i], pw).loss;
+        }
+        if (gx)
+          for (int64_t i = b; i < e; ++i) {
+            const float w = W ? W[i] : 1.f, pw = PW ? PW[i] : 1.f;
+            gx[i] = scale * w * detail::bce_elem(X[i], T[i], pw).dx;
+          }
+        if (gt)
+          for (int64_t i = b; i < e; ++i) {
+            const float w = W ? W[i] : 1.f, pw = PW ? PW[i] : 1.f;
+            const detail::BceElem be = detail::bce_elem(X[i], T[i], pw);
+            gt[i] = scale * w * (be.lognp - pw * be.logp);
+          }
+      });
+}
+
+} // namespace polygrad::losses

@@ -1,0 +1,60 @@
+// What every loss shares: the Reduction enum, input validation with messages
+// that name the op, the shapes and the offending values, and the scan of a
+// hard-label vector (range check, weight sum of the non-ignored targets).
+//
+// Conventions (as PyTorch): classification losses take logits of shape (N, C)
+// and int64 labels of shape (N); `weight` / `alpha` are optional per-class
+// float tensors of shape (C) (an undefined Tensor() means "all ones"); a label
+// equal to `ignore_index` adds nothing to the loss, the gradient or the mean's
+// denominator. Mean divides by the sum of the weights of the non-ignored
+// targets (their count without weights); when every target is ignored that is
+// 0/0 = NaN, with an all-zero gradient, exactly like PyTorch.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <polygrad/core/tensor.h>
+
+namespace polygrad::losses {
+
+// None: one loss per sample (per element for element-wise losses).
+// Mean: see each loss (default). Sum: the plain sum.
+// BatchMean: kl_div only, the sum divided by the batch size input.size(0).
+enum class Reduction { None, Mean, Sum, BatchMean };
+
+const char *reduction_name(Reduction r); // "none", "mean", "sum", "batchmean"
+// Throws unless r is None/Mean/Sum (or BatchMean when batchmean_ok).
+void check_reduction(const char *op, Reduction r, bool batchmean_ok = false);
+
+// input must be a float32 (N, C) tensor with C >= 1.
+void check_logits(const char *op, const Tensor &input);
+// An optional per-class vector (`what` = "weight", "alpha"): undefined, or a
+// float32 tensor of shape (C) that does not require grad.
+void check_class_vector(const char *op, const char *what, const Tensor &v, int64_t C);
+// A float target shaped exactly like the input (`what` names it in errors).
+void check_same_shape(const char *op, const char *what, const Tensor &input, const Tensor &target);
+
+// An optional tensor (pos_weight, weight, ...) broadcast to `shape` and made
+// contiguous; undefined stays undefined. Errors name both shapes.
+Tensor broadcast_to(const char *op, const char *what, const Tensor &v, const Shape &shape);
+
+// Result of scanning hard labels: the mean's denominators.
+struct LabelStats {
+  double weight_sum = 0; // sum of weight[y_i] over non-ignored i (count if no weight)
+  int64_t count = 0;     // number of non-ignored labels
+};
+// Checks labels: int64 of shape (N) for an (N, C) input, every label in
+// [0, C) or equal to ignore_index (else names the index and the value).
+// `weight` is a contiguous (C) float pointer or null.
+LabelStats scan_labels(const char *op, const Tensor &input, const Tensor &labels,
+                       const float *weight, int64_t ignore_index);
+
+// Float pointer of a contiguous copy (or the tensor itself); keeps it alive.
+struct ContiguousFloat {
+  Tensor t;
+  const float *p = nullptr;
+  explicit ContiguousFloat(const Tensor &x);
+};
+
+} // namespace polygrad::losses

@@ -1,0 +1,34 @@
+// Cross-entropy: hard labels take the fused softmax engine (softmax_loss.h)
+// with phi(l, w) = -w l, so g = -dphi/dl = w and dL/dz = w (p - onehot(y)) / D.
+// Soft targets and label smoothing take the target-distribution path
+// (soft_targets.h) with eps = 0.
+#include <polygrad/losses/cross_entropy.h>
+
+#include <polygrad/losses/soft_targets.h>
+#include <polygrad/losses/softmax_loss.h>
+
+namespace polygrad::losses {
+
+void check_options(const CrossEntropyOptions &o) {
+  check_reduction("cross_entropy", o.reduction);
+  PG_CHECK(o.label_smoothing >= 0.f && o.label_smoothing <= 1.f,
+           "cross_entropy: label_smoothing must be in [0, 1], got ", o.label_smoothing);
+}
+
+Tensor cross_entropy(const Tensor &input, const Tensor &target, const CrossEntropyOptions &o) {
+  check_options(o);
+  const bool soft = target.defined() && target.dtype() == DType::Float32;
+  if (soft || o.label_smoothing > 0.f)
+    return soft_target_poly1({"cross_entropy", "CrossEntropyBackward", input, target, o.weight,
+                              o.ignore_index, o.label_smoothing, o.reduction, 0.f,
+                              PolyWeighting::Both});
+  const SoftmaxLossPlan plan = plan_softmax_loss({"cross_entropy", "CrossEntropyBackward", input,
+                                                  target, o.weight, o.ignore_index, o.reduction});
+  return run_softmax_loss(plan, plan.stats.weight_sum,
+                          rowwise([](float logpt, float w, float &loss, float &g) {
+                            loss = -w * logpt; // -w log Pt
+                            g = w;             // -d(-w l)/dl
+                          }));
+}
+
+} // namespace polygrad::losses

@@ -1,0 +1,85 @@
+// Poly-1 cross-entropy. Hard labels: the fused softmax engine with, per row,
+// l = log Pt, q = 1 - Pt = -expm1(l) (precise when Pt -> 1), and
+//   Both:             phi = w (-l + eps q)            g = -dphi/dl = w (1 + eps Pt)
+//   CrossEntropyOnly: phi = -w l + eps q              g = w + eps Pt
+//   RescaledPt:       phi = -w l + eps k (1 - Pt w/m) g = w + eps k Pt w/m
+// (dq/dl = -Pt; m = mean(weight); k = weight sum / count, so that after the
+// engine divides by the weight sum the eps term is averaged over the count;
+// k = 1 for sum and none).
+// Label smoothing and soft targets take soft_targets.h.
+#include <polygrad/losses/poly1_cross_entropy.h>
+
+#include <polygrad/losses/soft_targets.h>
+#include <polygrad/losses/softmax_loss.h>
+#include <polygrad/losses/vec_math.h>
+
+namespace polygrad::losses {
+
+const char *weighting_name(PolyWeighting w) {
+  switch (w) {
+  case PolyWeighting::Both:
+    return "both";
+  case PolyWeighting::CrossEntropyOnly:
+    return "ce_only";
+  case PolyWeighting::RescaledPt:
+    return "rescaled_pt";
+  }
+  return "?";
+}
+
+void check_options(const Poly1CrossEntropyOptions &o) {
+  check_reduction("poly1_cross_entropy", o.reduction);
+  PG_CHECK(o.epsilon >= -1.f, "poly1_cross_entropy: epsilon must be >= -1 (below, the loss ",
+           "rewards lower confidence near Pt = 1), got ", o.epsilon);
+  PG_CHECK(o.label_smoothing >= 0.f && o.label_smoothing <= 1.f,
+           "poly1_cross_entropy: label_smoothing must be in [0, 1], got ", o.label_smoothing);
+  PG_CHECK(o.weighting == PolyWeighting::Both || o.weighting == PolyWeighting::CrossEntropyOnly ||
+               o.weighting == PolyWeighting::RescaledPt,
+           "poly1_cross_entropy: invalid weighting; valid: both, ce_only, rescaled_pt");
+}
+
+Tensor poly1_cross_entropy(const Tensor &input, const Tensor &target,
+                           const Poly1CrossEntropyOptions &o) {
+  check_options(o);
+  const bool soft = target.defined() && target.dtype() == DType::Float32;
+  if (soft || o.label_smoothing > 0.f)
+    return soft_target_poly1({"poly1_cross_entropy", "Poly1CrossEntropyBackward", input, target,
+                              o.weight, o.ignore_index, o.label_smoothing, o.reduction, o.epsilon,
+                              o.weighting});
+  const SoftmaxLossPlan plan =
+      plan_softmax_loss({"poly1_cross_entropy", "Poly1CrossEntropyBackward", input, target,
+                         o.weight, o.ignore_index, o.reduction});
+  const float eps = o.epsilon;
+  const bool weighted = o.weight.defined();
+  if (!weighted || o.weighting == PolyWeighting::Both)
+    return run_softmax_loss(plan, plan.stats.weight_sum,
+                            rowwise([eps](float l, float w, float &loss, float &g) {
+                              const float q = -vm::vexpm1(l), pt = vm::vexp(l);
+                              loss = w * (-l + eps * q);
+                              g = w * (1.f + eps * pt);
+                            }));
+  if (o.weighting == PolyWeighting::CrossEntropyOnly)
+    return run_softmax_loss(plan, (double)plan.stats.count,
+                            rowwise([eps](float l, float w, float &loss, float &g) {
+                              const float q = -vm::vexpm1(l), pt = vm::vexp(l);
+                              loss = -w * l + eps * q;
+                              g = w + eps * pt;
+                            }));
+  // RescaledPt
+  const Tensor wc = plan.weight;
+  double sw = 0;
+  for (int64_t j = 0; j < wc.numel(); ++j)
+    sw += wc.data<float>()[j];
+  const float inv_m = (float)(wc.numel() / sw);
+  // k = weight sum / count only for the mean (see the header comment above)
+  const bool mean = o.reduction == Reduction::Mean && plan.stats.count > 0;
+  const float ek = (float)(eps * (mean ? plan.stats.weight_sum / plan.stats.count : 1.0));
+  return run_softmax_loss(plan, plan.stats.weight_sum,
+                          rowwise([ek, inv_m](float l, float w, float &loss, float &g) {
+                            const float q = -vm::vexpm1(l), pt = vm::vexp(l), b = w * inv_m;
+                            loss = -w * l + ek * ((1.f - b) + b * q); // 1 - b Pt
+                            g = w + ek * b * pt;
+                          }));
+}
+
+} // namespace polygrad::losses

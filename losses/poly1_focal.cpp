@@ -1,0 +1,25 @@
+// Poly-1 softmax focal loss: the fused softmax engine with detail::FocalRow
+// (formula and gradient derivation in focal_row.h).
+#include <polygrad/losses/poly1_focal.h>
+
+#include <polygrad/losses/focal_row.h>
+#include <polygrad/losses/softmax_loss.h>
+
+namespace polygrad::losses {
+
+void check_options(const Poly1FocalLossOptions &o) {
+  check_reduction("poly1_focal_loss", o.reduction);
+  PG_CHECK(o.epsilon >= -1.f, "poly1_focal_loss: epsilon must be >= -1, got ", o.epsilon);
+  PG_CHECK(o.gamma >= 0.f, "poly1_focal_loss: gamma must be >= 0, got ", o.gamma);
+}
+
+Tensor poly1_focal_loss(const Tensor &input, const Tensor &labels, const Poly1FocalLossOptions &o) {
+  check_options(o);
+  const SoftmaxLossPlan plan =
+      plan_softmax_loss({"poly1_focal_loss", "Poly1FocalLossBackward", input, labels, o.alpha,
+                         o.ignore_index, o.reduction});
+  return run_softmax_loss(plan, plan.stats.weight_sum,
+                          rowwise(detail::FocalRow{o.gamma, o.epsilon}));
+}
+
+} // namespace polygrad::losses

@@ -1,0 +1,66 @@
+// The fused engine behind every hard-label softmax loss (cross-entropy,
+// Poly-1, Poly-N, focal, Poly-1 focal, and losses you add yourself, see
+// docs/adding-a-loss.md).
+//
+// Such a loss depends on the logits z of row i only through
+//     l = log Pt = z_y - logsumexp(z)        (the log-softmax at the label y)
+// and the label's class weight w = weight[y]:   L_i = phi(l, w).
+// Since dl/dz_j = onehot_j(y) - p_j with p = softmax(z),
+//     dL_i/dz_j = -phi'(l) (onehot_j - p_j) = g (p_j - onehot_j),  g = -dphi/dl,
+// so the whole backward is one scalar g per row. The engine makes one pass
+// over each row: max, e = exp(z - max) (written straight into the gradient
+// buffer), s = sum e, l = z_y - max - log s, then your phi gives loss and g,
+// and the row of the gradient becomes (g / D) (e / s - onehot(y)), where D is
+// the mean's denominator (1 for sum/none). The gradient is thus ready when the
+// forward returns; backward only scales it by the upstream gradient. Rows are
+// split across OpenMP threads; phi runs on blocks of up to 256 rows so your
+// loop over the block vectorises.
+#pragma once
+
+#include <functional>
+
+#include <polygrad/losses/common.h>
+
+namespace polygrad::losses {
+
+// phi on a block of n rows: for k < n,
+//   loss[k] = phi(logpt[k], w[k]),  g[k] = -dphi/dlogpt at (logpt[k], w[k]).
+// w[k] is the label's class weight (1 without weights). Rows whose label is
+// ignored are masked by the engine (their values are discarded).
+using RowLossFn =
+    std::function<void(const float *logpt, const float *w, int64_t n, float *loss, float *g)>;
+
+// Wraps a per-row functor f(float logpt, float w, float &loss, float &g)
+// into a RowLossFn: a plain loop that GCC inlines f into and vectorises.
+template <class F> RowLossFn rowwise(F f) {
+  return [f](const float *logpt, const float *w, int64_t n, float *loss, float *g) {
+    for (int64_t k = 0; k < n; ++k)
+      f(logpt[k], w[k], loss[k], g[k]);
+  };
+}
+
+struct SoftmaxLossArgs {
+  const char *op = "";        // for error messages, e.g. "poly1_cross_entropy"
+  const char *node_name = ""; // the grad_fn's name, e.g. "Poly1CrossEntropyBackward"
+  Tensor input{};             // (N, C) float logits
+  Tensor labels{};            // (N) int64 class ids
+  Tensor weight{};            // (C) class weights, or undefined
+  int64_t ignore_index = -100;
+  Reduction reduction = Reduction::Mean;
+};
+
+// Step 1: validate the arguments and scan the labels.
+struct SoftmaxLossPlan {
+  SoftmaxLossArgs args;
+  Tensor input, labels, weight; // contiguous
+  LabelStats stats;             // weight sum and count of the non-ignored labels
+};
+SoftmaxLossPlan plan_softmax_loss(const SoftmaxLossArgs &args);
+
+// Step 2: the fused pass. `mean_denominator` is D for Reduction::Mean
+// (usually plan.stats.weight_sum, as PyTorch's cross_entropy); ignored for
+// none/sum. Returns the reduced loss (0-d) or the per-row losses (N), recorded
+// as one graph node when the input requires grad.
+Tensor run_softmax_loss(const SoftmaxLossPlan &plan, double mean_denominator, const RowLossFn &phi);
+
+} // namespace polygrad::losses

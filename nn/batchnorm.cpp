@@ -1,0 +1,293 @@
+#include <polygrad/nn/batchnorm.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include <polygrad/autograd/grad_mode.h>
+#include <polygrad/autograd/node.h>
+#include <polygrad/core/elementwise.h>
+#include <polygrad/core/kernels.h>
+
+namespace polygrad::nn {
+namespace {
+
+// x viewed as (N, C, L): channel c is N contiguous runs of L values.
+struct BNShape {
+  int64_t N, C, L;
+  int64_t M() const { return N * L; } // values per channel
+};
+
+template <class Fn> void for_channels(const BNShape &s, Fn &&fn) {
+  kernel::parallel_range(s.C, s.N * s.C * s.L, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c)
+      fn(c);
+  });
+}
+
+// Batch statistics of channel c: mean and biased variance, two passes (the
+// second reads from cache), float SIMD sums per run added in double.
+inline void channel_stats(const BNShape &s, const float *x, int64_t c, double &mean, double &var) {
+  double acc = 0;
+  for (int64_t n = 0; n < s.N; ++n) {
+    const float *p = x + (n * s.C + c) * s.L;
+    float r = 0.f;
+#pragma omp simd reduction(+ : r)
+    for (int64_t l = 0; l < s.L; ++l)
+      r += p[l];
+    acc += r;
+  }
+  mean = acc / double(s.M());
+  const float mf = float(mean);
+  acc = 0;
+  for (int64_t n = 0; n < s.N; ++n) {
+    const float *p = x + (n * s.C + c) * s.L;
+    float r = 0.f;
+#pragma omp simd reduction(+ : r)
+    for (int64_t l = 0; l < s.L; ++l) {
+      const float d = p[l] - mf;
+      r += d * d;
+    }
+    acc += r;
+  }
+  var = acc / double(s.M());
+}
+
+// y = x * scale + shift on channel c.
+inline void channel_affine(const BNShape &s, const float *x, float *y, int64_t c, float scale,
+                           float shift) {
+  for (int64_t n = 0; n < s.N; ++n) {
+    const int64_t o = (n * s.C + c) * s.L;
+#pragma omp simd
+    for (int64_t l = 0; l < s.L; ++l)
+      y[o + l] = x[o + l] * scale + shift;
+  }
+}
+
+const float *opt_data(const Tensor &t) { return t.defined() ? t.data<float>() : nullptr; }
+
+void check_vec(const Tensor &t, int64_t C, const char *what, const Tensor &x) {
+  PG_CHECK(!t.defined() ||
+               (t.dtype() == DType::Float32 && t.shape() == Shape{C} && t.is_contiguous()),
+           "batch_norm: ", what, " must be a contiguous float32 tensor of shape [", C,
+           "] for input of shape ", shape_str(x.shape()), ", got ",
+           t.defined() ? shape_str(t.shape()) : "");
+}
+
+} // namespace
+
+namespace functional {
+
+Tensor batch_norm(const Tensor &x, const Tensor &running_mean, const Tensor &running_var,
+                  const Tensor &weight, const Tensor &bias, bool training, double momentum,
+                  double eps) {
+  PG_CHECK(x.defined() && x.dtype() == DType::Float32,
+           "batch_norm: expected a float32 input tensor");
+  PG_CHECK(x.dim() >= 2, "batch_norm: expected an input with at least 2 dims (N, C, ...), got ",
+           "shape ", shape_str(x.shape()));
+  BNShape s{x.size(0), x.size(1), 1};
+  for (int64_t d = 2; d < x.dim(); ++d)
+    s.L *= x.size(d);
+  check_vec(running_mean, s.C, "running_mean", x);
+  check_vec(running_var, s.C, "running_var", x);
+  check_vec(weight, s.C, "weight", x);
+  check_vec(bias, s.C, "bias", x);
+  PG_CHECK(running_mean.defined() == running_var.defined(),
+           "batch_norm: running_mean and running_var must both be given or both be undefined");
+  PG_CHECK(training || running_mean.defined(),
+           "batch_norm: eval mode (training=false) needs running_mean and running_var");
+  PG_CHECK(eps > 0, "batch_norm: eps must be > 0, got ", eps);
+  PG_CHECK(!training || s.M() > 1,
+           "batch_norm: expected more than 1 value per channel when training, got input of "
+           "shape ",
+           shape_str(x.shape()));
+
+  const Tensor xc = kernel::contiguous(x);
+  const float *px = xc.data<float>();
+  Tensor y = Tensor::empty(x.shape());
+  float *py = y.data<float>();
+  const float *pw = opt_data(weight), *pb = opt_data(bias);
+  // Per-channel mean and invstd as used for normalisation (kept for backward).
+  Tensor mean_t = Tensor::empty({s.C}), invstd_t = Tensor::empty({s.C});
+  float *pm = mean_t.data<float>(), *pis = invstd_t.data<float>();
+
+  if (training) {
+    float *rm = running_mean.defined() ? running_mean.data<float>() : nullptr;
+    float *rv = running_var.defined() ? running_var.data<float>() : nullptr;
+    const double unbias = double(s.M()) / double(s.M() - 1);
+    for_channels(s, [&](int64_t c) {
+      double mu, var;
+      channel_stats(s, px, c, mu, var);
+      const double is = 1.0 / std::sqrt(var + eps);
+      pm[c] = float(mu);
+      pis[c] = float(is);
+      const double g = pw ? pw[c] : 1.0, b = pb ? pb[c] : 0.0;
+      channel_affine(s, px, py, c, float(g * is), float(b - mu * g * is));
+      if (rm) {
+        rm[c] = float((1.0 - momentum) * rm[c] + momentum * mu);
+        rv[c] = float((1.0 - momentum) * rv[c] + momentum * var * unbias);
+      }
+    });
+    if (running_mean.defined()) {
+      running_mean.bump_version();
+      running_var.bump_version();
+    }
+  } else {
+    const float *rm = running_mean.data<float>(), *rv = running_var.data<float>();
+    for_channels(s, [&](int64_t c) {
+      const double is = 1.0 / std::sqrt(double(rv[c]) + eps);
+      pm[c] = rm[c];
+      pis[c] = float(is);
+      const double g = pw ? pw[c] : 1.0, b = pb ? pb[c] : 0.0;
+      channel_affine(s, px, py, c, float(g * is), float(b - double(rm[c]) * g * is));
+    });
+  }
+
+  if (needs_grad({x, weight, bias})) {
+    const bool gx = x.requires_grad(), gw = weight.defined() && weight.requires_grad(),
+               gb = bias.defined() && bias.requires_grad();
+    record("BatchNormBackward", y, {x, weight, bias},
+           [s, training, gx, gw, gb, sx = SavedTensor(xc), sw = SavedTensor(weight), mean_t,
+            invstd_t](const Tensor &gy_in) {
+             const Tensor gy = kernel::contiguous(gy_in);
+             const float *pg = gy.data<float>(), *px = sx.get().data<float>();
+             const float *pw = opt_data(sw.get());
+             const float *pm = mean_t.data<float>(), *pis = invstd_t.data<float>();
+             Tensor dx = gx ? Tensor::empty(gy.shape()) : Tensor();
+             Tensor dw = gw ? Tensor::empty({s.C}) : Tensor();
+             Tensor db = gb ? Tensor::empty({s.C}) : Tensor();
+             float *pdx = gx ? dx.data<float>() : nullptr;
+             const double M = double(s.M());
+             for_channels(s, [&](int64_t c) {
+               const float mu = pm[c];
+               // Pass 1: sum dy and sum dy (x - mu) (then * invstd = sum dy xhat).
+               double sdy = 0, sdyx = 0;
+               for (int64_t n = 0; n < s.N; ++n) {
+                 const int64_t o = (n * s.C + c) * s.L;
+                 float a = 0.f, b = 0.f;
+#pragma omp simd reduction(+ : a, b)
+                 for (int64_t l = 0; l < s.L; ++l) {
+                   a += pg[o + l];
+                   b += pg[o + l] * (px[o + l] - mu);
+                 }
+                 sdy += a;
+                 sdyx += b;
+               }
+               const double is = pis[c], g = pw ? pw[c] : 1.0;
+               const double sdxhat = sdyx * is; // sum dy * xhat
+               if (gw)
+                 dw.data<float>()[c] = float(sdxhat);
+               if (gb)
+                 db.data<float>()[c] = float(sdy);
+               if (!gx)
+                 return;
+               // Pass 2: dx = k1 dy + a x + b0 (the formula above, expanded so
+               // the inner loop is two FMAs).
+               const double k1 = g * is;
+               double a = 0, b0 = 0;
+               if (training) {
+                 a = -k1 * is * sdxhat / M;
+                 b0 = -k1 * sdy / M - a * mu;
+               }
+               const float fk = float(k1), fa = float(a), fb = float(b0);
+               for (int64_t n = 0; n < s.N; ++n) {
+                 const int64_t o = (n * s.C + c) * s.L;
+#pragma omp simd
+                 for (int64_t l = 0; l < s.L; ++l)
+                   pdx[o + l] = fk * pg[o + l] + fa * px[o + l] + fb;
+               }
+             });
+             return grads{dx, dw, db};
+           });
+  }
+  return y;
+}
+
+} // namespace functional
+
+BatchNormBase::BatchNormBase(int64_t nf, BatchNormOptions opt) : num_features(nf), options(opt) {
+  PG_CHECK(nf >= 1, "BatchNorm: num_features must be >= 1, got ", nf);
+  PG_CHECK(opt.eps > 0, "BatchNorm: eps must be > 0, got ", opt.eps);
+  if (opt.affine) {
+    weight = register_parameter("weight", Tensor::empty({nf}));
+    bias = register_parameter("bias", Tensor::empty({nf}));
+  }
+  if (opt.track_running_stats) {
+    running_mean = register_buffer("running_mean", Tensor::empty({nf}));
+    running_var = register_buffer("running_var", Tensor::empty({nf}));
+    num_batches_tracked = register_buffer("num_batches_tracked", zeros({}, DType::Int64));
+  }
+  reset_parameters();
+}
+
+void BatchNormBase::reset_running_stats() {
+  if (!options.track_running_stats)
+    return;
+  NoGradGuard ng;
+  running_mean.fill_(0.f);
+  running_var.fill_(1.f);
+  num_batches_tracked.data<int64_t>()[0] = 0;
+  num_batches_tracked.bump_version();
+}
+
+void BatchNormBase::reset_parameters() {
+  reset_running_stats();
+  if (options.affine) {
+    NoGradGuard ng;
+    weight.fill_(1.f);
+    bias.fill_(0.f);
+  }
+}
+
+Tensor BatchNormBase::forward(const Tensor &x) {
+  PG_CHECK(x.defined(), name(), ": input is undefined");
+  check_input_dim(x);
+  PG_CHECK(x.size(1) == num_features, name(), "(", extra_repr(), "): expected input with ",
+           num_features, " channels (dim 1), got input of shape ", shape_str(x.shape()));
+  if (is_training()) { // checked before num_batches_tracked moves
+    int64_t per_channel = x.size(0);
+    for (int64_t d = 2; d < x.dim(); ++d)
+      per_channel *= x.size(d);
+    PG_CHECK(per_channel > 1, name(), "(", extra_repr(),
+             "): expected more than 1 value per channel when training, got input of shape ",
+             shape_str(x.shape()));
+  }
+  // PyTorch's _BatchNorm.forward: the update factor, and batch statistics
+  // also in eval mode when no running statistics are tracked.
+  double factor = options.momentum.value_or(0.0);
+  if (is_training() && options.track_running_stats) {
+    int64_t &nbt = num_batches_tracked.data<int64_t>()[0];
+    ++nbt;
+    num_batches_tracked.bump_version();
+    if (!options.momentum)
+      factor = 1.0 / double(nbt);
+  }
+  const bool use_batch_stats = is_training() || !options.track_running_stats;
+  const bool update = is_training() && options.track_running_stats;
+  return functional::batch_norm(x, update || !use_batch_stats ? running_mean : Tensor(),
+                                update || !use_batch_stats ? running_var : Tensor(), weight, bias,
+                                use_batch_stats, factor, options.eps);
+}
+
+std::string BatchNormBase::extra_repr() const {
+  char eps[32], mom[32];
+  std::snprintf(eps, sizeof eps, "%g", options.eps);
+  if (options.momentum)
+    std::snprintf(mom, sizeof mom, "%g", *options.momentum);
+  else
+    std::snprintf(mom, sizeof mom, "None");
+  return std::to_string(num_features) + ", eps=" + eps + ", momentum=" + mom +
+         ", affine=" + (options.affine ? "true" : "false") +
+         ", track_running_stats=" + (options.track_running_stats ? "true" : "false");
+}
+
+void BatchNorm1d::check_input_dim(const Tensor &x) const {
+  PG_CHECK(x.dim() == 2 || x.dim() == 3, name(), "(", extra_repr(),
+           "): expected a 2-D (N, C) or 3-D (N, C, L) input, got shape ", shape_str(x.shape()));
+}
+
+void BatchNorm2d::check_input_dim(const Tensor &x) const {
+  PG_CHECK(x.dim() == 4, name(), "(", extra_repr(),
+           "): expected a 4-D (N, C, H, W) input, got shape ", shape_str(x.shape()));
+}
+
+} // namespace polygrad::nn

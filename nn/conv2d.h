@@ -1,0 +1,62 @@
+// 2-D convolution over NCHW tensors, PyTorch's nn.Conv2d (cross-correlation).
+//
+//   x: (N, C, H, W) or unbatched (C, H, W)     W: (C_out, C / groups, kh, kw)
+//   b: (C_out)                                 y: (N, C_out, OH, OW)
+//   OH = floor((H + 2 ph - dh (kh - 1) - 1) / sh) + 1     (OW likewise)
+//   y[n, o, i, j] = b[o] + sum_{c in group(o), p, q}
+//                   W[o, c, p, q] x[n, c, i sh - ph + p dh, j sw - pw + q dw]
+// (x is zero outside the image).
+//
+// Lowering (im2col + cblas_sgemm), per image n and group g, with
+// col = im2col(x_n): (C/groups * kh * kw) x (OH * OW):
+//   forward          y_n,g  = W_g col_g                     GEMM NN
+//   backward-data    dcol_g = W_g^T dy_n,g ; dx_n = col2im(dcol)   GEMM TN
+//   backward-weight  dW_g  += dy_n,g col_g^T                GEMM NT
+//   bias             db[o]  = sum_{n, i, j} dy[n, o, i, j]
+// col2im is im2col's adjoint (it adds overlapping windows back). A 1x1,
+// stride-1, unpadded conv needs no im2col: col is x_n itself and dcol is dx_n.
+// The batch is split across the OpenMP threads (each with its own col buffer
+// and its own dW partial, OpenBLAS single-threaded inside); below one image
+// per thread the image loop is serial and each GEMM is split across threads
+// instead. Buffers come from the caching allocator.
+#pragma once
+
+#include <polygrad/nn/module.h>
+#include <polygrad/nn/size2.h>
+
+namespace polygrad::nn {
+
+namespace functional {
+Tensor conv2d(const Tensor &x, const Tensor &weight, const Tensor &bias = Tensor(),
+              Size2 stride = 1, Size2 padding = 0, Size2 dilation = 1, int64_t groups = 1);
+} // namespace functional
+
+struct Conv2dOptions {
+  Size2 stride = 1;
+  Size2 padding = 0;
+  Size2 dilation = 1;
+  int64_t groups = 1;
+  bool bias = true;
+};
+
+class Conv2d : public Module {
+public:
+  // Conv2d(3, 64, 3, {.padding = 1}). PyTorch's default init: W ~
+  // kaiming_uniform_(a = sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in)) and
+  // b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = C/groups * kh * kw.
+  Conv2d(int64_t in_channels, int64_t out_channels, Size2 kernel_size, Conv2dOptions options = {});
+  Tensor forward(const Tensor &x) override;
+  std::string name() const override { return "Conv2d"; }
+  // "1, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1)" (padding,
+  // dilation, groups and bias shown only when not the default, as PyTorch).
+  std::string extra_repr() const override;
+  void reset_parameters();
+
+  int64_t in_channels, out_channels;
+  Size2 kernel_size;
+  Conv2dOptions options;
+  Tensor weight; // (out_channels, in_channels / groups, kh, kw)
+  Tensor bias;   // (out_channels), undefined when options.bias is false
+};
+
+} // namespace polygrad::nn

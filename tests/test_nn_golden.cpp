@@ -1,0 +1,285 @@
+// nn/ layers against PyTorch 1.13 (fixtures from tools/golden/nn.py, float64
+// references): forward values, the input gradient and every parameter's
+// gradient for a fixed upstream gradient, BatchNorm's running statistics
+// after a train step, and a residual block built from the layers.
+#include <functional>
+
+#include <catch2/catch.hpp>
+
+#include "golden.h"
+#include <polygrad/autograd/grad_mode.h>
+#include <polygrad/core/parallel.h>
+#include <polygrad/nn/activation.h>
+#include <polygrad/nn/batchnorm.h>
+#include <polygrad/nn/conv2d.h>
+#include <polygrad/nn/linear.h>
+#include <polygrad/nn/pooling.h>
+
+namespace pg = polygrad;
+namespace nn = polygrad::nn;
+namespace F = polygrad::nn::functional;
+using pg::Tensor;
+
+namespace {
+
+// A fresh leaf holding the fixture's values (so gradients never accumulate
+// across cases sharing an input).
+Tensor leaf(const golden::Fixture &f, const std::string &key) {
+  return golden::get(f, key).clone().requires_grad_(true);
+}
+
+// Runs fn on the fixture's inputs `names` (prefix.name), backpropagates
+// prefix.gy and compares prefix.y and every prefix.d<name>.
+void check_case(const golden::Fixture &f, const std::string &p,
+                const std::vector<std::string> &names,
+                const std::function<Tensor(const std::vector<Tensor> &)> &fn, double rtol = 1e-5,
+                double atol = 1e-5) {
+  std::vector<Tensor> in;
+  for (const auto &n : names)
+    in.push_back(leaf(f, p + "." + n));
+  Tensor y = fn(in);
+  golden::require_close(y, golden::get(f, p + ".y"), rtol, atol, p + ": forward");
+  y.backward(golden::get(f, p + ".gy"));
+  for (size_t i = 0; i < names.size(); ++i)
+    golden::require_close(in[i].grad(), golden::get(f, p + ".d" + names[i]), rtol, atol,
+                          p + ": gradient of " + names[i]);
+}
+
+// Runs a test body at 1 and at 2 threads (the conv and pooling kernels take
+// different paths), restoring the thread count.
+void at_1_and_2_threads(const std::function<void()> &body) {
+  const int saved = pg::get_num_threads();
+  for (int nt : {1, 2}) {
+    INFO("threads = " << nt);
+    pg::set_num_threads(nt);
+    body();
+  }
+  pg::set_num_threads(saved);
+}
+
+} // namespace
+
+TEST_CASE("nn golden: linear", "[nn]") {
+  const auto f = golden::load("nn_linear.txt");
+  check_case(f, "lin", {"x", "w", "b"},
+             [](const std::vector<Tensor> &v) { return F::linear(v[0], v[1], v[2]); });
+  check_case(f, "nobias", {"x", "w"},
+             [](const std::vector<Tensor> &v) { return F::linear(v[0], v[1]); });
+}
+
+TEST_CASE("nn golden: conv2d (padded, strided, dilated, grouped, depthwise, 1x1)", "[nn]") {
+  const auto f = golden::load("nn_conv2d.txt");
+  struct Case {
+    const char *name;
+    bool bias;
+    nn::Size2 stride, padding, dilation;
+    int64_t groups;
+  };
+  // Must match CONV_CASES in tools/golden/nn.py.
+  const Case cases[] = {
+      {"pad", true, 1, 1, 1, 1},
+      {"stride", true, {2, 3}, {1, 2}, 1, 1},
+      {"dilate", true, 1, {2, 1}, {2, 3}, 1},
+      {"group", true, {2, 1}, 1, 1, 2},
+      {"depthwise", false, 1, 1, 1, 3},
+      {"pointwise", true, 1, 0, 1, 1},
+      {"pointwise_s2", false, 2, 0, 1, 1},
+  };
+  at_1_and_2_threads([&] {
+    for (const Case &c : cases) {
+      std::vector<std::string> names{"x", "w"};
+      if (c.bias)
+        names.push_back("b");
+      check_case(f, c.name, names, [&](const std::vector<Tensor> &v) {
+        return F::conv2d(v[0], v[1], c.bias ? v[2] : Tensor(), c.stride, c.padding, c.dilation,
+                         c.groups);
+      });
+    }
+  });
+}
+
+TEST_CASE("nn golden: max/avg/adaptive pooling", "[nn]") {
+  const auto f = golden::load("nn_pooling.txt");
+  using Fn = std::function<Tensor(const Tensor &)>;
+  // Must match gen_pooling in tools/golden/nn.py.
+  const std::vector<std::pair<std::string, Fn>> cases = {
+      {"mp2", [](const Tensor &x) { return F::max_pool2d(x, 2); }},
+      {"mp2odd", [](const Tensor &x) { return F::max_pool2d(x, 2); }},
+      {"mpties", [](const Tensor &x) { return F::max_pool2d(x, 2); }},
+      {"mptiesov", [](const Tensor &x) { return F::max_pool2d(x, 3, 2, 1); }},
+      {"mp3s2p1", [](const Tensor &x) { return F::max_pool2d(x, 3, 2, 1); }},
+      {"mpdilceil",
+       [](const Tensor &x) {
+         return F::max_pool2d(x, {3, 2}, nn::Size2{2, 1}, {1, 0}, {1, 2}, true);
+       }},
+      {"ap3s2p1", [](const Tensor &x) { return F::avg_pool2d(x, 3, 2, 1); }},
+      {"apnopad", [](const Tensor &x) { return F::avg_pool2d(x, 3, 2, 1, true, false); }},
+      {"apceil",
+       [](const Tensor &x) {
+         return F::avg_pool2d(x, {2, 3}, 2, 1, true);
+       }},
+      {"apdiv", [](const Tensor &x) { return F::avg_pool2d(x, 2, 2, 1, false, true, 3); }},
+      {"aap1", [](const Tensor &x) { return F::adaptive_avg_pool2d(x, 1); }},
+      {"aap32",
+       [](const Tensor &x) {
+         return F::adaptive_avg_pool2d(x, {3, 2});
+       }},
+      {"aap44", [](const Tensor &x) { return F::adaptive_avg_pool2d(x, 4); }},
+  };
+  at_1_and_2_threads([&] {
+    for (const auto &[name, fn] : cases)
+      check_case(f, name, {"x"}, [&](const std::vector<Tensor> &v) { return fn(v[0]); });
+  });
+  // The module form gives the same as the functional form.
+  nn::MaxPool2d mp(3, 2, 1);
+  Tensor x = golden::get(f, "mp3s2p1.x");
+  golden::require_close(mp(x), golden::get(f, "mp3s2p1.y"), 0, 0, "MaxPool2d module");
+}
+
+namespace {
+// Builds the PyTorch module's state into `m`, runs the fixture's forward
+// passes and compares output, gradients and running statistics.
+void check_bn(const golden::Fixture &f, const std::string &p, nn::BatchNormBase &m, int steps = 1) {
+  INFO("case " << p);
+  {
+    pg::NoGradGuard ng;
+    if (m.options.affine) {
+      m.weight.copy_(golden::get(f, p + ".weight"));
+      m.bias.copy_(golden::get(f, p + ".bias"));
+    }
+    if (m.options.track_running_stats) {
+      m.running_mean.copy_(golden::get(f, p + ".running_mean0"));
+      m.running_var.copy_(golden::get(f, p + ".running_var0"));
+    }
+  }
+  Tensor x = leaf(f, p + ".x");
+  for (int s = 0; s + 1 < steps; ++s) // the earlier step of the fixture
+    m(x * 0.5f + 0.25f);
+  Tensor y = m(x);
+  golden::require_close(y, golden::get(f, p + ".y"), 1e-5, 1e-5, p + ": forward");
+  y.backward(golden::get(f, p + ".gy"));
+  golden::require_close(x.grad(), golden::get(f, p + ".dx"), 1e-4, 1e-5, p + ": dx");
+  if (m.options.affine) {
+    golden::require_close(m.weight.grad(), golden::get(f, p + ".dweight"), 1e-5, 1e-5,
+                          p + ": dweight");
+    golden::require_close(m.bias.grad(), golden::get(f, p + ".dbias"), 1e-5, 1e-5, p + ": dbias");
+  }
+  if (m.options.track_running_stats) {
+    golden::require_close(m.running_mean, golden::get(f, p + ".running_mean"), 1e-5, 1e-6,
+                          p + ": running_mean");
+    golden::require_close(m.running_var, golden::get(f, p + ".running_var"), 1e-5, 1e-6,
+                          p + ": running_var");
+    REQUIRE(m.num_batches_tracked.to_vector<int64_t>() ==
+            golden::get(f, p + ".num_batches_tracked").to_vector<int64_t>());
+  }
+}
+} // namespace
+
+TEST_CASE("nn golden: batchnorm train/eval, running stats, options", "[nn]") {
+  const auto f = golden::load("nn_batchnorm.txt");
+  at_1_and_2_threads([&] {
+    {
+      nn::BatchNorm2d m(3);
+      check_bn(f, "bn2d_train", m);
+    }
+    {
+      nn::BatchNorm2d m(3);
+      m.eval();
+      check_bn(f, "bn2d_eval", m);
+    }
+    {
+      nn::BatchNorm1d m(5);
+      check_bn(f, "bn1d_nc", m);
+    }
+    {
+      nn::BatchNorm1d m(3);
+      check_bn(f, "bn1d_ncl", m);
+    }
+    {
+      nn::BatchNorm2d m(2, {.affine = false, .track_running_stats = false});
+      m.eval(); // no running stats: batch statistics even in eval
+      check_bn(f, "bn2d_plain", m);
+    }
+    {
+      nn::BatchNorm2d m(3, {.momentum = std::nullopt});
+      check_bn(f, "bn2d_cma", m, 2);
+    }
+    {
+      nn::BatchNorm2d m(3, {.eps = 1e-3, .momentum = 0.3});
+      check_bn(f, "bn2d_m03", m);
+    }
+  });
+}
+
+TEST_CASE("nn golden: activations", "[nn]") {
+  const auto f = golden::load("nn_activation.txt");
+  const std::vector<std::pair<std::string, std::shared_ptr<nn::Module>>> cases = {
+      {"relu", nn::make<nn::ReLU>()},
+      {"leaky", nn::make<nn::LeakyReLU>(0.2)},
+      {"gelu", nn::make<nn::GELU>()},
+      {"gelu_tanh", nn::make<nn::GELU>("tanh")},
+      {"silu", nn::make<nn::SiLU>()},
+      {"sigmoid", nn::make<nn::Sigmoid>()},
+      {"tanh", nn::make<nn::Tanh>()},
+      {"softmax1", nn::make<nn::Softmax>(1)},
+      {"logsoftmax0", nn::make<nn::LogSoftmax>(0)},
+  };
+  for (const auto &[name, m] : cases)
+    check_case(f, name, {"x"}, [&](const std::vector<Tensor> &v) { return m->forward(v[0]); });
+}
+
+namespace {
+// A residual block composed from nn/ layers in a few lines (the same as
+// ResBlock in tools/golden/nn.py).
+struct ResBlock : nn::Module {
+  std::shared_ptr<nn::Conv2d> conv1, conv2;
+  std::shared_ptr<nn::BatchNorm2d> bn1, bn2;
+  std::shared_ptr<nn::Sequential> shortcut;
+  ResBlock(int64_t cin, int64_t cout, int64_t stride) {
+    conv1 = register_module(
+        "conv1",
+        nn::make<nn::Conv2d>(cin, cout, 3,
+                             nn::Conv2dOptions{.stride = stride, .padding = 1, .bias = false}));
+    bn1 = register_module("bn1", nn::make<nn::BatchNorm2d>(cout));
+    conv2 = register_module(
+        "conv2",
+        nn::make<nn::Conv2d>(cout, cout, 3, nn::Conv2dOptions{.padding = 1, .bias = false}));
+    bn2 = register_module("bn2", nn::make<nn::BatchNorm2d>(cout));
+    shortcut = register_module(
+        "shortcut",
+        std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
+            nn::make<nn::Conv2d>(cin, cout, 1, nn::Conv2dOptions{.stride = stride, .bias = false}),
+            nn::make<nn::BatchNorm2d>(cout)}));
+  }
+  Tensor forward(const Tensor &x) override {
+    Tensor h = pg::relu(bn1->forward(conv1->forward(x)));
+    h = bn2->forward(conv2->forward(h));
+    return pg::relu(h + shortcut->forward(x));
+  }
+  std::string name() const override { return "ResBlock"; }
+};
+} // namespace
+
+TEST_CASE("nn golden: residual block from layers (PyTorch state_dict names)", "[nn]") {
+  const auto f = golden::load("nn_resblock.txt");
+  ResBlock m(4, 6, 2);
+  {
+    pg::NoGradGuard ng;
+    for (auto &[name, t] : m.state_dict()) {
+      if (name.find("num_batches_tracked") != std::string::npos)
+        continue;
+      INFO("state_dict entry " << name);
+      t.copy_(golden::get(f, "init." + name)); // throws if torch has no such name
+    }
+  }
+  Tensor x = leaf(f, "x");
+  Tensor y = m(x);
+  golden::require_close(y, golden::get(f, "y"), 1e-5, 1e-5, "resblock forward");
+  y.backward(golden::get(f, "gy"));
+  golden::require_close(x.grad(), golden::get(f, "dx"), 1e-4, 1e-5, "resblock dx");
+  for (auto &[name, p] : m.named_parameters())
+    golden::require_close(p.grad(), golden::get(f, "grad." + name), 1e-4, 1e-5, "grad " + name);
+  for (auto &[name, b] : m.named_buffers())
+    if (name.find("running") != std::string::npos)
+      golden::require_close(b, golden::get(f, "after." + name), 1e-5, 1e-6, "buffer " + name);
+}

@@ -1,0 +1,192 @@
+// Finite-difference gradient checks of every nn/ layer, w.r.t. the input and
+// every parameter, on small shapes: strided / padded / dilated / grouped /
+// 1x1 convs, overlapping and padded pooling, BatchNorm in train and eval.
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+#include <catch2/catch.hpp>
+
+#include <polygrad/autograd/gradcheck.h>
+#include <polygrad/core/parallel.h>
+#include <polygrad/core/random.h>
+#include <polygrad/nn/activation.h>
+#include <polygrad/nn/batchnorm.h>
+#include <polygrad/nn/conv2d.h>
+#include <polygrad/nn/dropout.h>
+#include <polygrad/nn/linear.h>
+#include <polygrad/nn/pooling.h>
+
+namespace pg = polygrad;
+namespace nn = polygrad::nn;
+namespace F = polygrad::nn::functional;
+using pg::Tensor;
+
+namespace {
+
+Tensor param(const pg::Shape &s, float scale = 1.f) {
+  return (pg::randn(s) * scale).detach().requires_grad_(true);
+}
+
+void require_gradcheck(const pg::GradFn &fn, const std::vector<Tensor> &inputs,
+                       pg::GradcheckOptions opt = {}) {
+  const pg::GradcheckResult r = pg::gradcheck(fn, inputs, opt);
+  INFO(r.message);
+  REQUIRE(r.ok);
+}
+
+// Distinct values spaced 0.1 apart in random order: a finite-difference step
+// of 1e-2 never changes which element of a pooling window is the max.
+Tensor distinct(const pg::Shape &s, uint32_t seed) {
+  const int64_t n = pg::shape_numel(s);
+  std::vector<float> v(n);
+  std::iota(v.begin(), v.end(), 0.f);
+  std::shuffle(v.begin(), v.end(), std::mt19937(seed));
+  for (float &x : v)
+    x = (x - n / 2.f) * 0.1f;
+  return pg::from_vector(v, s).requires_grad_(true);
+}
+
+} // namespace
+
+TEST_CASE("nn gradcheck: linear", "[nn]") {
+  pg::manual_seed(1);
+  require_gradcheck([](const std::vector<Tensor> &v) { return F::linear(v[0], v[1], v[2]); },
+                    {param({2, 3, 4}), param({5, 4}), param({5})});
+  require_gradcheck([](const std::vector<Tensor> &v) { return F::linear(v[0], v[1]); },
+                    {param({3, 4}), param({2, 4})});
+  // Only the weight needs a gradient (the input of a first layer).
+  require_gradcheck([](const std::vector<Tensor> &v) { return F::linear(v[0], v[1], v[2]); },
+                    {pg::randn({3, 4}), param({2, 4}), param({2})});
+}
+
+TEST_CASE("nn gradcheck: conv2d variants", "[nn]") {
+  pg::manual_seed(2);
+  struct Case {
+    const char *what;
+    pg::Shape x, w;
+    bool bias;
+    nn::Size2 stride, padding, dilation;
+    int64_t groups;
+  };
+  const Case cases[] = {
+      {"3x3 pad 1", {2, 2, 5, 4}, {3, 2, 3, 3}, true, 1, 1, 1, 1},
+      {"strided, rectangular", {1, 2, 6, 7}, {2, 2, 2, 3}, true, {2, 3}, {1, 1}, 1, 1},
+      {"dilated", {1, 1, 7, 7}, {2, 1, 3, 2}, false, 1, {2, 1}, {2, 3}, 1},
+      {"grouped", {2, 4, 4, 4}, {4, 2, 3, 3}, true, {1, 2}, 1, 1, 2},
+      {"depthwise", {1, 3, 4, 5}, {3, 1, 3, 3}, true, 2, 1, 1, 3},
+      {"1x1 direct", {2, 3, 3, 4}, {2, 3, 1, 1}, true, 1, 0, 1, 1},
+      {"1x1 grouped direct", {1, 4, 3, 3}, {4, 2, 1, 1}, false, 1, 0, 1, 2},
+      {"1x1 strided padded", {1, 2, 4, 5}, {3, 2, 1, 1}, true, 2, 1, 1, 1},
+  };
+  for (const Case &c : cases) {
+    INFO(c.what);
+    std::vector<Tensor> in{param(c.x), param(c.w, 0.5f)};
+    if (c.bias)
+      in.push_back(param({c.w[0]}));
+    require_gradcheck(
+        [&](const std::vector<Tensor> &v) {
+          return F::conv2d(v[0], v[1], c.bias ? v[2] : Tensor(), c.stride, c.padding, c.dilation,
+                           c.groups);
+        },
+        in);
+  }
+  // Unbatched (C, H, W) input.
+  require_gradcheck([](const std::vector<Tensor> &v) { return F::conv2d(v[0], v[1], v[2], 1, 1); },
+                    {param({2, 4, 4}), param({3, 2, 3, 3}, 0.5f), param({3})});
+}
+
+TEST_CASE("nn gradcheck: pooling", "[nn]") {
+  require_gradcheck([](const std::vector<Tensor> &v) { return F::max_pool2d(v[0], 2); },
+                    {distinct({2, 2, 4, 6}, 1)});
+  require_gradcheck([](const std::vector<Tensor> &v) { return F::max_pool2d(v[0], 2); },
+                    {distinct({1, 2, 5, 7}, 2)}); // odd sizes: last row/col unused
+  require_gradcheck([](const std::vector<Tensor> &v) { return F::max_pool2d(v[0], 3, 2, 1); },
+                    {distinct({2, 2, 7, 6}, 3)}); // overlapping + padded
+  require_gradcheck(
+      [](const std::vector<Tensor> &v) {
+        return F::max_pool2d(v[0], {2, 3}, nn::Size2{1, 2}, {1, 1}, {2, 1}, true);
+      },
+      {distinct({1, 2, 6, 7}, 4)}); // dilated, ceil_mode
+  pg::manual_seed(4);
+  require_gradcheck([](const std::vector<Tensor> &v) { return F::avg_pool2d(v[0], 3, 2, 1); },
+                    {param({2, 2, 7, 6})});
+  require_gradcheck(
+      [](const std::vector<Tensor> &v) { return F::avg_pool2d(v[0], 3, 2, 1, true, false); },
+      {param({1, 2, 6, 7})});
+  require_gradcheck(
+      [](const std::vector<Tensor> &v) { return F::avg_pool2d(v[0], 2, 1, 1, false, true, 3); },
+      {param({1, 1, 4, 5})});
+  require_gradcheck([](const std::vector<Tensor> &v) { return F::adaptive_avg_pool2d(v[0], 1); },
+                    {param({2, 3, 4, 5})});
+  require_gradcheck(
+      [](const std::vector<Tensor> &v) {
+        return F::adaptive_avg_pool2d(v[0], {3, 4});
+      },
+      {param({1, 2, 7, 5})});
+}
+
+TEST_CASE("nn gradcheck: batchnorm train and eval", "[nn]") {
+  pg::manual_seed(5);
+  const pg::GradcheckOptions opt{.eps = 1e-2f, .atol = 2e-3f, .rtol = 2e-2f};
+  for (const pg::Shape &s : {pg::Shape{3, 2, 3, 4}, pg::Shape{5, 3}, pg::Shape{2, 3, 4}}) {
+    INFO("shape " << pg::shape_str(s));
+    const int64_t C = s[1];
+    // Train: batch statistics (the gradient flows through mean and var).
+    require_gradcheck(
+        [](const std::vector<Tensor> &v) {
+          return F::batch_norm(v[0], Tensor(), Tensor(), v[1], v[2], true);
+        },
+        {param(s), param({C}), param({C})}, opt);
+    // Eval: running statistics are constants.
+    const Tensor rm = pg::randn({C}), rv = pg::rand({C}) + 0.5f;
+    require_gradcheck(
+        [&](const std::vector<Tensor> &v) {
+          return F::batch_norm(v[0], rm, rv, v[1], v[2], false);
+        },
+        {param(s), param({C}), param({C})}, opt);
+    // No affine parameters.
+    require_gradcheck(
+        [](const std::vector<Tensor> &v) {
+          return F::batch_norm(v[0], Tensor(), Tensor(), Tensor(), Tensor(), true);
+        },
+        {param(s)}, opt);
+  }
+}
+
+TEST_CASE("nn gradcheck: activations", "[nn]") {
+  pg::manual_seed(6);
+  // Values kept away from the kinks at 0 (leaky_relu, relu).
+  Tensor x = pg::randn({3, 5});
+  {
+    float *p = x.data<float>();
+    for (int64_t i = 0; i < x.numel(); ++i)
+      p[i] += p[i] >= 0 ? 0.1f : -0.1f;
+  }
+  x.requires_grad_(true);
+  const std::vector<std::pair<const char *, pg::GradFn>> fns = {
+      {"leaky_relu", [](const std::vector<Tensor> &v) { return F::leaky_relu(v[0], 0.2); }},
+      {"leaky_relu slope > 1",
+       [](const std::vector<Tensor> &v) { return F::leaky_relu(v[0], 1.5); }},
+      {"gelu", [](const std::vector<Tensor> &v) { return F::gelu(v[0]); }},
+      {"gelu tanh", [](const std::vector<Tensor> &v) { return F::gelu(v[0], "tanh"); }},
+      {"silu", [](const std::vector<Tensor> &v) { return F::silu(v[0]); }},
+      {"ReLU module", [](const std::vector<Tensor> &v) { return nn::ReLU()(v[0]); }},
+      {"Softmax module", [](const std::vector<Tensor> &v) { return nn::Softmax(1)(v[0]); }},
+      {"LogSoftmax module", [](const std::vector<Tensor> &v) { return nn::LogSoftmax(0)(v[0]); }},
+  };
+  for (const auto &[name, fn] : fns) {
+    INFO(name);
+    require_gradcheck(fn, {x});
+  }
+}
+
+TEST_CASE("nn gradcheck: dropout (fixed mask through reseeding)", "[nn]") {
+  // Each evaluation reseeds, so the finite differences see the same mask.
+  require_gradcheck(
+      [](const std::vector<Tensor> &v) {
+        pg::manual_seed(7);
+        return F::dropout(v[0], 0.3, true);
+      },
+      {param({4, 5})});
+}

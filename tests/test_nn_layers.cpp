@@ -1,0 +1,467 @@
+// nn/ layers beyond the golden values: the threaded conv / pooling paths
+// against naive double-precision references, module semantics (parameters,
+// buffers, train/eval), printing, error messages, initialisation statistics
+// and dropout's seeding.
+#include <cmath>
+#include <functional>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+
+#include <polygrad/autograd/grad_mode.h>
+#include <polygrad/core/parallel.h>
+#include <polygrad/core/random.h>
+#include <polygrad/nn/activation.h>
+#include <polygrad/nn/batchnorm.h>
+#include <polygrad/nn/conv2d.h>
+#include <polygrad/nn/dropout.h>
+#include <polygrad/nn/flatten.h>
+#include <polygrad/nn/init.h>
+#include <polygrad/nn/linear.h>
+#include <polygrad/nn/pooling.h>
+
+namespace pg = polygrad;
+namespace nn = polygrad::nn;
+namespace F = polygrad::nn::functional;
+using Catch::Matchers::Contains;
+using pg::Tensor;
+
+namespace {
+
+void require_near(const Tensor &a, const std::vector<double> &ref, double tol, const char *what) {
+  INFO(what);
+  const auto v = a.to_vector();
+  REQUIRE(v.size() == ref.size());
+  double worst = 0;
+  for (size_t i = 0; i < v.size(); ++i)
+    worst = std::max(worst, std::fabs(v[i] - ref[i]) / (1.0 + std::fabs(ref[i])));
+  REQUIRE(worst <= tol);
+}
+
+void with_threads(const std::function<void()> &body) {
+  const int saved = pg::get_num_threads();
+  for (int nt : {1, 2}) {
+    INFO("threads = " << nt);
+    pg::set_num_threads(nt);
+    body();
+  }
+  pg::set_num_threads(saved);
+}
+
+struct ConvRef {
+  std::vector<double> y, dx, dw, db;
+};
+
+// Direct definition of conv2d and its gradients, in double.
+ConvRef conv_ref(const Tensor &xt, const Tensor &wt, const Tensor &bt, const Tensor &gyt,
+                 nn::Size2 s, nn::Size2 p, nn::Size2 d, int64_t G) {
+  const auto x = xt.to_vector(), w = wt.to_vector(), gy = gyt.to_vector();
+  const auto b = bt.defined() ? bt.to_vector() : std::vector<float>();
+  const int64_t N = xt.size(0), C = xt.size(1), H = xt.size(2), W = xt.size(3);
+  const int64_t O = wt.size(0), Cg = wt.size(1), kh = wt.size(2), kw = wt.size(3);
+  const int64_t OH = gyt.size(2), OW = gyt.size(3), Og = O / G;
+  ConvRef r;
+  r.y.assign(N * O * OH * OW, 0);
+  r.dx.assign(x.size(), 0);
+  r.dw.assign(w.size(), 0);
+  r.db.assign(O, 0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < O; ++o)
+      for (int64_t i = 0; i < OH; ++i)
+        for (int64_t j = 0; j < OW; ++j) {
+          const int64_t yi = ((n * O + o) * OH + i) * OW + j;
+          double acc = b.empty() ? 0 : b[o];
+          const double g = gy[yi];
+          r.db[o] += g;
+          for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t a = 0; a < kh; ++a)
+              for (int64_t e = 0; e < kw; ++e) {
+                const int64_t ih = i * s.h - p.h + a * d.h, iw = j * s.w - p.w + e * d.w;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                  continue;
+                const int64_t ci = (o / Og) * Cg + c;
+                const int64_t xi = ((n * C + ci) * H + ih) * W + iw;
+                const int64_t wi = ((o * Cg + c) * kh + a) * kw + e;
+                acc += double(w[wi]) * x[xi];
+                r.dx[xi] += double(w[wi]) * g;
+                r.dw[wi] += double(x[xi]) * g;
+              }
+          r.y[yi] = acc;
+        }
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("nn conv2d: threaded paths match a direct reference", "[nn]") {
+  struct Case {
+    const char *what;
+    pg::Shape x, w;
+    bool bias;
+    nn::Size2 s, p, d;
+    int64_t G;
+  };
+  // Sizes chosen so that 2 threads split the batch (N >= 2, >= 2e5 MACs).
+  const Case cases[] = {
+      {"3x3 pad 1 grouped", {4, 8, 16, 16}, {16, 4, 3, 3}, true, 1, 1, 1, 2},
+      {"1x1 direct", {4, 32, 16, 16}, {32, 32, 1, 1}, true, 1, 0, 1, 1},
+      {"strided dilated, odd batch",
+       {3, 6, 20, 17},
+       {12, 6, 3, 3},
+       false,
+       {2, 1},
+       {2, 1},
+       {2, 1},
+       1},
+      {"batch of 1 (GEMM split instead)", {1, 16, 24, 24}, {32, 16, 3, 3}, true, 1, 1, 1, 1},
+  };
+  pg::manual_seed(11);
+  for (const Case &c : cases) {
+    INFO(c.what);
+    const Tensor x = pg::randn(c.x), w = pg::randn(c.w),
+                 b = c.bias ? pg::randn({c.w[0]}) : Tensor();
+    with_threads([&] {
+      Tensor xl = x.clone().requires_grad_(true), wl = w.clone().requires_grad_(true);
+      Tensor bl = c.bias ? b.clone().requires_grad_(true) : Tensor();
+      Tensor y = F::conv2d(xl, wl, bl, c.s, c.p, c.d, c.G);
+      pg::manual_seed(12);
+      const Tensor gy = pg::randn(y.shape());
+      y.backward(gy);
+      const ConvRef r = conv_ref(x, w, b, gy, c.s, c.p, c.d, c.G);
+      require_near(y, r.y, 1e-4, "y");
+      require_near(xl.grad(), r.dx, 1e-4, "dx");
+      require_near(wl.grad(), r.dw, 1e-4, "dw");
+      if (c.bias)
+        require_near(bl.grad(), r.db, 1e-4, "db");
+    });
+  }
+}
+
+TEST_CASE("nn max_pool2d: threaded paths match a direct reference", "[nn]") {
+  pg::manual_seed(13);
+  for (int k : {2, 3}) {
+    const int s = 2, p = k / 2 * (k == 3);
+    INFO("kernel " << k);
+    const Tensor x = pg::randn({4, 16, 31, 32}); // 63k elements: split across threads
+    with_threads([&] {
+      Tensor xl = x.clone().requires_grad_(true);
+      Tensor y = F::max_pool2d(xl, k, s, p);
+      const Tensor gy = pg::randn(y.shape());
+      y.backward(gy);
+      const auto xv = x.to_vector(), gv = gy.to_vector();
+      const int64_t P = 64, H = 31, W = 32, OH = y.size(2), OW = y.size(3);
+      std::vector<double> ry(y.numel()), rdx(x.numel(), 0);
+      for (int64_t q = 0; q < P; ++q)
+        for (int64_t i = 0; i < OH; ++i)
+          for (int64_t j = 0; j < OW; ++j) {
+            double m = -INFINITY;
+            int64_t at = -1;
+            for (int64_t a = 0; a < k; ++a)
+              for (int64_t e = 0; e < k; ++e) {
+                const int64_t h = i * s - p + a, w = j * s - p + e;
+                if (h >= 0 && h < H && w >= 0 && w < W && xv[(q * H + h) * W + w] > m)
+                  m = xv[(q * H + h) * W + w], at = (q * H + h) * W + w;
+              }
+            ry[(q * OH + i) * OW + j] = m;
+            rdx[at] += gv[(q * OH + i) * OW + j];
+          }
+      require_near(y, ry, 0, "y");
+      require_near(xl.grad(), rdx, 1e-6, "dx");
+    });
+  }
+}
+
+TEST_CASE("nn modules: parameters, buffers and their PyTorch names", "[nn]") {
+  nn::Linear lin(4, 3);
+  auto np = lin.named_parameters();
+  REQUIRE(np.size() == 2);
+  CHECK(np[0].first == "weight");
+  CHECK(np[0].second.shape() == pg::Shape{3, 4});
+  CHECK(np[1].first == "bias");
+  CHECK(lin.num_parameters() == 15);
+  CHECK(nn::Linear(4, 3, false).named_parameters().size() == 1);
+
+  nn::Conv2d conv(4, 6, {3, 2}, {.groups = 2, .bias = false});
+  CHECK(conv.weight.shape() == pg::Shape{6, 2, 3, 2});
+  CHECK(!conv.bias.defined());
+  CHECK(conv.named_parameters().size() == 1);
+
+  nn::BatchNorm2d bn(5);
+  auto sd = bn.state_dict();
+  REQUIRE(sd.size() == 5);
+  CHECK(sd[0].first == "weight");
+  CHECK(sd[1].first == "bias");
+  CHECK(sd[2].first == "running_mean");
+  CHECK(sd[3].first == "running_var");
+  CHECK(sd[4].first == "num_batches_tracked");
+  CHECK(sd[4].second.dtype() == pg::DType::Int64);
+  CHECK(sd[4].second.dim() == 0);
+  CHECK(bn.weight.to_vector() == std::vector<float>(5, 1.f));
+  CHECK(bn.bias.to_vector() == std::vector<float>(5, 0.f));
+  CHECK(bn.running_var.to_vector() == std::vector<float>(5, 1.f));
+  nn::BatchNorm1d plain(5, {.affine = false, .track_running_stats = false});
+  CHECK(plain.state_dict().empty());
+}
+
+TEST_CASE("nn batchnorm: train updates the running stats, eval uses them", "[nn]") {
+  pg::manual_seed(14);
+  nn::BatchNorm2d bn(3);
+  const Tensor x = pg::randn({4, 3, 5, 5}) * 2.f + 1.f;
+  bn(x);
+  bn(x);
+  CHECK(bn.num_batches_tracked.to_vector<int64_t>()[0] == 2);
+  const auto rm = bn.running_mean.to_vector(), rv = bn.running_var.to_vector();
+  // After two identical steps: rm = (1 - 0.9^2) mean.
+  const Tensor mean = x.mean({0, 2, 3});
+  for (int c = 0; c < 3; ++c)
+    CHECK(rm[c] == Approx(0.19 * mean.to_vector()[c]).epsilon(1e-4));
+  bn.eval();
+  Tensor y = bn(x);
+  CHECK(bn.num_batches_tracked.to_vector<int64_t>()[0] == 2); // eval: no update
+  CHECK(bn.running_mean.to_vector() == rm);
+  CHECK(bn.running_var.to_vector() == rv);
+  const auto xv = x.to_vector(), yv = y.to_vector();
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const int c = int(i / 25 % 3);
+    REQUIRE(yv[i] == Approx((xv[i] - rm[c]) / std::sqrt(rv[c] + 1e-5)).margin(1e-5));
+  }
+  // Training with one value per channel is an error and changes nothing.
+  bn.train();
+  REQUIRE_THROWS_WITH(bn(pg::randn({1, 3, 1, 1})), Contains("BatchNorm2d") &&
+                                                       Contains("more than 1 value per channel") &&
+                                                       Contains("[1, 3, 1, 1]"));
+  CHECK(bn.num_batches_tracked.to_vector<int64_t>()[0] == 2);
+}
+
+TEST_CASE("nn printing looks like PyTorch's repr", "[nn]") {
+  CHECK(nn::Linear(784, 512).name() + "(" + nn::Linear(784, 512).extra_repr() + ")" ==
+        "Linear(in_features=784, out_features=512, bias=true)");
+  CHECK(nn::Conv2d(1, 32, 3, {.padding = 1}).extra_repr() ==
+        "1, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1)");
+  CHECK(nn::Conv2d(8, 16, {3, 1}, {.stride = 2, .dilation = {2, 1}, .groups = 4, .bias = false})
+            .extra_repr() ==
+        "8, 16, kernel_size=(3, 1), stride=(2, 2), dilation=(2, 1), groups=4, bias=false");
+  CHECK(nn::MaxPool2d(2).extra_repr() ==
+        "kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=false");
+  CHECK(nn::AvgPool2d(3, 2, 1).extra_repr() == "kernel_size=3, stride=2, padding=1");
+  CHECK(nn::AdaptiveAvgPool2d(1).extra_repr() == "output_size=1");
+  CHECK(nn::AdaptiveAvgPool2d({2, 3}).extra_repr() == "output_size=(2, 3)");
+  CHECK(nn::BatchNorm2d(64).extra_repr() ==
+        "64, eps=1e-05, momentum=0.1, affine=true, track_running_stats=true");
+  CHECK(nn::BatchNorm1d(8, {.momentum = std::nullopt}).extra_repr() ==
+        "8, eps=1e-05, momentum=None, affine=true, track_running_stats=true");
+  CHECK(nn::Dropout(0.25).extra_repr() == "p=0.25, inplace=false");
+  CHECK(nn::LeakyReLU(0.2).extra_repr() == "negative_slope=0.2");
+  CHECK(nn::GELU().extra_repr() == "approximate='none'");
+  CHECK(nn::Softmax(1).extra_repr() == "dim=1");
+  CHECK(nn::Flatten().extra_repr() == "start_dim=1, end_dim=-1");
+
+  nn::Sequential m{nn::make<nn::Conv2d>(1, 32, 3, nn::Conv2dOptions{.padding = 1}),
+                   nn::make<nn::ReLU>(), nn::make<nn::MaxPool2d>(2), nn::make<nn::Flatten>(),
+                   nn::make<nn::Linear>(6272, 10)};
+  std::ostringstream os;
+  os << m;
+  const std::string s = os.str();
+  INFO(s);
+  CHECK_THAT(s, Contains("(0): Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))"));
+  CHECK_THAT(s, Contains("(1): ReLU()"));
+  CHECK_THAT(s, Contains("(2): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, "
+                         "ceil_mode=false)"));
+  CHECK_THAT(s, Contains("(3): Flatten(start_dim=1, end_dim=-1)"));
+  CHECK_THAT(s, Contains("(4): Linear(in_features=6272, out_features=10, bias=true)"));
+  CHECK_THAT(s, Contains("320")); // conv parameter count
+}
+
+TEST_CASE("nn errors name the layer and the shapes", "[nn]") {
+  pg::manual_seed(15);
+  nn::Conv2d conv(3, 8, 3);
+  REQUIRE_THROWS_WITH(conv(pg::randn({2, 4, 8, 8})),
+                      Contains("Conv2d(3, 8") && Contains("3 channels") &&
+                          Contains("[2, 4, 8, 8]") && Contains("[8, 3, 3, 3]"));
+  REQUIRE_THROWS_WITH(conv(pg::randn({2, 3, 8})), Contains("Conv2d") && Contains("[2, 3, 8]"));
+  REQUIRE_THROWS_WITH(conv(pg::randn({1, 3, 2, 2})),
+                      Contains("smaller than") && Contains("[1, 3, 2, 2]"));
+  REQUIRE_THROWS_WITH(
+      F::conv2d(pg::randn({1, 4, 5, 5}), pg::randn({6, 3, 3, 3}), Tensor(), 1, 0, 1, 2),
+      Contains("[1, 4, 5, 5]") && Contains("[6, 3, 3, 3]") && Contains("groups=2"));
+  REQUIRE_THROWS_WITH(nn::Conv2d(3, 8, 3, {.groups = 2}), Contains("divisible by groups"));
+  REQUIRE_THROWS_WITH(nn::Conv2d(3, 8, 3, {.stride = 0}), Contains("stride"));
+
+  nn::Linear lin(10, 4);
+  REQUIRE_THROWS_WITH(lin(pg::randn({2, 9})), Contains("Linear(in_features=10") &&
+                                                  Contains("[2, 9]") && Contains("[4, 10]"));
+  REQUIRE_THROWS_WITH(F::linear(pg::randn({2, 10}), pg::randn({4, 10}), pg::randn({3})),
+                      Contains("bias") && Contains("[4]"));
+
+  nn::BatchNorm2d bn(3);
+  REQUIRE_THROWS_WITH(bn(pg::randn({2, 4, 5, 5})),
+                      Contains("BatchNorm2d(3") && Contains("[2, 4, 5, 5]"));
+  REQUIRE_THROWS_WITH(bn(pg::randn({2, 3})), Contains("4-D") && Contains("[2, 3]"));
+  REQUIRE_THROWS_WITH(nn::BatchNorm1d(3)(pg::randn({2, 3, 4, 5})),
+                      Contains("BatchNorm1d") && Contains("[2, 3, 4, 5]"));
+
+  REQUIRE_THROWS_WITH(F::max_pool2d(pg::randn({1, 1, 4, 4}), 2, 2, 2),
+                      Contains("max_pool2d") && Contains("half of the kernel size"));
+  REQUIRE_THROWS_WITH(F::max_pool2d(pg::randn({1, 1, 2, 2}), 3),
+                      Contains("too small") && Contains("[1, 1, 2, 2]"));
+  REQUIRE_THROWS_WITH(nn::MaxPool2d(2)(pg::randn({4, 4})), Contains("[4, 4]"));
+  REQUIRE_THROWS_WITH(F::adaptive_avg_pool2d(pg::randn({1, 1, 4, 4}), 0), Contains("output_size"));
+  REQUIRE_THROWS_WITH(nn::Dropout(1.5), Contains("between 0 and 1"));
+  REQUIRE_THROWS_WITH(nn::GELU("fast"), Contains("tanh"));
+  REQUIRE_THROWS_WITH(nn::init::kaiming_uniform_(pg::randn({5})), Contains("fewer than 2"));
+  REQUIRE_THROWS_WITH(nn::init::kaiming_uniform_(pg::randn({5, 5}), 0, "fan_avg"),
+                      Contains("fan_in") && Contains("fan_out"));
+  REQUIRE_THROWS_WITH(nn::init::calculate_gain("swish"), Contains("relu"));
+}
+
+TEST_CASE("nn init: PyTorch's bounds and variances", "[nn]") {
+  pg::manual_seed(16);
+  auto stats = [](const Tensor &t, double &mn, double &mx, double &mean, double &var) {
+    const auto v = t.to_vector();
+    mn = 1e30, mx = -1e30, mean = 0, var = 0;
+    for (float x : v)
+      mn = std::min(mn, double(x)), mx = std::max(mx, double(x)), mean += x;
+    mean /= v.size();
+    for (float x : v)
+      var += (x - mean) * (x - mean);
+    var /= v.size();
+  };
+  double mn, mx, mean, var;
+  // Linear default: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
+  nn::Linear lin(400, 300);
+  const double bound = 1.0 / std::sqrt(400.0);
+  stats(lin.weight, mn, mx, mean, var);
+  CHECK(mn >= -bound);
+  CHECK(mx <= bound);
+  CHECK(mx > 0.99 * bound); // really uses the whole range
+  CHECK(std::fabs(mean) < 0.01 * bound);
+  CHECK(var == Approx(bound * bound / 3).epsilon(0.03));
+  stats(lin.bias, mn, mx, mean, var);
+  CHECK(mn >= -bound);
+  CHECK(mx <= bound);
+  // Conv2d default: fan_in = C/groups * kh * kw.
+  nn::Conv2d conv(64, 128, 3, {.groups = 2});
+  const double cb = 1.0 / std::sqrt(32.0 * 9);
+  stats(conv.weight, mn, mx, mean, var);
+  CHECK(mn >= -cb);
+  CHECK(mx <= cb);
+  CHECK(var == Approx(cb * cb / 3).epsilon(0.03));
+  stats(conv.bias, mn, mx, mean, var);
+  CHECK(mn >= -cb);
+  CHECK(mx <= cb);
+
+  Tensor w = pg::zeros({256, 512});
+  nn::init::kaiming_normal_(w, 0, "fan_in", "relu"); // std = sqrt(2 / 512)
+  stats(w, mn, mx, mean, var);
+  CHECK(var == Approx(2.0 / 512).epsilon(0.03));
+  nn::init::kaiming_uniform_(w, 0, "fan_out", "relu"); // bound = sqrt(6 / 256)
+  stats(w, mn, mx, mean, var);
+  CHECK(mx <= std::sqrt(6.0 / 256));
+  CHECK(var == Approx(2.0 / 256).epsilon(0.03));
+  nn::init::xavier_uniform_(w, 2.0); // bound = 2 sqrt(6 / 768)
+  stats(w, mn, mx, mean, var);
+  CHECK(mx <= 2 * std::sqrt(6.0 / 768));
+  CHECK(var == Approx(4 * 2.0 / 768).epsilon(0.03));
+  nn::init::xavier_normal_(w); // std = sqrt(2 / 768)
+  stats(w, mn, mx, mean, var);
+  CHECK(var == Approx(2.0 / 768).epsilon(0.03));
+  nn::init::normal_(w, 3.0, 0.5);
+  stats(w, mn, mx, mean, var);
+  CHECK(mean == Approx(3.0).epsilon(0.01));
+  CHECK(var == Approx(0.25).epsilon(0.03));
+  nn::init::uniform_(w, -2, 1);
+  stats(w, mn, mx, mean, var);
+  CHECK(mn >= -2);
+  CHECK(mx < 1);
+  CHECK(mean == Approx(-0.5).margin(0.02));
+  nn::init::ones_(w);
+  CHECK(w.sum().item() == 256 * 512);
+  nn::init::zeros_(w);
+  CHECK(w.abs().sum().item() == 0);
+  CHECK(nn::init::calculate_gain("tanh") == Approx(5.0 / 3));
+  CHECK(nn::init::calculate_gain("leaky_relu") == Approx(std::sqrt(2.0 / (1 + 1e-4))));
+  CHECK(nn::init::calculate_gain("leaky_relu", 0.2) == Approx(std::sqrt(2.0 / 1.04)));
+  // A parameter is filled in place without recording a graph.
+  nn::init::normal_(lin.weight);
+  CHECK(lin.weight.is_leaf());
+  CHECK(lin.weight.requires_grad());
+
+  // Reproducible from the seed.
+  pg::manual_seed(99);
+  nn::Conv2d a(3, 4, 3);
+  pg::manual_seed(99);
+  nn::Conv2d b(3, 4, 3);
+  CHECK(a.weight.to_vector() == b.weight.to_vector());
+  CHECK(a.bias.to_vector() == b.bias.to_vector());
+}
+
+TEST_CASE("nn dropout: seeded, scaled, train only", "[nn]") {
+  const Tensor x = pg::ones({64, 1000});
+  nn::Dropout drop(0.3);
+  pg::manual_seed(21);
+  const auto a = drop(x).to_vector();
+  pg::manual_seed(21);
+  const auto b = drop(x).to_vector();
+  CHECK(a == b);
+  // The mask does not depend on the thread count.
+  const int saved = pg::get_num_threads();
+  pg::set_num_threads(1);
+  pg::manual_seed(21);
+  CHECK(drop(x).to_vector() == a);
+  pg::set_num_threads(saved);
+  const auto c = drop(x).to_vector(); // the generator moved on
+  CHECK(c != a);
+  int64_t zeros = 0;
+  for (float v : a) {
+    REQUIRE((v == 0.f || v == Approx(1 / 0.7)));
+    zeros += v == 0.f;
+  }
+  CHECK(double(zeros) / a.size() == Approx(0.3).margin(0.01));
+
+  // Backward: the same mask and scale.
+  pg::manual_seed(22);
+  Tensor xl = pg::randn({10, 20}).requires_grad_(true);
+  Tensor y = drop(xl);
+  y.backward(pg::ones(y.shape()));
+  const auto yv = y.to_vector(), xv = xl.to_vector(), gv = xl.grad().to_vector();
+  for (size_t i = 0; i < yv.size(); ++i) {
+    const float m = gv[i];
+    REQUIRE((m == 0.f || m == Approx(1 / 0.7)));
+    REQUIRE(yv[i] == Approx(xv[i] * m));
+  }
+
+  drop.eval();
+  CHECK(drop(x).same(x));
+  drop.train();
+  CHECK(nn::Dropout(0.0)(x).same(x));
+  CHECK(nn::Dropout(1.0)(x).abs().sum().item() == 0.f);
+}
+
+TEST_CASE("nn activations and shape modules", "[nn]") {
+  const Tensor x = pg::from_vector({-2.f, -0.5f, 0.f, 0.5f, 2.f}, {5});
+  CHECK(nn::LeakyReLU(0.1)(x).to_vector() == std::vector<float>{-0.2f, -0.05f, 0.f, 0.5f, 2.f});
+  CHECK(nn::ReLU()(x).to_vector() == std::vector<float>{0.f, 0.f, 0.f, 0.5f, 2.f});
+  const auto g = nn::GELU()(x).to_vector();
+  CHECK(g[4] == Approx(2 * 0.5 * (1 + std::erf(2 / std::sqrt(2.0)))));
+  const auto s = nn::SiLU()(x).to_vector();
+  CHECK(s[0] == Approx(-2 / (1 + std::exp(2.0))));
+  Tensor img = pg::randn({2, 3, 4, 5});
+  CHECK(nn::Flatten()(img).shape() == pg::Shape{2, 60});
+  CHECK(nn::Flatten(0, 1)(img).shape() == pg::Shape{6, 4, 5});
+  CHECK(nn::Identity()(img).same(img));
+  // Unbatched (C, H, W) inputs for conv and pooling.
+  nn::Conv2d conv(3, 2, 3, {.padding = 1});
+  CHECK(conv(pg::randn({3, 4, 5})).shape() == pg::Shape{2, 4, 5});
+  CHECK(nn::MaxPool2d(2)(pg::randn({3, 4, 5})).shape() == pg::Shape{3, 2, 2});
+  CHECK(nn::AdaptiveAvgPool2d(1)(pg::randn({3, 4, 5})).shape() == pg::Shape{3, 1, 1});
+}
+
+TEST_CASE("nn max_pool2d: NaN propagates like PyTorch", "[nn]") {
+  Tensor x = pg::from_vector({1.f, NAN, 3.f, 2.f, 5.f, 6.f, 7.f, 8.f}, {1, 1, 2, 4});
+  const auto y = F::max_pool2d(x, 2).to_vector();
+  CHECK(std::isnan(y[0]));
+  CHECK(y[1] == 8.f);
+  const auto y3 = F::max_pool2d(x, {2, 3}, nn::Size2{1, 1}).to_vector();
+  CHECK(std::isnan(y3[0]));
+  CHECK(std::isnan(y3[1]));
+}

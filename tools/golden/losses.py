@@ -1,0 +1,325 @@
+"""Golden values and gradients for the loss zoo (tests/test_losses_golden.cpp).
+
+PyTorch's own losses where they exist (F.cross_entropy with weight / ignore_index /
+label_smoothing / soft targets, F.nll_loss, F.binary_cross_entropy_with_logits,
+F.mse_loss, F.l1_loss, F.smooth_l1_loss, F.huber_loss, F.kl_div); the formulas of
+issue 4 written with torch ops where they don't (Poly-1 in its three weighting
+conventions, Poly-N, softmax focal, Poly-1 focal, and torchvision's sigmoid focal
+loss written out, since torchvision is not installed). Everything is computed in
+float64 from the float32 inputs, so the references are exact to float32 precision.
+
+Every case writes <case>.x (input), <case>.y (target), optional <case>.w (class
+weight / alpha / weight), <case>.pw (pos_weight), <case>.v (upstream gradient for
+reduction none), and the results <case>.loss, <case>.gx (d loss / d x) and, where
+the target is differentiable, <case>.gt. The options of each case are spelled out
+in the C++ test next to the case name.
+"""
+import torch
+import torch.nn.functional as F
+
+from golden_io import write_fixture
+
+D = torch.float64
+IGN = -100
+
+
+def _rand(*shape, scale=2.0):
+    return (torch.randn(*shape) * scale).float()
+
+
+def _labels(n, c, ignore=0, ignore_index=IGN):
+    y = torch.randint(0, c, (n,))
+    if ignore:
+        y[torch.randperm(n)[:ignore]] = ignore_index
+    return y
+
+
+def _reduce(per, reduction, denom):
+    if reduction == "none":
+        return per
+    if reduction == "sum":
+        return per.sum()
+    return per.sum() / denom
+
+
+class Cases:
+    def __init__(self):
+        self.t = {}
+
+    def add(self, name, x, y, fn, w=None, pw=None, target_grad=False, store_inputs=True):
+        """fn(x64, y64_or_labels, w64, pw64) -> loss (0-d or per-row / per-element)."""
+        xd = x.to(D).requires_grad_(True)
+        if y.dtype == torch.int64:
+            yd = y
+        else:
+            yd = y.to(D).requires_grad_(target_grad)
+        wd = None if w is None else w.to(D)
+        pwd = None if pw is None else pw.to(D)
+        loss = fn(xd, yd, wd, pwd)
+        if store_inputs:
+            self.t[f"{name}.x"] = x
+            self.t[f"{name}.y"] = y
+        if w is not None:
+            self.t[f"{name}.w"] = w
+        if pw is not None:
+            self.t[f"{name}.pw"] = pw
+        if loss.dim() == 0:
+            v = torch.ones(())
+        else:
+            v = torch.rand(loss.shape).float() * 2 - 1
+            self.t[f"{name}.v"] = v
+        inputs = [xd] + ([yd] if target_grad else [])
+        grads = torch.autograd.grad((loss * v.to(D)).sum(), inputs, allow_unused=True)
+        self.t[f"{name}.loss"] = loss.detach().float()
+        self.t[f"{name}.gx"] = grads[0].float()
+        if target_grad:
+            self.t[f"{name}.gt"] = grads[1].float()
+
+
+# ----- softmax losses written with torch ops (issue 4's formulas) -----
+def _hard_parts(x, y, w, ignore_index):
+    valid = y != ignore_index
+    yy = torch.where(valid, y, torch.zeros_like(y))
+    lp = F.log_softmax(x, dim=1)
+    logpt = lp.gather(1, yy[:, None])[:, 0]
+    wy = (w[yy] if w is not None else torch.ones_like(logpt)) * valid.to(D)
+    return valid.to(D), logpt, wy
+
+
+def poly1_ref(eps, weighting="both", reduction="mean", ls=0.0, ignore_index=IGN):
+    """Poly-1 CE: CE + eps (1 - Pt), Pt = sum_j t_j p_j; weighting as in issue 4."""
+
+    def fn(x, y, w, _):
+        C = x.shape[1]
+        lp = F.log_softmax(x, dim=1)
+        p = lp.exp()
+        if y.dtype == torch.int64:
+            valid = (y != ignore_index).to(D)
+            yy = torch.where(y != ignore_index, y, torch.zeros_like(y))
+            t = (1 - ls) * F.one_hot(yy, C).to(D) + ls / C
+            ce = F.cross_entropy(x, y, weight=w, ignore_index=ignore_index, label_smoothing=ls,
+                                 reduction="none")
+            wrow = (w[yy] if w is not None else torch.ones(len(y), dtype=D)) * valid
+            n, W = valid.sum(), wrow.sum()
+        else:
+            t = (1 - ls) * y + ls / C
+            valid = torch.ones(len(y), dtype=D)
+            ce = F.cross_entropy(x, y, weight=w, label_smoothing=ls, reduction="none")
+            wrow = (w * t).sum(1) if w is not None else torch.ones(len(y), dtype=D)
+            n = W = torch.tensor(float(len(y)), dtype=D)
+        pt = (t * p).sum(1)
+        m = w.mean() if w is not None else 1.0
+        if weighting == "both":
+            ceterm, polyterm, cden, pden = ce, eps * wrow * (1 - pt), W, W
+        elif weighting == "ce_only":
+            ceterm, polyterm, cden, pden = ce, eps * (1 - pt), n, n
+        else:  # rescaled_pt
+            ceterm, polyterm, cden, pden = ce, eps * (1 - pt * wrow / m), W, n
+        if y.dtype != torch.int64:  # soft targets: every mean is over N
+            cden = pden = n
+        polyterm = polyterm * valid
+        if reduction == "none":
+            return ceterm + polyterm
+        if reduction == "sum":
+            return ceterm.sum() + polyterm.sum()
+        return ceterm.sum() / cden + polyterm.sum() / pden
+
+    return fn
+
+
+def poly_n_ref(epsilons, reduction="mean", ignore_index=IGN):
+    def fn(x, y, w, _):
+        valid, logpt, wy = _hard_parts(x, y, w, ignore_index)
+        q = 1 - logpt.exp()
+        per = -logpt + sum(e * q ** (j + 1) for j, e in enumerate(epsilons))
+        return _reduce(wy * per, reduction, wy.sum())
+
+    return fn
+
+
+def focal_ref(gamma, eps=0.0, reduction="mean", ignore_index=IGN):
+    """Softmax focal: -alpha_y (1-Pt)^gamma log Pt (+ eps alpha_y (1-Pt)^(gamma+1))."""
+
+    def fn(x, y, a, _):
+        valid, logpt, ay = _hard_parts(x, y, a, ignore_index)
+        q = 1 - logpt.exp()
+        per = -(q ** gamma) * logpt + eps * q ** (gamma + 1)
+        return _reduce(ay * per, reduction, ay.sum())
+
+    return fn
+
+
+def sigmoid_focal_ref(alpha, gamma, eps=0.0, alpha_on_poly=False, reduction="mean"):
+    """torchvision.ops.sigmoid_focal_loss written out (+ the Poly-1 term)."""
+
+    def fn(x, t, _, pw):
+        p = torch.sigmoid(x)
+        ce = F.binary_cross_entropy_with_logits(x, t, reduction="none", pos_weight=pw)
+        p_t = p * t + (1 - p) * (1 - t)
+        loss = ce * ((1 - p_t) ** gamma)
+        alpha_t = alpha * t + (1 - alpha) * (1 - t) if alpha >= 0 else torch.ones_like(t)
+        loss = alpha_t * loss
+        poly = eps * (1 - p_t) ** (gamma + 1)
+        if alpha_on_poly:
+            poly = alpha_t * poly
+        per = loss + poly
+        return _reduce(per, reduction, per.numel())
+
+    return fn
+
+
+def softmax_cases():
+    c = Cases()
+    N, C = 12, 6
+    x, y = _rand(N, C), _labels(N, C)
+    yi = _labels(N, C, ignore=3)
+    w = torch.rand(C).float() + 0.25
+    probs = torch.softmax(torch.randn(N, C) * 2, 1).float()
+
+    def ce(**kw):
+        return lambda x, y, w, _: F.cross_entropy(x, y, weight=w, **kw)
+
+    # cross_entropy: PyTorch's own
+    c.add("ce_basic", x, y, ce())
+    c.add("ce_weight", x, y, ce(), w=w)
+    c.add("ce_weight_ignore", x, yi, ce(), w=w)
+    y2 = y.clone()
+    c.add("ce_ignore2_sum", x, y2, ce(ignore_index=2, reduction="sum"), w=w)
+    c.add("ce_none", x, yi, ce(reduction="none"), w=w)
+    c.add("ce_ls", x, y, ce(label_smoothing=0.1))
+    c.add("ce_ls_weight_ignore", x, yi, ce(label_smoothing=0.2), w=w)
+    c.add("ce_ls_none", x, yi, ce(label_smoothing=0.15, reduction="none"), w=w)
+    c.add("ce_soft", x, probs, ce(), target_grad=True)
+    c.add("ce_soft_weight_ls_sum", x, probs, ce(label_smoothing=0.1, reduction="sum"), w=w,
+          target_grad=True)
+    c.add("ce_soft_none", x, probs, ce(reduction="none"), w=w, target_grad=True)
+    c.add("ce_all_ignored", x[:4], torch.full((4,), IGN), ce())
+    c.add("ce_all_ignored_ls", x[:4], torch.full((4,), IGN), ce(label_smoothing=0.1))
+    c.add("ce_n1", x[:1], y[:1], ce(), w=w)
+    c.add("ce_c2", _rand(7, 2), _labels(7, 2), ce())
+
+    # nll_loss on log-probabilities
+    lp = F.log_softmax(x.to(D), 1).float()
+    c.add("nll_weight_ignore", lp, yi, lambda x, y, w, _: F.nll_loss(x, y, weight=w), w=w)
+    c.add("nll_none", lp, yi, lambda x, y, w, _: F.nll_loss(x, y, weight=w, reduction="none"), w=w)
+    c.add("nll_sum", lp, y, lambda x, y, w, _: F.nll_loss(x, y, reduction="sum"))
+
+    # Poly-1 CE
+    c.add("poly1_eps2", x, y, poly1_ref(2.0))
+    c.add("poly1_epsm1", x, y, poly1_ref(-1.0))
+    c.add("poly1_none", x, yi, poly1_ref(1.0, reduction="none"))
+    for wt in ("both", "ce_only", "rescaled_pt"):
+        c.add(f"poly1_w_{wt}", x, yi, poly1_ref(2.0, wt), w=w)
+        c.add(f"poly1_w_{wt}_sum", x, yi, poly1_ref(-0.5, wt, reduction="sum"), w=w)
+        c.add(f"poly1_w_{wt}_none", x, yi, poly1_ref(1.5, wt, reduction="none"), w=w)
+        c.add(f"poly1_ls_{wt}", x, yi, poly1_ref(1.0, wt, ls=0.1), w=w)
+        c.add(f"poly1_soft_{wt}", x, probs, poly1_ref(2.0, wt), w=w, target_grad=True)
+    c.add("poly1_ls_now", x, y, poly1_ref(2.0, ls=0.2))
+    c.add("poly1_soft_now_ls_none", x, probs, poly1_ref(1.0, ls=0.1, reduction="none"),
+          target_grad=True)
+
+    # Poly-N
+    c.add("poly_default", x, y, poly_n_ref([1.0, 0.5]))
+    c.add("poly_3_w_ignore", x, yi, poly_n_ref([2.0, -0.3, 0.1]), w=w)
+    c.add("poly_2_none", x, yi, poly_n_ref([-1.0, 1.0], reduction="none"), w=w)
+
+    # softmax focal and Poly-1 focal (alpha = per-class weights)
+    for g in (0.0, 0.5, 2.0, 5.0):
+        gs = str(g).replace(".", "p")
+        c.add(f"focal_g{gs}", x, yi, focal_ref(g), w=w)
+        c.add(f"poly1_focal_g{gs}", x, yi, focal_ref(g, eps=1.0), w=w)
+    c.add("focal_none", x, yi, focal_ref(2.0, reduction="none"))
+    c.add("focal_sum", x, y, focal_ref(1.0, reduction="sum"))
+    c.add("poly1_focal_epsm1", x, y, focal_ref(2.0, eps=-1.0))
+    c.add("poly1_focal_none", x, yi, focal_ref(0.5, eps=2.0, reduction="none"), w=w)
+    write_fixture("losses_softmax.txt", c.t,
+                  "Softmax-family losses vs PyTorch (tools/golden/losses.py)")
+
+
+def large_cases():
+    """C = 1000: one shared input c1000.x / c1000.y (keeps the fixture small)."""
+    c = Cases()
+    x, y = _rand(2, 1000, scale=3.0), _labels(2, 1000)
+    c.t["c1000.x"], c.t["c1000.y"] = x, y
+    c.add("ce_c1000", x, y, lambda x, y, w, _: F.cross_entropy(x, y), store_inputs=False)
+    c.add("poly1_c1000", x, y, poly1_ref(2.0), store_inputs=False)
+    c.add("focal_c1000", x, y, focal_ref(2.0), store_inputs=False)
+    c.add("poly1_focal_c1000", x, y, focal_ref(1.5, eps=1.0), store_inputs=False)
+    write_fixture("losses_large.txt", c.t, "C = 1000 softmax losses vs PyTorch (tools/golden/losses.py)")
+
+
+def pointwise_cases():
+    c = Cases()
+    N, C = 6, 5
+    x = _rand(N, C)
+    t01 = (torch.rand(N, C) < 0.3).float()
+    tsoft = torch.rand(N, C).float()
+    pw = torch.rand(C).float() * 2 + 0.5
+    wfull = torch.rand(N, C).float() + 0.5
+
+    c.add("sf_default", x, t01, sigmoid_focal_ref(0.25, 2.0))
+    c.add("sf_noalpha_g0p5", x, t01, sigmoid_focal_ref(-1.0, 0.5))
+    c.add("sf_soft_sum", x, tsoft, sigmoid_focal_ref(0.25, 2.0, reduction="sum"))
+    c.add("sf_none", x, t01, sigmoid_focal_ref(0.4, 1.0, reduction="none"))
+    c.add("sf_g0_noalpha", x, t01, sigmoid_focal_ref(-1.0, 0.0))
+    c.add("p1sf_default", x, t01, sigmoid_focal_ref(0.25, 2.0, eps=1.0))
+    c.add("p1sf_alpha_on_poly", x, t01, sigmoid_focal_ref(0.25, 2.0, eps=2.0, alpha_on_poly=True))
+    c.add("p1sf_pw_none", x, t01, sigmoid_focal_ref(0.25, 1.5, eps=-1.0, reduction="none"), pw=pw)
+    c.add("p1sf_soft_g5", x, tsoft, sigmoid_focal_ref(0.75, 5.0, eps=0.5))
+
+    def bce(**kw):
+        return lambda x, t, w, pw: F.binary_cross_entropy_with_logits(x, t, weight=w, pos_weight=pw,
+                                                                      **kw)
+
+    c.add("bce_basic", x, t01, bce(), target_grad=True)
+    c.add("bce_w_pw", x, tsoft, bce(), w=wfull, pw=pw, target_grad=True)
+    c.add("bce_pw_sum", x, t01, bce(reduction="sum"), pw=pw, target_grad=True)
+    c.add("bce_none", x, tsoft, bce(reduction="none"), w=wfull, target_grad=True)
+
+    xr = _rand(N, C)
+    tr = _rand(N, C)
+    tr[0, :3] = xr[0, :3]  # d = 0 exactly: the kinks
+    tr[1, 0] = xr[1, 0] - 0.5  # d = beta = 0.5 exactly
+    for red in ("mean", "sum", "none"):
+        c.add(f"mse_{red}", xr, tr, lambda x, t, w, _, r=red: F.mse_loss(x, t, reduction=r),
+              target_grad=True)
+        c.add(f"l1_{red}", xr, tr, lambda x, t, w, _, r=red: F.l1_loss(x, t, reduction=r),
+              target_grad=True)
+    for beta in (1.0, 0.5, 0.0):
+        bs = str(beta).replace(".", "p")
+        c.add(f"smooth_l1_b{bs}", xr, tr,
+              lambda x, t, w, _, b=beta: F.smooth_l1_loss(x, t, beta=b), target_grad=True)
+    c.add("smooth_l1_none", xr, tr, lambda x, t, w, _: F.smooth_l1_loss(x, t, reduction="none",
+                                                                        beta=2.0),
+          target_grad=True)
+    for delta in (1.0, 2.5):
+        ds = str(delta).replace(".", "p")
+        c.add(f"huber_d{ds}", xr, tr, lambda x, t, w, _, d=delta: F.huber_loss(x, t, delta=d),
+              target_grad=True)
+    c.add("huber_none", xr, tr, lambda x, t, w, _: F.huber_loss(x, t, reduction="none", delta=0.5),
+          target_grad=True)
+
+    lpx = F.log_softmax(_rand(N, C).to(D), 1).float()
+    pt = torch.softmax(_rand(N, C), 1).float()
+    lpt = F.log_softmax(_rand(N, C).to(D), 1).float()
+    pt0 = pt.clone()
+    pt0[0, 0] = 0.0  # t = 0: loss 0, target gradient NaN (as PyTorch)
+    for red in ("mean", "batchmean", "sum", "none"):
+        c.add(f"kl_{red}", lpx, pt, lambda x, t, w, _, r=red: F.kl_div(x, t, reduction=r),
+              target_grad=True)
+        c.add(f"kl_log_{red}", lpx, lpt,
+              lambda x, t, w, _, r=red: F.kl_div(x, t, reduction=r, log_target=True),
+              target_grad=True)
+    c.add("kl_zero_sum", lpx, pt0, lambda x, t, w, _: F.kl_div(x, t, reduction="sum"),
+          target_grad=True)
+    write_fixture("losses_pointwise.txt", c.t,
+                  "Element-wise losses vs PyTorch (tools/golden/losses.py)")
+
+
+def generate():
+    import warnings
+    warnings.filterwarnings("ignore", message="reduction: 'mean' divides")  # kl_div's notice
+    torch.manual_seed(4)
+    softmax_cases()
+    large_cases()
+    pointwise_cases()

@@ -1,0 +1,231 @@
+"""Golden values for nn/ layers (PyTorch 1.13): forward outputs and the
+gradients of the input and of every parameter, for a fixed upstream gradient
+gy (so every output element is weighted differently).
+
+Writes
+  nn_linear.txt      Linear with a 3-D input (leading dims flattened)
+  nn_conv2d.txt      Conv2d: 3x3 padded; strided + rectangular padding/kernel;
+                     dilated; grouped; depthwise; 1x1 (direct path); strided
+                     1x1 without bias
+  nn_pooling.txt     MaxPool2d (2x2 fast path even/odd sizes, ties, overlapping
+                     3x3 s2 p1, dilated + ceil_mode), AvgPool2d
+                     (count_include_pad on/off, ceil_mode, divisor_override),
+                     AdaptiveAvgPool2d (1x1, 3x2, 4x4 from 5x7)
+  nn_batchnorm.txt   BatchNorm2d train (running stats after the step) and
+                     eval; BatchNorm1d on (N, C) and (N, C, L); no affine /
+                     no running stats; momentum=None over two steps
+  nn_activation.txt  relu, leaky_relu, gelu (none, tanh), silu, sigmoid,
+                     tanh, softmax, log_softmax
+  nn_resblock.txt    a residual block (conv-bn-relu-conv-bn + 1x1 conv-bn
+                     shortcut, relu) in train mode: output, input gradient,
+                     every parameter's gradient (state_dict names) and the
+                     running statistics after the step
+Inputs and weights are drawn in float32 and stored; the layers are evaluated
+in float64 from those values (so the fixtures hold the exact answer for the
+stored inputs) and the tests load the same weights into polygrad's layers.
+Run: /usr/bin/python3 tools/gen_golden.py nn
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from golden_io import write_fixture
+
+
+def _f32(g, *shape, scale=1.0):
+    return (torch.randn(*shape, generator=g) * scale).float()
+
+
+def _run(fn, inputs, gy_gen, prefix, out):
+    """inputs: name -> float32 tensor (requires grad). Evaluates fn in float64,
+    backpropagates gy and stores inputs, y, gy and the gradients."""
+    leaves = {k: v.double().requires_grad_(True) for k, v in inputs.items()}
+    y = fn(**leaves)
+    gy = torch.randn(*y.shape, generator=gy_gen).float()
+    y.backward(gy.double())
+    for k, v in inputs.items():
+        out[f"{prefix}.{k}"] = v
+    out[f"{prefix}.y"] = y.detach()
+    out[f"{prefix}.gy"] = gy
+    for k, v in leaves.items():
+        out[f"{prefix}.d{k}"] = v.grad
+
+
+def gen_linear(g):
+    out = {}
+    _run(lambda x, w, b: F.linear(x, w, b),
+         {"x": _f32(g, 2, 3, 5), "w": _f32(g, 4, 5), "b": _f32(g, 4)}, g, "lin", out)
+    _run(lambda x, w: F.linear(x, w), {"x": _f32(g, 6, 3), "w": _f32(g, 2, 3)}, g, "nobias", out)
+    write_fixture("nn_linear.txt", out, "nn.Linear / F.linear, float64 reference (tools/golden/nn.py)")
+
+
+CONV_CASES = [
+    # name, x shape, w shape, bias, stride, padding, dilation, groups
+    ("pad", (2, 3, 7, 6), (4, 3, 3, 3), True, (1, 1), (1, 1), (1, 1), 1),
+    ("stride", (2, 2, 8, 7), (3, 2, 3, 2), True, (2, 3), (1, 2), (1, 1), 1),
+    ("dilate", (1, 2, 9, 8), (3, 2, 3, 3), True, (1, 1), (2, 1), (2, 3), 1),
+    ("group", (2, 4, 6, 6), (6, 2, 3, 3), True, (2, 1), (1, 1), (1, 1), 2),
+    ("depthwise", (2, 3, 5, 5), (3, 1, 3, 3), False, (1, 1), (1, 1), (1, 1), 3),
+    ("pointwise", (2, 5, 4, 3), (3, 5, 1, 1), True, (1, 1), (0, 0), (1, 1), 1),
+    ("pointwise_s2", (2, 4, 5, 6), (3, 4, 1, 1), False, (2, 2), (0, 0), (1, 1), 1),
+]
+
+
+def gen_conv(g):
+    out = {}
+    for name, xs, ws, bias, st, pad, dil, grp in CONV_CASES:
+        ins = {"x": _f32(g, *xs), "w": _f32(g, *ws)}
+        if bias:
+            ins["b"] = _f32(g, ws[0])
+        fn = (lambda st, pad, dil, grp: lambda x, w, b=None: F.conv2d(x, w, b, st, pad, dil, grp))(
+            st, pad, dil, grp)
+        _run(fn, ins, g, name, out)
+    write_fixture("nn_conv2d.txt", out,
+                  "F.conv2d, float64 reference; cases and arguments: see CONV_CASES in tools/golden/nn.py")
+
+
+def gen_pooling(g):
+    out = {}
+    ties = torch.randint(-2, 3, (2, 2, 6, 6), generator=g).float()
+    cases = [
+        ("mp2", _f32(g, 2, 3, 6, 8), lambda x: F.max_pool2d(x, 2)),
+        ("mp2odd", _f32(g, 1, 2, 7, 9), lambda x: F.max_pool2d(x, 2)),
+        ("mpties", ties, lambda x: F.max_pool2d(x, 2)),
+        ("mptiesov", ties, lambda x: F.max_pool2d(x, 3, 2, 1)),
+        ("mp3s2p1", _f32(g, 2, 2, 7, 7), lambda x: F.max_pool2d(x, 3, 2, 1)),
+        ("mpdilceil", _f32(g, 1, 2, 8, 9),
+         lambda x: F.max_pool2d(x, (3, 2), (2, 1), (1, 0), (1, 2), ceil_mode=True)),
+        ("ap3s2p1", _f32(g, 2, 2, 7, 6), lambda x: F.avg_pool2d(x, 3, 2, 1)),
+        ("apnopad", _f32(g, 1, 2, 7, 6),
+         lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False)),
+        ("apceil", _f32(g, 1, 2, 7, 6), lambda x: F.avg_pool2d(x, (2, 3), (2, 2), (1, 1), ceil_mode=True)),
+        ("apdiv", _f32(g, 1, 2, 6, 6), lambda x: F.avg_pool2d(x, 2, 2, 1, divisor_override=3)),
+        ("aap1", _f32(g, 2, 3, 5, 7), lambda x: F.adaptive_avg_pool2d(x, 1)),
+        ("aap32", _f32(g, 2, 2, 7, 5), lambda x: F.adaptive_avg_pool2d(x, (3, 2))),
+        ("aap44", _f32(g, 1, 2, 5, 7), lambda x: F.adaptive_avg_pool2d(x, 4)),
+    ]
+    for name, x, fn in cases:
+        _run(lambda x, fn=fn: fn(x), {"x": x}, g, name, out)
+    write_fixture("nn_pooling.txt", out, "F.max_pool2d / avg_pool2d / adaptive_avg_pool2d, float64 reference;"
+                  " arguments: see gen_pooling in tools/golden/nn.py")
+
+
+def _bn_case(g, out, prefix, module, x, steps=1):
+    """Loads random affine params / running stats, runs `steps` forward passes
+    (backprop of the last one), stores everything."""
+    m = module.double()
+    with torch.no_grad():
+        if m.affine:
+            m.weight.copy_(_f32(g, m.num_features).double() * 0.5 + 1.0)
+            m.bias.copy_(_f32(g, m.num_features).double())
+            out[f"{prefix}.weight"] = m.weight.float()
+            out[f"{prefix}.bias"] = m.bias.float()
+        if m.track_running_stats:
+            m.running_mean.copy_(_f32(g, m.num_features).double() * 0.2)
+            m.running_var.copy_(_f32(g, m.num_features).double().abs() + 0.5)
+            out[f"{prefix}.running_mean0"] = m.running_mean.float()
+            out[f"{prefix}.running_var0"] = m.running_var.float()
+    out[f"{prefix}.x"] = x
+    xd = x.double().requires_grad_(True)
+    for _ in range(steps - 1):
+        m(xd * 0.5 + 0.25)  # an earlier step on other data (same for polygrad)
+    y = m(xd)
+    gy = torch.randn(*y.shape, generator=g).float()
+    y.backward(gy.double())
+    out[f"{prefix}.y"] = y.detach()
+    out[f"{prefix}.gy"] = gy
+    out[f"{prefix}.dx"] = xd.grad
+    if m.affine:
+        out[f"{prefix}.dweight"] = m.weight.grad
+        out[f"{prefix}.dbias"] = m.bias.grad
+    if m.track_running_stats:
+        out[f"{prefix}.running_mean"] = m.running_mean
+        out[f"{prefix}.running_var"] = m.running_var
+        out[f"{prefix}.num_batches_tracked"] = m.num_batches_tracked.reshape(())
+
+
+def gen_batchnorm(g):
+    out = {}
+    _bn_case(g, out, "bn2d_train", nn.BatchNorm2d(3).train(), _f32(g, 4, 3, 5, 5, scale=2.0) + 1.0)
+    _bn_case(g, out, "bn2d_eval", nn.BatchNorm2d(3).eval(), _f32(g, 4, 3, 5, 5, scale=2.0) + 1.0)
+    _bn_case(g, out, "bn1d_nc", nn.BatchNorm1d(5).train(), _f32(g, 6, 5) - 0.5)
+    _bn_case(g, out, "bn1d_ncl", nn.BatchNorm1d(3).train(), _f32(g, 4, 3, 7))
+    _bn_case(g, out, "bn2d_plain", nn.BatchNorm2d(2, affine=False, track_running_stats=False).eval(),
+             _f32(g, 3, 2, 4, 4))
+    _bn_case(g, out, "bn2d_cma", nn.BatchNorm2d(3, momentum=None).train(), _f32(g, 2, 3, 3, 4), steps=2)
+    _bn_case(g, out, "bn2d_m03", nn.BatchNorm2d(3, momentum=0.3, eps=1e-3).train(), _f32(g, 2, 3, 3, 4))
+    write_fixture("nn_batchnorm.txt", out,
+                  "nn.BatchNorm1d/2d, float64 reference; cases: see gen_batchnorm in tools/golden/nn.py")
+
+
+def gen_activation(g):
+    out = {}
+    x = _f32(g, 5, 7, scale=2.0)
+    cases = [
+        ("relu", lambda x: F.relu(x)),
+        ("leaky", lambda x: F.leaky_relu(x, 0.2)),
+        ("gelu", lambda x: F.gelu(x)),
+        ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh")),
+        ("silu", lambda x: F.silu(x)),
+        ("sigmoid", lambda x: torch.sigmoid(x)),
+        ("tanh", lambda x: torch.tanh(x)),
+        ("softmax1", lambda x: F.softmax(x, dim=1)),
+        ("logsoftmax0", lambda x: F.log_softmax(x, dim=0)),
+    ]
+    for name, fn in cases:
+        _run(lambda x, fn=fn: fn(x), {"x": x}, g, name, out)
+    write_fixture("nn_activation.txt", out, "activations, float64 reference (tools/golden/nn.py)")
+
+
+class ResBlock(nn.Module):
+    """The block tests/test_nn_layers.cpp builds from polygrad layers."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        h = F.relu(self.bn1(self.conv1(x)))
+        h = self.bn2(self.conv2(h))
+        return F.relu(h + self.shortcut(x))
+
+
+def gen_resblock(g):
+    out = {}
+    m = ResBlock(4, 6, 2).double().train()
+    with torch.no_grad():
+        for k, v in m.named_parameters():
+            v.copy_(_f32(g, *v.shape).double() * (0.3 if v.dim() > 1 else 1.0) + (1.0 if k.endswith("bn1.weight") else 0.0))
+    for k, v in m.state_dict().items():
+        if v.dtype == torch.float64:
+            out[f"init.{k}"] = v.float()
+    x = _f32(g, 2, 4, 8, 8)
+    xd = x.double().requires_grad_(True)
+    y = m(xd)
+    gy = torch.randn(*y.shape, generator=g).float()
+    y.backward(gy.double())
+    out["x"] = x
+    out["y"] = y.detach()
+    out["gy"] = gy
+    out["dx"] = xd.grad
+    for k, v in m.named_parameters():
+        out[f"grad.{k}"] = v.grad
+    for k, v in m.state_dict().items():
+        if "running" in k:
+            out[f"after.{k}"] = v
+    write_fixture("nn_resblock.txt", out,
+                  "ResBlock(4, 6, stride 2) of tools/golden/nn.py in train mode, float64 reference")
+
+
+def generate():
+    g = torch.Generator().manual_seed(1234)
+    gen_linear(g)
+    gen_conv(g)
+    gen_pooling(g)
+    gen_batchnorm(g)
+    gen_activation(g)
+    gen_resblock(g)
