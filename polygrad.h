@@ -10,3 +10,29 @@
 #include <polygrad/autograd/dot.h>
 #include <polygrad/autograd/grad_mode.h>
 #include <polygrad/autograd/gradcheck.h>
+
+#include <polygrad/losses/losses.h>
+#include <polygrad/losses/registry.h>
+
+#include <polygrad/nn/activation.h>
+#include <polygrad/nn/batchnorm.h>
+#include <polygrad/nn/checkpoint.h>
+#include <polygrad/nn/conv2d.h>
+#include <polygrad/nn/dropout.h>
+#include <polygrad/nn/flatten.h>
+#include <polygrad/nn/init.h>
+#include <polygrad/nn/linear.h>
+#include <polygrad/nn/loss_modules.h>
+#include <polygrad/nn/module.h>
+#include <polygrad/nn/pooling.h>
+#include <polygrad/nn/utils.h>
+
+#include <polygrad/optim/adam.h>
+#include <polygrad/optim/adamw.h>
+#include <polygrad/optim/checkpoint.h>
+#include <polygrad/optim/lr_scheduler.h>
+#include <polygrad/optim/sgd.h>
+
+#include <polygrad/data/dataloader.h>
+#include <polygrad/data/dataset.h>
+#include <polygrad/data/source.h>

@@ -74,8 +74,8 @@ public:
       const ssize_t w = ::write(fd_, p, chunk);
       if (w < 0 && errno == EINTR)
         continue;
-      PG_CHECK(w > 0, "save: ", path_, ": write to '", tmp_, "' failed: ",
-               w < 0 ? errno_str() : std::string("no progress"));
+      PG_CHECK(w > 0, "save: ", path_, ": write to '", tmp_,
+               "' failed: ", w < 0 ? errno_str() : std::string("no progress"));
       p += w;
       n -= size_t(w);
       written_ += w;
@@ -88,8 +88,8 @@ public:
     const int fd = fd_;
     fd_ = -1;
     PG_CHECK(::close(fd) == 0, "save: ", path_, ": close of '", tmp_, "' failed: ", errno_str());
-    PG_CHECK(::rename(tmp_.c_str(), path_.c_str()) == 0, "save: ", path_, ": cannot rename '",
-             tmp_, "' over it: ", errno_str());
+    PG_CHECK(::rename(tmp_.c_str(), path_.c_str()) == 0, "save: ", path_, ": cannot rename '", tmp_,
+             "' over it: ", errno_str());
     committed_ = true;
     // Make the rename itself durable. Best effort: some filesystems refuse
     // to fsync a directory, and the new file is complete either way.
@@ -170,7 +170,10 @@ Entry parse_entry(const std::string &name, const json::Value &v, uint64_t data_l
              "' (valid: dtype, shape, data_offsets)");
   const json::Value *dt = v.find("dtype"), *sh = v.find("shape"), *off = v.find("data_offsets");
   PG_CHECK(dt && sh && off, at, "missing field '",
-           !dt ? "dtype" : !sh ? "shape" : "data_offsets", "'");
+           !dt   ? "dtype"
+           : !sh ? "shape"
+                 : "data_offsets",
+           "'");
   PG_CHECK(dt->kind == K::String, at, "dtype must be a string, got ", json::kind_name(dt->kind));
   Entry e{name, DType::Float32, {}, 0, 0};
   if (dt->text == "F32")
@@ -197,13 +200,12 @@ Entry parse_entry(const std::string &name, const json::Value &v, uint64_t data_l
            "data_offsets must be an array [begin, end]");
   PG_CHECK(off->array[0].as_uint64(e.begin) && off->array[1].as_uint64(e.end), at,
            "data_offsets must be non-negative integers");
-  PG_CHECK(e.begin <= e.end, at, "data_offsets ", offsets_str(e.begin, e.end),
-           " has begin > end");
+  PG_CHECK(e.begin <= e.end, at, "data_offsets ", offsets_str(e.begin, e.end), " has begin > end");
   PG_CHECK(e.end <= data_len, at, "data_offsets ", offsets_str(e.begin, e.end),
            " out of range: the data section has only ", data_len, " bytes (truncated file?)");
   PG_CHECK(e.end - e.begin == numel * esize, at, "data_offsets ", offsets_str(e.begin, e.end),
-           " span ", e.end - e.begin, " bytes but shape ", shape_str(e.shape), " of ",
-           dt->text, " needs ", numel * esize);
+           " span ", e.end - e.begin, " bytes but shape ", shape_str(e.shape), " of ", dt->text,
+           " needs ", numel * esize);
   PG_CHECK(e.begin % esize == 0, at, "data_offsets ", offsets_str(e.begin, e.end),
            " misaligned: begin is not a multiple of the ", esize, "-byte element size");
   return e;
@@ -334,8 +336,8 @@ StateDict load_safetensors(const std::string &path) {
   } catch (const Error &e) {
     throw Error(where + "header is not valid JSON: " + e.what());
   }
-  PG_CHECK(head.kind == json::Value::Kind::Object, where,
-           "header must be a JSON object, got ", json::kind_name(head.kind));
+  PG_CHECK(head.kind == json::Value::Kind::Object, where, "header must be a JSON object, got ",
+           json::kind_name(head.kind));
 
   StateDict sd;
   std::vector<Entry> entries;
@@ -422,12 +424,10 @@ Metadata load(Module &m, const std::string &path, bool strict) {
     if (it == file.end())
       continue;
     const Tensor &src = *it->second;
-    PG_CHECK(src.dtype() == t.dtype(), where, "tensor '", n, "': dtype ",
-             st_dtype(src.dtype()), " in the file but ", st_dtype(t.dtype()),
-             " in the model; nothing was loaded");
-    PG_CHECK(src.shape() == t.shape(), where, "tensor '", n, "': shape ",
-             shape_str(src.shape()), " in the file but ", shape_str(t.shape()),
-             " in the model; nothing was loaded");
+    PG_CHECK(src.dtype() == t.dtype(), where, "tensor '", n, "': dtype ", st_dtype(src.dtype()),
+             " in the file but ", st_dtype(t.dtype()), " in the model; nothing was loaded");
+    PG_CHECK(src.shape() == t.shape(), where, "tensor '", n, "': shape ", shape_str(src.shape()),
+             " in the file but ", shape_str(t.shape()), " in the model; nothing was loaded");
   }
   NoGradGuard ng;
   for (const auto &[n, t] : model) {

@@ -27,7 +27,17 @@ struct Geom {
   bool direct() const { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
 };
 
-// Valid output columns [lo, hi) for kernel column kj: 0 <= ow sw + off < W.
+// Output rows per block. The per-image GEMMs run over blocks of whole output
+// rows whose col slice (K x rows*OW floats) stays within ~512 KB: im2col
+// writes it into L2 and the GEMM reads it back from there (a whole image's
+// col is 2.4 MB for a 64-channel 32x32 layer, more than the 1 MB L2).
+int64_t block_rows(const Geom &g) {
+  const int64_t target = int64_t(1) << 17; // floats
+  return std::clamp<int64_t>(target / std::max<int64_t>(1, g.K() * g.OW), 1, g.OH);
+}
+
+// Valid output columns [lo, hi) for kernel column offset off = q dw - pw:
+// 0 <= j sw + off < W.
 inline void col_range(const Geom &g, int64_t off, int64_t &lo, int64_t &hi) {
   lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw;
   hi = (g.W - 1 - off) >= 0 ? (g.W - 1 - off) / g.sw + 1 : 0;
@@ -35,33 +45,38 @@ inline void col_range(const Geom &g, int64_t off, int64_t &lo, int64_t &hi) {
   hi = std::max(lo, std::min(hi, g.OW));
 }
 
-// col[(c kh + p) kw + q, i OW + j] = x[c, i sh - ph + p dh, j sw - pw + q dw]
-// (0 outside the image). Row-contiguous copies for stride 1.
-void im2col(const Geom &g, const float *x, float *col) {
-  const int64_t L = g.L();
+// col[(c kh + p) kw + q, (i - i0) OW + j] = x[c, i sh - ph + p dh, j sw - pw + q dw]
+// for output rows i in [i0, i1) (0 outside the image). col has row length
+// (i1 - i0) OW. Plain loops, not memcpy/memset calls: the runs are short
+// (OW floats) and a call per run costs more than the copy.
+void im2col(const Geom &g, const float *x, float *col, int64_t i0, int64_t i1) {
+  const int64_t n = (i1 - i0) * g.OW;
   for (int64_t c = 0; c < g.C; ++c) {
     const float *xc = x + c * g.H * g.W;
     for (int64_t p = 0; p < g.kh; ++p)
       for (int64_t q = 0; q < g.kw; ++q) {
-        float *row = col + ((c * g.kh + p) * g.kw + q) * L;
+        float *row = col + ((c * g.kh + p) * g.kw + q) * n;
         const int64_t off = q * g.dw - g.pw;
         int64_t lo, hi;
         col_range(g, off, lo, hi);
-        for (int64_t i = 0; i < g.OH; ++i) {
-          float *dst = row + i * g.OW;
+        for (int64_t i = i0; i < i1; ++i) {
+          float *dst = row + (i - i0) * g.OW;
           const int64_t ih = i * g.sh - g.ph + p * g.dh;
           if (ih < 0 || ih >= g.H) {
-            std::memset(dst, 0, sizeof(float) * g.OW);
+            for (int64_t j = 0; j < g.OW; ++j)
+              dst[j] = 0.f;
             continue;
           }
-          const float *src = xc + ih * g.W;
           for (int64_t j = 0; j < lo; ++j)
             dst[j] = 0.f;
-          if (g.sw == 1)
-            std::memcpy(dst + lo, src + lo + off, sizeof(float) * (hi - lo));
-          else
+          if (g.sw == 1) {
+#pragma omp simd
             for (int64_t j = lo; j < hi; ++j)
-              dst[j] = src[j * g.sw + off];
+              dst[j] = xc[ih * g.W + off + j];
+          } else {
+            for (int64_t j = lo; j < hi; ++j)
+              dst[j] = xc[ih * g.W + off + j * g.sw];
+          }
           for (int64_t j = hi; j < g.OW; ++j)
             dst[j] = 0.f;
         }
@@ -69,32 +84,30 @@ void im2col(const Geom &g, const float *x, float *col) {
   }
 }
 
-// The adjoint of im2col: dx[c, ih, iw] = sum of the col entries that were
-// copied from (c, ih, iw). dx is overwritten.
-void col2im(const Geom &g, const float *col, float *dx) {
-  const int64_t L = g.L();
-  std::memset(dx, 0, sizeof(float) * g.C * g.H * g.W);
+// The adjoint of im2col over output rows [i0, i1): adds every col entry back
+// into the input position it was copied from (overlapping windows sum).
+void col2im_add(const Geom &g, const float *col, float *dx, int64_t i0, int64_t i1) {
+  const int64_t n = (i1 - i0) * g.OW;
   for (int64_t c = 0; c < g.C; ++c) {
     float *xc = dx + c * g.H * g.W;
     for (int64_t p = 0; p < g.kh; ++p)
       for (int64_t q = 0; q < g.kw; ++q) {
-        const float *row = col + ((c * g.kh + p) * g.kw + q) * L;
+        const float *row = col + ((c * g.kh + p) * g.kw + q) * n;
         const int64_t off = q * g.dw - g.pw;
         int64_t lo, hi;
         col_range(g, off, lo, hi);
-        for (int64_t i = 0; i < g.OH; ++i) {
+        for (int64_t i = i0; i < i1; ++i) {
           const int64_t ih = i * g.sh - g.ph + p * g.dh;
           if (ih < 0 || ih >= g.H)
             continue;
-          const float *src = row + i * g.OW;
-          float *dst = xc + ih * g.W + off;
+          const float *src = row + (i - i0) * g.OW;
           if (g.sw == 1) {
 #pragma omp simd
             for (int64_t j = lo; j < hi; ++j)
-              dst[j] += src[j];
+              xc[ih * g.W + off + j] += src[j];
           } else {
             for (int64_t j = lo; j < hi; ++j)
-              dst[j * g.sw] += src[j];
+              xc[ih * g.W + off + j * g.sw] += src[j];
           }
         }
       }
@@ -130,24 +143,28 @@ Tensor conv_forward(const Geom &g, const Tensor &x, const Tensor &w, const Tenso
   const int64_t L = g.L(), Og = g.Og(), Kg = g.Kg();
   const int nw = workers_for(g);
   const bool direct = g.direct();
-  Tensor colbuf = direct ? Tensor() : Tensor::empty({nw, g.K() * L});
+  const int64_t rows = direct ? g.OH : block_rows(g), bufsize = g.K() * rows * g.OW;
+  Tensor colbuf = direct ? Tensor() : Tensor::empty({nw, bufsize});
   const float *px = x.data<float>(), *pw = w.data<float>();
   const float *pb = b.defined() ? b.data<float>() : nullptr;
   float *py = y.data<float>();
   run_workers(nw, g.N, [&](int t, int64_t n0, int64_t n1) {
-    float *col = direct ? nullptr : colbuf.data<float>() + t * g.K() * L;
+    float *col = direct ? nullptr : colbuf.data<float>() + t * bufsize;
     for (int64_t n = n0; n < n1; ++n) {
       const float *xn = px + n * g.C * g.H * g.W;
-      const float *cn = xn;
-      if (!direct) {
-        im2col(g, xn, col);
-        cn = col;
-      }
       float *yn = py + n * g.O * L;
-      // y_n,g = W_g col_g: (Og x Kg)(Kg x L)
-      for (int64_t grp = 0; grp < g.G; ++grp)
-        kernel::gemm(false, false, Og, L, Kg, 1.f, pw + grp * Og * Kg, Kg, cn + grp * Kg * L, L,
-                     0.f, yn + grp * Og * L, L);
+      for (int64_t i0 = 0; i0 < g.OH; i0 += rows) {
+        const int64_t i1 = std::min(g.OH, i0 + rows), m = (i1 - i0) * g.OW;
+        const float *cb = xn; // 1x1 direct: col is x_n itself
+        if (!direct) {
+          im2col(g, xn, col, i0, i1);
+          cb = col;
+        }
+        // y_n,g[:, block] = W_g col_g: (Og x Kg)(Kg x m)
+        for (int64_t grp = 0; grp < g.G; ++grp)
+          kernel::gemm(false, false, Og, m, Kg, 1.f, pw + grp * Og * Kg, Kg, cb + grp * Kg * m, m,
+                       0.f, yn + grp * Og * L + i0 * g.OW, L);
+      }
       if (pb)
         for (int64_t o = 0; o < g.O; ++o) {
           float *r = yn + o * L;
@@ -171,10 +188,11 @@ ConvGrads conv_backward(const Geom &g, const Tensor &gy, const Tensor &x, const 
   const int64_t L = g.L(), Og = g.Og(), Kg = g.Kg(), wsize = g.O * Kg;
   const int nw = workers_for(g);
   const bool direct = g.direct();
-  // Per worker: a col buffer (im2col of x_n, for dW), a dcol buffer (for dx),
+  const int64_t rows = direct ? g.OH : block_rows(g), bufsize = g.K() * rows * g.OW;
+  // Per worker: a col block (im2col of x_n, for dW), a dcol block (for dx),
   // and partial dW / db sums, reduced in worker order (deterministic).
-  Tensor colbuf = (gw && !direct) ? Tensor::empty({nw, g.K() * L}) : Tensor();
-  Tensor dcolbuf = (gx && !direct) ? Tensor::empty({nw, g.K() * L}) : Tensor();
+  Tensor colbuf = (gw && !direct) ? Tensor::empty({nw, bufsize}) : Tensor();
+  Tensor dcolbuf = (gx && !direct) ? Tensor::empty({nw, bufsize}) : Tensor();
   if (gx)
     r.dx = Tensor::empty({g.N, g.C, g.H, g.W});
   if (gw)
@@ -187,36 +205,46 @@ ConvGrads conv_backward(const Geom &g, const Tensor &gy, const Tensor &x, const 
   const float *px = gw ? x.data<float>() : nullptr;
   const float *pw = gx ? w.data<float>() : nullptr;
   run_workers(nw, g.N, [&](int t, int64_t n0, int64_t n1) {
-    float *col = colbuf.defined() ? colbuf.data<float>() + t * g.K() * L : nullptr;
-    float *dcol = dcolbuf.defined() ? dcolbuf.data<float>() + t * g.K() * L : nullptr;
+    float *col = colbuf.defined() ? colbuf.data<float>() + t * bufsize : nullptr;
+    float *dcol = dcolbuf.defined() ? dcolbuf.data<float>() + t * bufsize : nullptr;
     float *dwt = !gw ? nullptr : nw > 1 ? dw_part.data<float>() + t * wsize : r.dw.data<float>();
     float *dbt = gb ? db_part.data<float>() + t * g.O : nullptr;
     if (gb)
       std::fill_n(dbt, g.O, 0.f);
+    if (gw && n1 == n0)
+      std::fill_n(dwt, wsize, 0.f); // no image: dW = 0
     for (int64_t n = n0; n < n1; ++n) {
       const float *gn = pg + n * g.O * L;
-      if (gw) {
-        const float *xn = px + n * g.C * g.H * g.W;
-        const float *cn = xn;
-        if (!direct) {
-          im2col(g, xn, col);
-          cn = col;
+      const float *xn = gw ? px + n * g.C * g.H * g.W : nullptr;
+      float *dxn = gx ? r.dx.data<float>() + n * g.C * g.H * g.W : nullptr;
+      if (gx && !direct)
+        std::memset(dxn, 0, sizeof(float) * g.C * g.H * g.W); // col2im adds
+      for (int64_t i0 = 0; i0 < g.OH; i0 += rows) {
+        const int64_t i1 = std::min(g.OH, i0 + rows), m = (i1 - i0) * g.OW;
+        const float *gb0 = gn + i0 * g.OW; // dy_n[:, block], row stride L
+        if (gw) {
+          const float *cb = xn;
+          if (!direct) {
+            im2col(g, xn, col, i0, i1);
+            cb = col;
+          }
+          // dW_g += dy_n,g[:, block] col_g^T: (Og x m)(m x Kg)
+          const float beta = (n == n0 && i0 == 0) ? 0.f : 1.f;
+          for (int64_t grp = 0; grp < g.G; ++grp)
+            kernel::gemm(false, true, Og, Kg, m, 1.f, gb0 + grp * Og * L, L, cb + grp * Kg * m, m,
+                         beta, dwt + grp * Og * Kg, Kg);
         }
-        // dW_g += dy_n,g col_g^T: (Og x L)(L x Kg)
-        const float beta = n == n0 ? 0.f : 1.f;
-        for (int64_t grp = 0; grp < g.G; ++grp)
-          kernel::gemm(false, true, Og, Kg, L, 1.f, gn + grp * Og * L, L, cn + grp * Kg * L, L,
-                       beta, dwt + grp * Og * Kg, Kg);
-      }
-      if (gx) {
-        float *dxn = r.dx.data<float>() + n * g.C * g.H * g.W;
-        float *target = direct ? dxn : dcol;
-        // dcol_g = W_g^T dy_n,g: (Kg x Og)(Og x L)
-        for (int64_t grp = 0; grp < g.G; ++grp)
-          kernel::gemm(true, false, Kg, L, Og, 1.f, pw + grp * Og * Kg, Kg, gn + grp * Og * L, L,
-                       0.f, target + grp * Kg * L, L);
-        if (!direct)
-          col2im(g, dcol, dxn);
+        if (gx) {
+          // dcol_g = W_g^T dy_n,g[:, block]: (Kg x Og)(Og x m); a 1x1 direct
+          // conv writes it straight into dx_n.
+          float *target = direct ? dxn : dcol;
+          const int64_t ldt = direct ? L : m;
+          for (int64_t grp = 0; grp < g.G; ++grp)
+            kernel::gemm(true, false, Kg, m, Og, 1.f, pw + grp * Og * Kg, Kg, gb0 + grp * Og * L, L,
+                         0.f, target + grp * Kg * ldt, ldt);
+          if (!direct)
+            col2im_add(g, dcol, dxn, i0, i1);
+        }
       }
       if (gb)
         for (int64_t o = 0; o < g.O; ++o) {
@@ -228,8 +256,6 @@ ConvGrads conv_backward(const Geom &g, const Tensor &gy, const Tensor &x, const 
           dbt[o] += s;
         }
     }
-    if (gw && n1 == n0 && nw == 1)
-      std::fill_n(dwt, wsize, 0.f); // empty batch: dW = 0
   });
   if (gw && nw > 1) {
     const float *pp = dw_part.data<float>();

@@ -86,8 +86,7 @@ void AdamOptions::check(const std::string &who) const {
   detail::check_adam_options(who, lr, betas, eps, weight_decay);
 }
 
-Adam::Adam(const std::vector<Tensor> &params, const AdamOptions &options)
-    : OptimizerImpl(options) {
+Adam::Adam(const std::vector<Tensor> &params, const AdamOptions &options) : OptimizerImpl(options) {
   defaults_.check(name());
   add_param_group(params, options);
 }
@@ -96,8 +95,8 @@ void Adam::step() {
   NoGradGuard ng;
   for (size_t gi = 0; gi < groups_.size(); ++gi) {
     const AdamOptions &o = options_[gi];
-    const detail::AdamHyper h{o.lr, o.betas.value[0], o.betas.value[1], o.eps,
-                              o.weight_decay, o.amsgrad, o.maximize, false};
+    const detail::AdamHyper h{o.lr,           o.betas.value[0], o.betas.value[1], o.eps,
+                              o.weight_decay, o.amsgrad,        o.maximize,       false};
     for (size_t j = 0; j < groups_[gi].params.size(); ++j) {
       const Tensor &p = groups_[gi].params[j];
       Tensor grad = p.grad();

@@ -18,8 +18,8 @@ void AdamW::step() {
   NoGradGuard ng;
   for (size_t gi = 0; gi < groups_.size(); ++gi) {
     const AdamWOptions &o = options_[gi];
-    const detail::AdamHyper h{o.lr, o.betas.value[0], o.betas.value[1], o.eps,
-                              o.weight_decay, o.amsgrad, o.maximize, true};
+    const detail::AdamHyper h{o.lr,           o.betas.value[0], o.betas.value[1], o.eps,
+                              o.weight_decay, o.amsgrad,        o.maximize,       true};
     for (size_t j = 0; j < groups_[gi].params.size(); ++j) {
       const Tensor &p = groups_[gi].params[j];
       Tensor grad = p.grad();

@@ -32,8 +32,7 @@ std::vector<double> parse_list(const std::string &s, const std::string &what) {
   PG_CHECK(v.kind == nn::json::Value::Kind::Array, what, ": '", s, "' is not a list of numbers");
   std::vector<double> out;
   for (const auto &x : v.array) {
-    PG_CHECK(x.kind == nn::json::Value::Kind::Number, what, ": '", s,
-             "' is not a list of numbers");
+    PG_CHECK(x.kind == nn::json::Value::Kind::Number, what, ": '", s, "' is not a list of numbers");
     double d = 0;
     detail::parse_value(x.text, what, d);
     out.push_back(d);
@@ -73,8 +72,8 @@ std::vector<double> LRScheduler::group_lrs() const {
 
 void LRScheduler::apply(const std::vector<double> &lrs) {
   PG_CHECK(lrs.size() == opt_.num_param_groups(), "lr scheduler: the optimizer has ",
-           opt_.num_param_groups(), " param groups but the scheduler was built for ",
-           lrs.size(), " (add param groups before attaching schedulers)");
+           opt_.num_param_groups(), " param groups but the scheduler was built for ", lrs.size(),
+           " (add param groups before attaching schedulers)");
   for (size_t g = 0; g < lrs.size(); ++g)
     opt_.set_lr(g, lrs[g]);
   last_lr_ = group_lrs();
@@ -224,8 +223,8 @@ std::vector<double> CosineAnnealingLR::closed_form_lr() const {
 // ------------------------------------------------------------- LinearLR --
 
 LinearLR::LinearLR(Optimizer &opt, const LinearLROptions &o) : LRScheduler(opt), o_(o) {
-  PG_CHECK(o.start_factor > 0 && o.start_factor <= 1, "LinearLR: start_factor must be in (0, 1], got ",
-           o.start_factor);
+  PG_CHECK(o.start_factor > 0 && o.start_factor <= 1,
+           "LinearLR: start_factor must be in (0, 1], got ", o.start_factor);
   PG_CHECK(o.end_factor >= 0 && o.end_factor <= 1, "LinearLR: end_factor must be in [0, 1], got ",
            o.end_factor);
   PG_CHECK(o.total_iters > 0, "LinearLR: total_iters must be > 0, got ", o.total_iters);
@@ -252,8 +251,8 @@ std::vector<double> LinearLR::closed_form_lr() const {
   std::vector<double> out;
   const double s = o_.start_factor, f = o_.end_factor;
   for (double b : base_lrs_)
-    out.push_back(b * (s + (f - s) * double(std::min(o_.total_iters, last_epoch_)) /
-                               double(o_.total_iters)));
+    out.push_back(
+        b * (s + (f - s) * double(std::min(o_.total_iters, last_epoch_)) / double(o_.total_iters)));
   return out;
 }
 
@@ -322,9 +321,8 @@ std::vector<double> OneCycleLR::get_lr() {
     for (size_t i = 0; i < phases_.size(); ++i) {
       const Phase &ph = phases_[i];
       if (double(step_num) <= ph.end_step || i == phases_.size() - 1) {
-        PG_CHECK(ph.end_step != start_step, "OneCycleLR: phase ", i,
-                 " has zero length (pct_start ", o_.pct_start, ", total_steps ", total_steps_,
-                 ")");
+        PG_CHECK(ph.end_step != start_step, "OneCycleLR: phase ", i, " has zero length (pct_start ",
+                 o_.pct_start, ", total_steps ", total_steps_, ")");
         const double pct = (double(step_num) - start_step) / (ph.end_step - start_step);
         lr = anneal(ex.at(ph.start_lr), ex.at(ph.end_lr), pct);
         if (o_.cycle_momentum)
@@ -422,12 +420,12 @@ void SequentialLR::load_state_dict(const nn::Metadata &m) {
     schedulers_[i]->load_state_dict(parts[i + 1]);
 }
 
-LinearWarmup::LinearWarmup(Optimizer &opt, std::shared_ptr<LRScheduler> after,
-                           int64_t warmup_iters, double start_factor)
-    : SequentialLR(opt,
-                   {std::make_shared<LinearLR>(opt, LinearLROptions{start_factor, 1.0,
-                                                                    warmup_iters}),
-                    std::move(after)},
-                   {warmup_iters}) {}
+LinearWarmup::LinearWarmup(Optimizer &opt, std::shared_ptr<LRScheduler> after, int64_t warmup_iters,
+                           double start_factor)
+    : SequentialLR(
+          opt,
+          {std::make_shared<LinearLR>(opt, LinearLROptions{start_factor, 1.0, warmup_iters}),
+           std::move(after)},
+          {warmup_iters}) {}
 
 } // namespace polygrad::optim

@@ -30,8 +30,7 @@ std::string format_value(const std::array<double, 2> &v) {
 void parse_value(const std::string &s, const std::string &what, double &out) {
   const char *b = s.data(), *e = s.data() + s.size();
   auto r = std::from_chars(b, e, out);
-  PG_CHECK(!s.empty() && r.ec == std::errc() && r.ptr == e, what, ": '", s,
-           "' is not a number");
+  PG_CHECK(!s.empty() && r.ec == std::errc() && r.ptr == e, what, ": '", s, "' is not a number");
 }
 void parse_value(const std::string &s, const std::string &what, bool &out) {
   PG_CHECK(s == "true" || s == "false", what, ": '", s, "' is not true or false");
@@ -127,8 +126,8 @@ void Optimizer::add_group_params(const std::vector<Tensor> &params) {
              ") is not a leaf tensor; can't optimize a non-leaf tensor");
     PG_CHECK(p.is_contiguous(), who, "parameter ", i, " (shape ", shape_str(p.shape()),
              ") is not contiguous");
-    PG_CHECK(seen.insert(&p.impl()).second, who, "parameter ", i, " (shape ",
-             shape_str(p.shape()), ") appears in more than one parameter group or twice");
+    PG_CHECK(seen.insert(&p.impl()).second, who, "parameter ", i, " (shape ", shape_str(p.shape()),
+             ") appears in more than one parameter group or twice");
   }
   groups_.push_back({params, {}});
 }
@@ -165,8 +164,8 @@ void Optimizer::load_state_dict(const nn::StateDict &sd) {
   const nn::Metadata &meta = sd.metadata;
   auto it = meta.find("optimizer");
   PG_CHECK(it != meta.end(), where, "no 'optimizer' entry (not an optimizer state dict)");
-  PG_CHECK(it->second == name(), where, "the state dict is for optimizer '", it->second,
-           "', not '", name(), "'");
+  PG_CHECK(it->second == name(), where, "the state dict is for optimizer '", it->second, "', not '",
+           name(), "'");
 
   // Groups: their count and sizes must match this optimizer's.
   size_t saved_groups = 0;
@@ -211,8 +210,8 @@ void Optimizer::load_state_dict(const nn::StateDict &sd) {
              " parameters in the state dict but ", n, " in the optimizer");
     for (size_t j = 0; j < n; ++j) {
       uint64_t id = 0;
-      PG_CHECK(pv.array[j].as_uint64(id) && id == total - n + j, where, "'", prefix,
-               "params' is ", pit->second, ", expected ", ids);
+      PG_CHECK(pv.array[j].as_uint64(id) && id == total - n + j, where, "'", prefix, "params' is ",
+               pit->second, ", expected ", ids);
     }
     options_from_text(meta, prefix, where, size_t(-1)); // validate only
     required[g] = required_slots(meta, prefix);
@@ -220,8 +219,7 @@ void Optimizer::load_state_dict(const nn::StateDict &sd) {
       if (k.rfind(prefix, 0) != 0)
         continue;
       const std::string key = k.substr(prefix.size());
-      if (key == "params" ||
-          std::find(opt_names.begin(), opt_names.end(), key) != opt_names.end())
+      if (key == "params" || std::find(opt_names.begin(), opt_names.end(), key) != opt_names.end())
         continue;
       double x = 0;
       detail::parse_value(v, where + "'" + k + "'", x);
@@ -249,8 +247,8 @@ void Optimizer::load_state_dict(const nn::StateDict &sd) {
     PG_CHECK(dot != std::string::npos && dot > 6, where, "malformed tensor name '", k, "'");
     size_t i = 0;
     PG_CHECK(parse_index(k.substr(6, dot - 6), i), where, "malformed tensor name '", k, "'");
-    PG_CHECK(i < total, where, "tensor '", k,
-             "': parameter index out of range (the optimizer has ", total, " parameters)");
+    PG_CHECK(i < total, where, "tensor '", k, "': parameter index out of range (the optimizer has ",
+             total, " parameters)");
     const std::string slot = k.substr(dot + 1);
     const Slot *s = nullptr;
     for (const Slot &x : slots)
@@ -277,8 +275,8 @@ void Optimizer::load_state_dict(const nn::StateDict &sd) {
     if (present[i].empty())
       continue;
     for (const std::string &r : required[locate[i].first])
-      PG_CHECK(present[i].count(r), where, "parameter ", i, " has state but no 'state.", i,
-               ".", r, "'");
+      PG_CHECK(present[i].count(r), where, "parameter ", i, " has state but no 'state.", i, ".", r,
+               "'");
   }
 
   // Everything is valid: apply.

@@ -46,9 +46,8 @@ template <class T> struct Hyper {
   Hyper() = default;
   Hyper(T v) : value(v), given(true) {} // implicit: `.lr = 0.1`
   // `.betas = {0.9, 0.99}`
-  Hyper(double a, double b)
-    requires std::same_as<T, std::array<double, 2>>
-      : value{a, b}, given(true) {}
+  Hyper(double a, double b) requires std::same_as<T, std::array<double, 2>> : value{a, b},
+                                                                              given(true) {}
   // A default value (not "given").
   static Hyper fallback(T v) {
     Hyper h(v);
@@ -61,8 +60,8 @@ template <class T> struct Hyper {
 
 // ---- text forms of option values in state-dict metadata ----
 namespace detail {
-std::string format_value(double v); // shortest text that reads back exactly
-std::string format_value(bool v);   // "true" / "false"
+std::string format_value(double v);                       // shortest text that reads back exactly
+std::string format_value(bool v);                         // "true" / "false"
 std::string format_value(const std::array<double, 2> &v); // "[0.9, 0.999]"
 // Parsers throw polygrad::Error naming `what` and the offending text.
 void parse_value(const std::string &s, const std::string &what, double &out);

@@ -16,8 +16,7 @@ void SGDOptions::check(const std::string &who) const {
            momentum.value, ", dampening ", dampening.value, ")");
 }
 
-SGD::SGD(const std::vector<Tensor> &params, const SGDOptions &options)
-    : OptimizerImpl(options) {
+SGD::SGD(const std::vector<Tensor> &params, const SGDOptions &options) : OptimizerImpl(options) {
   defaults_.check(name());
   add_param_group(params, options);
 }

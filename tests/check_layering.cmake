@@ -1,3 +1,4 @@
+cmake_minimum_required(VERSION 3.25)
 # Fails if a lower layer includes a higher one. Allowed dependencies:
 #   core: core | autograd: core autograd | nn, losses: + nn losses
 #   optim: + optim | data: core data

@@ -60,9 +60,10 @@ struct Net : nn::Module {
   std::shared_ptr<TLinear> head;
   Net() {
     features = register_module(
-        "features", std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
-                        std::make_shared<TLinear>(4, 3), std::make_shared<TBatchNorm>(3),
-                        std::make_shared<TReLU>(), std::make_shared<TLinear>(3, 5)}));
+        "features",
+        std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
+            std::make_shared<TLinear>(4, 3), std::make_shared<TBatchNorm>(3),
+            std::make_shared<TReLU>(), std::make_shared<TLinear>(3, 5)}));
     head = register_module("head", std::make_shared<TLinear>(5, 2));
   }
   pg::Tensor forward(const pg::Tensor &x) override { return head->forward(features->forward(x)); }

@@ -61,9 +61,10 @@ struct Net : nn::Module {
   std::shared_ptr<TLinear> head;
   Net() {
     features = register_module(
-        "features", std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
-                        std::make_shared<TLinear>(4, 3), std::make_shared<TBatchNorm>(3),
-                        std::make_shared<TReLU>(), std::make_shared<TLinear>(3, 5)}));
+        "features",
+        std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
+            std::make_shared<TLinear>(4, 3), std::make_shared<TBatchNorm>(3),
+            std::make_shared<TReLU>(), std::make_shared<TLinear>(3, 5)}));
     head = register_module("head", std::make_shared<TLinear>(5, 2));
   }
   pg::Tensor forward(const pg::Tensor &x) override { return head->forward(features->forward(x)); }
@@ -228,48 +229,68 @@ TEST_CASE("checkpoint: corrupt files are rejected with a clear error and the mod
   const std::string full = make_file(pair_header(kCount, kW), kPairData);
   std::vector<Case> cases = {
       {"too short", "abc", {"file has 3 bytes, too short"}},
-      {"header length beyond the file", u64(1000) + "{}      ",
+      {"header length beyond the file",
+       u64(1000) + "{}      ",
        {"header length 1000 exceeds the 8 bytes"}},
-      {"absurd header length", u64(uint64_t(1) << 40) + "{}", {"larger than the 100000000-byte limit"}},
+      {"absurd header length",
+       u64(uint64_t(1) << 40) + "{}",
+       {"larger than the 100000000-byte limit"}},
       {"header not JSON", make_file("{not json}", ""), {"header is not valid JSON", "at byte 1"}},
-      {"header not an object", make_file("[1, 2]", ""), {"header must be a JSON object, got array"}},
-      {"content after the JSON", make_file(pair_header(kCount, kW) + " x", kPairData),
+      {"header not an object",
+       make_file("[1, 2]", ""),
+       {"header must be a JSON object, got array"}},
+      {"content after the JSON",
+       make_file(pair_header(kCount, kW) + " x", kPairData),
        {"not valid JSON", "unexpected content after the top-level value"}},
-      {"duplicate name", make_file("{\"w\":" + kW + ",\"w\":" + kW + "}", kPairData),
+      {"duplicate name",
+       make_file("{\"w\":" + kW + ",\"w\":" + kW + "}", kPairData),
        {"duplicate key \"w\""}},
-      {"entry not an object", make_file(pair_header(kCount, "3"), kPairData),
+      {"entry not an object",
+       make_file(pair_header(kCount, "3"), kPairData),
        {"tensor 'w': header entry must be an object, got number"}},
-      {"missing field", make_file(pair_header(kCount, R"({"dtype":"F32","shape":[2]})"), kPairData),
+      {"missing field",
+       make_file(pair_header(kCount, R"({"dtype":"F32","shape":[2]})"), kPairData),
        {"tensor 'w': missing field 'data_offsets'"}},
       {"unknown field",
-       make_file(pair_header(kCount, R"({"dtype":"F32","shape":[2],"data_offsets":[8,16],"foo":1})"),
-                 kPairData),
+       make_file(
+           pair_header(kCount, R"({"dtype":"F32","shape":[2],"data_offsets":[8,16],"foo":1})"),
+           kPairData),
        {"tensor 'w': unknown field 'foo'"}},
       {"dtype not a string",
-       make_file(pair_header(kCount, R"({"dtype":4,"shape":[2],"data_offsets":[8,16]})"), kPairData),
+       make_file(pair_header(kCount, R"({"dtype":4,"shape":[2],"data_offsets":[8,16]})"),
+                 kPairData),
        {"tensor 'w': dtype must be a string, got number"}},
       {"unsupported dtype",
-       make_file(pair_header(kCount, R"({"dtype":"F16","shape":[4],"data_offsets":[8,16]})"), kPairData),
+       make_file(pair_header(kCount, R"({"dtype":"F16","shape":[4],"data_offsets":[8,16]})"),
+                 kPairData),
        {"tensor 'w': dtype 'F16' is not supported (valid: F32, I64)"}},
       {"negative dim",
-       make_file(pair_header(kCount, R"({"dtype":"F32","shape":[-2],"data_offsets":[8,16]})"), kPairData),
+       make_file(pair_header(kCount, R"({"dtype":"F32","shape":[-2],"data_offsets":[8,16]})"),
+                 kPairData),
        {"tensor 'w': shape entries must be non-negative integers, got -2"}},
       {"fractional dim",
-       make_file(pair_header(kCount, R"({"dtype":"F32","shape":[2.0],"data_offsets":[8,16]})"), kPairData),
+       make_file(pair_header(kCount, R"({"dtype":"F32","shape":[2.0],"data_offsets":[8,16]})"),
+                 kPairData),
        {"tensor 'w': shape entries must be non-negative integers, got 2.0"}},
       {"shape not an array",
-       make_file(pair_header(kCount, R"({"dtype":"F32","shape":2,"data_offsets":[8,16]})"), kPairData),
+       make_file(pair_header(kCount, R"({"dtype":"F32","shape":2,"data_offsets":[8,16]})"),
+                 kPairData),
        {"tensor 'w': shape must be an array, got number"}},
-      {"offsets arity", make_file(pair_header(kCount, W3 + "[8]}"), kPairData),
+      {"offsets arity",
+       make_file(pair_header(kCount, W3 + "[8]}"), kPairData),
        {"tensor 'w': data_offsets must be an array [begin, end]"}},
-      {"offsets not integers", make_file(pair_header(kCount, W3 + "[8,\"16\"]}"), kPairData),
+      {"offsets not integers",
+       make_file(pair_header(kCount, W3 + "[8,\"16\"]}"), kPairData),
        {"tensor 'w': data_offsets must be non-negative integers"}},
-      {"begin after end", make_file(pair_header(kCount, W3 + "[16,8]}"), kPairData),
+      {"begin after end",
+       make_file(pair_header(kCount, W3 + "[16,8]}"), kPairData),
        {"tensor 'w': data_offsets [16, 8] has begin > end"}},
-      {"offset out of range", make_file(pair_header(kCount, W3 + "[8,24]}"), kPairData),
+      {"offset out of range",
+       make_file(pair_header(kCount, W3 + "[8,24]}"), kPairData),
        {"tensor 'w': data_offsets [8, 24] out of range: the data section has only 16 bytes"}},
       {"size does not match the shape",
-       make_file(pair_header(kCount, R"({"dtype":"F32","shape":[3],"data_offsets":[8,16]})"), kPairData),
+       make_file(pair_header(kCount, R"({"dtype":"F32","shape":[3],"data_offsets":[8,16]})"),
+                 kPairData),
        {"tensor 'w': data_offsets [8, 16] span 8 bytes but shape [3] of F32 needs 12"}},
       {"misaligned",
        make_file(pair_header(R"({"dtype":"I64","shape":[],"data_offsets":[4,12]})",
@@ -277,17 +298,22 @@ TEST_CASE("checkpoint: corrupt files are rejected with a clear error and the mod
                  kPairData),
        {"tensor 'count': data_offsets [4, 12] misaligned: begin is not a multiple of the 8-byte "
         "element size"}},
-      {"overlap", make_file(pair_header(kCount, W3 + "[4,12]}"), kPairData),
+      {"overlap",
+       make_file(pair_header(kCount, W3 + "[4,12]}"), kPairData),
        {"tensor 'w': data_offsets [4, 12] overlap tensor 'count' ([0, 8])"}},
-      {"hole", make_file(pair_header(kCount, W3 + "[12,20]}"), kPairData + "1234"),
+      {"hole",
+       make_file(pair_header(kCount, W3 + "[12,20]}"), kPairData + "1234"),
        {"tensor 'w': data_offsets [12, 20] leave a hole: bytes [8, 12) belong to no tensor"}},
-      {"trailing bytes", make_file(pair_header(kCount, kW), kPairData + "xyz"),
+      {"trailing bytes",
+       make_file(pair_header(kCount, kW), kPairData + "xyz"),
        {"the data section has 3 bytes after the last tensor"}},
       {"metadata value not a string",
-       make_file(R"({"__metadata__":{"epoch":3},"count":)" + kCount + ",\"w\":" + kW + "}", kPairData),
+       make_file(R"({"__metadata__":{"epoch":3},"count":)" + kCount + ",\"w\":" + kW + "}",
+                 kPairData),
        {"__metadata__ 'epoch' must be a string, got number"}},
       // A valid file cut 3 bytes short, inside w's data.
-      {"truncated data", full.substr(0, full.size() - 3),
+      {"truncated data",
+       full.substr(0, full.size() - 3),
        {"tensor 'w': data_offsets [8, 16] out of range: the data section has only 13 bytes",
         "(truncated file?)"}},
   };
@@ -349,15 +375,17 @@ TEST_CASE("checkpoint: name or shape or dtype mismatches with the model", "[chec
   const std::string only_w = make_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
                                        raw<float>({0.25f, 0.75f}));
   expect(only_w, true, {"missing from the file: 'count'", "nothing was loaded"});
-  const std::string extra = make_file(pair_header(kCount, kW).substr(0, pair_header(kCount, kW).size() - 1) +
-                                          R"(,"extra":{"dtype":"F32","shape":[1],"data_offsets":[16,20]}})",
-                                      kPairData + raw<float>({1.f}));
+  const std::string extra =
+      make_file(pair_header(kCount, kW).substr(0, pair_header(kCount, kW).size() - 1) +
+                    R"(,"extra":{"dtype":"F32","shape":[1],"data_offsets":[16,20]}})",
+                kPairData + raw<float>({1.f}));
   expect(extra, true, {"unexpected in the file: 'extra'"});
   expect(make_file(pair_header(kCount, R"({"dtype":"F32","shape":[1,2],"data_offsets":[8,16]})"),
                    kPairData),
          false, {"tensor 'w': shape [1, 2] in the file but [2] in the model"});
-  expect(make_file(pair_header(R"({"dtype":"F32","shape":[2],"data_offsets":[0,8]})", kW), kPairData),
-         false, {"tensor 'count': dtype F32 in the file but I64 in the model"});
+  expect(
+      make_file(pair_header(R"({"dtype":"F32","shape":[2],"data_offsets":[0,8]})", kW), kPairData),
+      false, {"tensor 'count': dtype F32 in the file but I64 in the model"});
 
   SECTION("non-strict loads the names both have") {
     write_bytes(path, extra);
@@ -384,8 +412,8 @@ TEST_CASE("checkpoint: writes are atomic", "[checkpoint]") {
   SECTION("an I/O error mid-write keeps the previous checkpoint and removes the temporary") {
     for (int64_t after : {0, 5, 8, 100, 300}) {
       nn::detail::set_save_fault(after);
-      CHECK_THROWS_WITH(nn::save(b, path), Catch::Contains("write failed") &&
-                                               Catch::Contains(path));
+      CHECK_THROWS_WITH(nn::save(b, path),
+                        Catch::Contains("write failed") && Catch::Contains(path));
       nn::detail::set_save_fault(-1);
       CHECK(read_bytes(path) == old_bytes);
       CHECK(dir.files() == std::vector<std::string>{"model.safetensors"});
@@ -417,7 +445,9 @@ TEST_CASE("checkpoint: writes are atomic", "[checkpoint]") {
     // clean it up); it is never mistaken for the checkpoint.
     const auto files = dir.files();
     REQUIRE(files.size() == 2);
-    CHECK(files[1].rfind("model.safetensors.tmp." + std::to_string(pid) + ".", 0) == 0);
+    std::string tmp_prefix = "model.safetensors.tmp.";
+    tmp_prefix += std::to_string(pid) + ".";
+    CHECK(files[1].rfind(tmp_prefix, 0) == 0);
     CHECK(fs::file_size(dir.path / files[1]) == 200);
   }
   SECTION("a failed rename removes the temporary file") {

@@ -31,6 +31,11 @@ TEST_CASE("gather along each dim matches index arithmetic", "[core]") {
       }
     }
   }
+  // A transposed (non-contiguous) int64 index.
+  Tensor it = pg::from_labels({0, 1, 2, 2, 1, 0}, {3, 2}).t(); // [[0, 2, 1], [1, 2, 0]]
+  REQUIRE(it.to_vector<int64_t>() == std::vector<int64_t>{0, 2, 1, 1, 2, 0});
+  REQUIRE(pg::gather(pg::arange(6).reshape({2, 3}), 1, it).to_vector() ==
+          std::vector<float>{0, 2, 1, 4, 5, 3});
   // Negative dim, 1-D, 0-d.
   Tensor v = pg::from_vector({10, 20, 30}, {3});
   REQUIRE(pg::gather(v, -1, pg::from_labels({2, 0, 2, 1})).to_vector() ==

@@ -31,8 +31,7 @@ pd::ImageDataset make_data(int64_t n, int64_t C = 1, int64_t H = 2, int64_t W = 
   d.height = H;
   d.width = W;
   for (int64_t k = 0; k < classes; ++k)
-    d.classes.push_back(std::string("c").append(
-        std::to_string(k))); // (not "c" + ...: GCC 12 -Wrestrict false positive)
+    d.classes.push_back(std::string("c").append(std::to_string(k)));
   d.source = "test data";
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t c = 0; c < C; ++c)

@@ -1,4 +1,7 @@
 // The loss registry (losses::make) and the nn module forms.
+#include <fstream>
+#include <sstream>
+
 #include <catch2/catch.hpp>
 
 #include <polygrad/core/random.h>
@@ -281,4 +284,38 @@ TEST_CASE("losses modules: nn forms equal the functional forms", "[losses]") {
   // invalid options are refused at construction; a loss needs a target
   REQUIRE_THROWS_WITH(nn::Poly1FocalLoss({.epsilon = -3.f}), Contains("epsilon must be >= -1"));
   REQUIRE_THROWS(crit.forward(x));
+}
+
+TEST_CASE("losses docs: adding-a-loss.md shows tests/consumer/custom_loss.cpp verbatim",
+          "[losses]") {
+  auto read = [](const std::string &rel) {
+    std::ifstream in(std::string(PG_SOURCE_DIR) + "/" + rel);
+    REQUIRE(in.good());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  const std::string md = read("docs/adding-a-loss.md");
+  const std::string src = read("tests/consumer/custom_loss.cpp");
+  int blocks = 0;
+  for (const char *name : {"loss", "register", "test"}) {
+    INFO("region " << name);
+    // the region between "// [doc:name]" and "// [/doc:name]" in the source ...
+    const std::string open = std::string("// [doc:") + name + "]\n",
+                      close = std::string("// [/doc:") + name + "]";
+    const size_t a = src.find(open), b = src.find(close);
+    REQUIRE(a != std::string::npos);
+    REQUIRE(b != std::string::npos);
+    std::string region = src.substr(a + open.size(), b - a - open.size());
+    region = region.substr(0, region.find_last_not_of(" \n") + 1);
+    // ... is the body of the page's block headed "// tests/consumer/custom_loss.cpp [doc:name]"
+    const std::string head = std::string("// tests/consumer/custom_loss.cpp [doc:") + name + "]\n";
+    const size_t h = md.find(head);
+    REQUIRE(h != std::string::npos);
+    const size_t body = h + head.size(), end = md.find("\n```", body);
+    REQUIRE(end != std::string::npos);
+    REQUIRE(md.substr(body, end - body) == region);
+    ++blocks;
+  }
+  REQUIRE(blocks == 3);
 }

@@ -21,7 +21,7 @@ pg::Tensor param(const pg::Shape &s, float v = 0.5f) { return pg::full(s, v).req
 TEST_CASE("optim: group options fall back to the optimizer's defaults", "[optim]") {
   pg::Tensor a = param({2}), b = param({2}), c = param({2});
   optim::SGD opt({a}, {.lr = 0.1, .momentum = 0.9, .weight_decay = 1e-4});
-  opt.add_param_group({b}, {.lr = 0.01});                  // momentum, wd inherited
+  opt.add_param_group({b}, {.lr = 0.01});                         // momentum, wd inherited
   opt.add_param_group({c}, {.momentum = 0.0, .nesterov = false}); // explicit 0 kept
   REQUIRE(opt.num_param_groups() == 3);
   CHECK(opt.lr(0) == 0.1);
@@ -52,8 +52,9 @@ TEST_CASE("optim: invalid options and parameters are errors", "[optim]") {
   CHECK_THROWS_WITH(optim::SGD({a}, {.lr = -1.0}), Catch::Contains("lr"));
   CHECK_THROWS_WITH(optim::SGD({a}, {.lr = 0.1, .nesterov = true}),
                     Catch::Contains("nesterov momentum requires"));
-  CHECK_THROWS_WITH(optim::SGD({a}, {.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .nesterov = true}),
-                    Catch::Contains("zero dampening"));
+  CHECK_THROWS_WITH(
+      optim::SGD({a}, {.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .nesterov = true}),
+      Catch::Contains("zero dampening"));
   CHECK_THROWS_WITH(optim::Adam({a}, {.betas = {1.0, 0.999}}), Catch::Contains("beta1"));
   CHECK_THROWS_WITH(optim::Adam({a}, {.eps = -1.0}), Catch::Contains("eps"));
   CHECK_THROWS_WITH(optim::AdamW({a}, {.weight_decay = -0.1}), Catch::Contains("weight_decay"));
@@ -64,7 +65,8 @@ TEST_CASE("optim: invalid options and parameters are errors", "[optim]") {
   pg::Tensor nonleaf = a * 2.0f;
   CHECK_THROWS_WITH(opt.add_param_group({nonleaf}), Catch::Contains("not a leaf"));
   CHECK_THROWS_WITH(opt.add_param_group({pg::from_labels({1, 2})}), Catch::Contains("float32"));
-  CHECK_THROWS_WITH(opt.add_param_group({pg::full({2, 3}, 1.f).t()}), Catch::Contains("contiguous"));
+  CHECK_THROWS_WITH(opt.add_param_group({pg::full({2, 3}, 1.f).t()}),
+                    Catch::Contains("contiguous"));
   CHECK_THROWS_WITH(opt.add_param_group({param({2})}, {.lr = 0.1, .momentum = -1.0}),
                     Catch::Contains("momentum"));
   CHECK(opt.num_param_groups() == 1); // failed adds change nothing

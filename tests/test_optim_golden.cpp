@@ -51,8 +51,8 @@ std::unique_ptr<optim::Optimizer> make(const std::string &cfg, Model &m) {
   if (cfg == "sgd")
     return std::make_unique<optim::SGD>(m.all(), optim::SGDOptions{.lr = 0.1});
   if (cfg == "sgd_momentum_dampening")
-    return std::make_unique<optim::SGD>(m.all(),
-                                        optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0.1});
+    return std::make_unique<optim::SGD>(
+        m.all(), optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0.1});
   if (cfg == "sgd_nesterov")
     return std::make_unique<optim::SGD>(
         m.all(), optim::SGDOptions{.lr = 0.05, .momentum = 0.9, .nesterov = true});
@@ -94,10 +94,12 @@ std::unique_ptr<optim::Optimizer> make(const std::string &cfg, Model &m) {
   return nullptr;
 }
 
-const std::vector<std::string> kConfigs = {
-    "sgd",  "sgd_momentum_dampening",    "sgd_nesterov",  "sgd_weight_decay",
-    "sgd_maximize", "sgd_groups", "adam", "adam_amsgrad_weight_decay",
-    "adam_maximize", "adam_groups", "adamw", "adamw_amsgrad"};
+const std::vector<std::string> kConfigs = {"sgd",           "sgd_momentum_dampening",
+                                           "sgd_nesterov",  "sgd_weight_decay",
+                                           "sgd_maximize",  "sgd_groups",
+                                           "adam",          "adam_amsgrad_weight_decay",
+                                           "adam_maximize", "adam_groups",
+                                           "adamw",         "adamw_amsgrad"};
 
 // Relative 1e-6 (plus 1e-7 absolute for entries that pass through zero).
 constexpr double kRtol = 1e-6, kAtol = 1e-7;

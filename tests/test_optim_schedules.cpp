@@ -24,8 +24,8 @@ struct Setup {
   std::unique_ptr<optim::Optimizer> opt;
   explicit Setup(bool adam) {
     if (adam) {
-      auto o = std::make_unique<optim::Adam>(std::vector<pg::Tensor>{w1},
-                                             optim::AdamOptions{.lr = 0.1});
+      auto o =
+          std::make_unique<optim::Adam>(std::vector<pg::Tensor>{w1}, optim::AdamOptions{.lr = 0.1});
       o->add_param_group({w2}, {.lr = 0.01});
       opt = std::move(o);
     } else {
@@ -50,15 +50,21 @@ struct Case {
 std::vector<Case> cases() {
   using namespace optim;
   return {
-      {"step", [](Optimizer &o) { return std::make_shared<StepLR>(o, StepLROptions{.step_size = 3, .gamma = 0.5}); }, 20},
+      {"step",
+       [](Optimizer &o) {
+         return std::make_shared<StepLR>(o, StepLROptions{.step_size = 3, .gamma = 0.5});
+       },
+       20},
       {"multistep",
        [](Optimizer &o) {
-         return std::make_shared<MultiStepLR>(o, MultiStepLROptions{.milestones = {2, 5, 5, 9}, .gamma = 0.3});
+         return std::make_shared<MultiStepLR>(
+             o, MultiStepLROptions{.milestones = {2, 5, 5, 9}, .gamma = 0.3});
        },
        15},
       {"cosine",
        [](Optimizer &o) {
-         return std::make_shared<CosineAnnealingLR>(o, CosineAnnealingLROptions{.T_max = 7, .eta_min = 0.001});
+         return std::make_shared<CosineAnnealingLR>(
+             o, CosineAnnealingLROptions{.T_max = 7, .eta_min = 0.001});
        },
        30},
       {"linear",
@@ -69,7 +75,8 @@ std::vector<Case> cases() {
        10},
       {"onecycle",
        [](Optimizer &o) {
-         return std::make_shared<OneCycleLR>(o, OneCycleLROptions{.max_lr = {1.0, 0.1}, .total_steps = 25});
+         return std::make_shared<OneCycleLR>(
+             o, OneCycleLROptions{.max_lr = {1.0, 0.1}, .total_steps = 25});
        },
        25, false, true},
       {"onecycle_adam_linear",
@@ -92,7 +99,8 @@ std::vector<Case> cases() {
       {"warmup_cosine",
        [](Optimizer &o) {
          return std::make_shared<LinearWarmup>(
-             o, std::make_shared<CosineAnnealingLR>(o, CosineAnnealingLROptions{.T_max = 10}), 4, 0.1);
+             o, std::make_shared<CosineAnnealingLR>(o, CosineAnnealingLROptions{.T_max = 10}), 4,
+             0.1);
        },
        20},
       {"warmup_step",
@@ -104,24 +112,28 @@ std::vector<Case> cases() {
       {"warmup_multistep",
        [](Optimizer &o) {
          return std::make_shared<LinearWarmup>(
-             o, std::make_shared<MultiStepLR>(o, MultiStepLROptions{.milestones = {3, 6}, .gamma = 0.1}),
+             o,
+             std::make_shared<MultiStepLR>(o,
+                                           MultiStepLROptions{.milestones = {3, 6}, .gamma = 0.1}),
              5, 0.5);
        },
        15},
       {"warmup_onecycle",
        [](Optimizer &o) {
          return std::make_shared<LinearWarmup>(
-             o, std::make_shared<OneCycleLR>(o, OneCycleLROptions{.max_lr = {0.5}, .total_steps = 20}), 5,
-             0.1);
+             o,
+             std::make_shared<OneCycleLR>(o, OneCycleLROptions{.max_lr = {0.5}, .total_steps = 20}),
+             5, 0.1);
        },
        25, false, true},
       // PyTorch's own spelling of the warmup, children built in its order.
       {"warmup_cosine/SequentialLR",
        [](Optimizer &o) {
-         auto lin = std::make_shared<LinearLR>(o, LinearLROptions{.start_factor = 0.1, .total_iters = 4});
+         auto lin =
+             std::make_shared<LinearLR>(o, LinearLROptions{.start_factor = 0.1, .total_iters = 4});
          auto cos = std::make_shared<CosineAnnealingLR>(o, CosineAnnealingLROptions{.T_max = 10});
-         return std::make_shared<SequentialLR>(o, std::vector<std::shared_ptr<LRScheduler>>{lin, cos},
-                                               std::vector<int64_t>{4});
+         return std::make_shared<SequentialLR>(
+             o, std::vector<std::shared_ptr<LRScheduler>>{lin, cos}, std::vector<int64_t>{4});
        },
        20},
   };
@@ -159,8 +171,8 @@ TEST_CASE("lr schedules match torch.optim.lr_scheduler", "[optim][schedule][gold
       std::vector<float> lr, mom;
       record(*s.opt, *sched, c.steps, lr, mom);
       const pg::Shape shape{c.steps + 1, 2};
-      golden::require_close(pg::from_vector(lr, shape), golden::get(f, c.key() + ".lr"), 1e-6, 1e-12,
-                            c.name + ".lr");
+      golden::require_close(pg::from_vector(lr, shape), golden::get(f, c.key() + ".lr"), 1e-6,
+                            1e-12, c.name + ".lr");
       if (c.momentum)
         golden::require_close(pg::from_vector(mom, shape), golden::get(f, c.key() + ".momentum"),
                               1e-6, 1e-12, c.name + ".momentum");
@@ -177,8 +189,8 @@ TEST_CASE("OneCycleLR: stepping past total_steps is an error", "[optim][schedule
     sched.step();
     FAIL("no error");
   } catch (const pg::Error &e) {
-    CHECK_THAT(e.what(), Catch::Contains("tried to step 5 times") &&
-                             Catch::Contains("total steps is 3"));
+    CHECK_THAT(e.what(),
+               Catch::Contains("tried to step 5 times") && Catch::Contains("total steps is 3"));
   }
 }
 
@@ -192,7 +204,8 @@ TEST_CASE("lr schedulers: invalid options are errors", "[optim][schedule]") {
   CHECK_THROWS_WITH(
       optim::OneCycleLR(*s.opt, {.max_lr = {0.1}, .total_steps = 5, .anneal_strategy = "exp"}),
       Catch::Contains("anneal_strategy"));
-  CHECK_THROWS_WITH(optim::LinearLR(*s.opt, {.start_factor = 1.5}), Catch::Contains("start_factor"));
+  CHECK_THROWS_WITH(optim::LinearLR(*s.opt, {.start_factor = 1.5}),
+                    Catch::Contains("start_factor"));
   auto a = std::make_shared<optim::StepLR>(*s.opt, optim::StepLROptions{.step_size = 2});
   CHECK_THROWS_WITH(optim::SequentialLR(*s.opt, {a, a}, {}), Catch::Contains("milestones"));
   Setup other(false);
@@ -203,8 +216,8 @@ TEST_CASE("lr schedulers: invalid options are errors", "[optim][schedule]") {
 TEST_CASE("lr schedulers: resuming from a checkpoint continues the sequence",
           "[optim][schedule][checkpoint]") {
   const auto f = golden::load("optim_schedules.txt");
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("pg_sched_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("pg_sched_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string path = (dir / "optim.safetensors").string();
   for (const Case &c : cases()) {
@@ -224,8 +237,8 @@ TEST_CASE("lr schedulers: resuming from a checkpoint continues the sequence",
       CHECK(sched->last_epoch() == first);
       record(*s.opt, *sched, c.steps - first, lr, mom, false);
       const pg::Shape shape{c.steps + 1, 2};
-      golden::require_close(pg::from_vector(lr, shape), golden::get(f, c.key() + ".lr"), 1e-6, 1e-12,
-                            c.name + ".lr");
+      golden::require_close(pg::from_vector(lr, shape), golden::get(f, c.key() + ".lr"), 1e-6,
+                            1e-12, c.name + ".lr");
       if (c.momentum)
         golden::require_close(pg::from_vector(mom, shape), golden::get(f, c.key() + ".momentum"),
                               1e-6, 1e-12, c.name + ".momentum");
