@@ -9,6 +9,7 @@
 //
 //   autograd_overhead [--batches 1,128] [--threads 1,2] [--rounds 7]
 //                     [--min-time 0.2] [--reduce sum|mean]
+//                     [--phases fwd_bwd,fwd,fwd_nograd]
 //
 // Output: one CSV line per measurement, comment lines start with '#':
 //   impl,phase,batch,threads,median_us,min_us,max_us
@@ -64,6 +65,7 @@ int main(int argc, char **argv) {
   int rounds = 7;
   double min_time = 0.2;
   bool use_mean = false;
+  std::string phases_wanted = ",fwd_bwd,fwd,fwd_nograd,";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -83,9 +85,12 @@ int main(int argc, char **argv) {
       min_time = std::stod(next());
     else if (a == "--reduce")
       use_mean = next() == "mean";
+    else if (a == "--phases")
+      phases_wanted = "," + next() + ",";
     else {
       std::fprintf(stderr, "usage: autograd_overhead [--batches 1,128] [--threads 1,2] "
-                           "[--rounds 7] [--min-time 0.2] [--reduce sum|mean]\n");
+                           "[--rounds 7] [--min-time 0.2] [--reduce sum|mean] "
+                           "[--phases fwd_bwd,fwd,fwd_nograd]\n");
       return 2;
     }
   }
@@ -128,6 +133,8 @@ int main(int argc, char **argv) {
     for (int nt : threads) {
       pg::set_num_threads(nt);
       for (const Phase &ph : phases) {
+        if (phases_wanted.find(std::string(",") + ph.name + ",") == std::string::npos)
+          continue;
         std::vector<double> us;
         for (int r = 0; r < rounds; ++r)
           us.push_back(1e6 * bench::time_per_call(ph.fn, min_time));

@@ -24,9 +24,7 @@
 namespace bench {
 
 inline double now() {
-  return std::chrono::duration<double>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 // Seconds per call of fn(): one warm-up call, then batches of calls (the
@@ -67,8 +65,7 @@ inline Stat stat(std::vector<double> v) {
 // "12.3 (11.9..13.0)"
 inline std::string fmt(const Stat &s, int prec = 1) {
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%.*f (%.*f..%.*f)", prec, s.med, prec, s.lo, prec,
-                s.hi);
+  std::snprintf(buf, sizeof buf, "%.*f (%.*f..%.*f)", prec, s.med, prec, s.lo, prec, s.hi);
   return buf;
 }
 inline std::string fmt1(double v, int prec = 2) {
@@ -123,11 +120,9 @@ inline const char *env_or(const char *name, const char *dflt) {
 inline void print_machine_header(const char *prog) {
   std::printf("# %s: OMP_WAIT_POLICY=%s GOMP_SPINCOUNT=%s OPENBLAS_CORETYPE=%s "
               "OPENBLAS_NUM_THREADS=%s, OpenBLAS config: %s, cores: %u\n",
-              prog, env_or("OMP_WAIT_POLICY", "(unset)"),
-              env_or("GOMP_SPINCOUNT", "(unset)"),
-              env_or("OPENBLAS_CORETYPE", "(unset)"),
-              env_or("OPENBLAS_NUM_THREADS", "(unset)"), openblas_get_config(),
-              std::thread::hardware_concurrency());
+              prog, env_or("OMP_WAIT_POLICY", "(unset)"), env_or("GOMP_SPINCOUNT", "(unset)"),
+              env_or("OPENBLAS_CORETYPE", "(unset)"), env_or("OPENBLAS_NUM_THREADS", "(unset)"),
+              openblas_get_config(), std::thread::hardware_concurrency());
   std::fflush(stdout);
 }
 

@@ -53,7 +53,7 @@ double g_min_time = 0.1;
 struct GemmCase {
   std::string name;
   int64_t M, N, K;
-  bool ta, tb;      // op(A) = A^T / op(B) = B^T, given to BLAS as transposes
+  bool ta, tb;       // op(A) = A^T / op(B) = B^T, given to BLAS as transposes
   bool copy = false; // A is a strided view BLAS cannot take (step-2 columns)
 };
 
@@ -88,8 +88,8 @@ std::vector<GemmCase> gemm_cases(bool quick) {
 // Operands as polygrad tensors (possibly transposed / strided views) plus the
 // raw pointers and leading dims handed to BLAS.
 struct GemmOperands {
-  pg::Tensor a, b;         // op(A) [M,K], op(B) [K,N] as views
-  pg::Tensor a_dense;      // for the copy case: what BLAS is given directly
+  pg::Tensor a, b;    // op(A) [M,K], op(B) [K,N] as views
+  pg::Tensor a_dense; // for the copy case: what BLAS is given directly
   const float *pa, *pb;
   int64_t lda, ldb;
   std::vector<float> c;
@@ -130,18 +130,18 @@ GemmOperands make_operands(const GemmCase &g) {
 
 void direct_sgemm(const GemmCase &g, GemmOperands &o) {
   cblas_sgemm(CblasRowMajor, g.ta && !g.copy ? CblasTrans : CblasNoTrans,
-              g.tb ? CblasTrans : CblasNoTrans, (int)g.M, (int)g.N, (int)g.K, 1.f, o.pa,
-              (int)o.lda, o.pb, (int)o.ldb, 0.f, o.c.data(), (int)g.N);
+              g.tb ? CblasTrans : CblasNoTrans, (int)g.M, (int)g.N, (int)g.K, 1.f, o.pa, (int)o.lda,
+              o.pb, (int)o.ldb, 0.f, o.c.data(), (int)g.N);
 }
 
-// The M/N split of kernel::gemm (core/matmul.cpp), replicated here so it can
-// be forced on below kernel::gemm's size threshold: one cblas_sgemm per
-// OpenMP thread on a slab of rows (M >= N) or columns, OpenBLAS at 1 thread.
-void split_sgemm(const GemmCase &g, GemmOperands &o, int nt) {
+// The split of kernel::gemm (core/matmul.cpp), replicated here so it can be
+// forced on below kernel::gemm's size threshold and in either orientation:
+// one cblas_sgemm per OpenMP thread on a slab of rows of C (split_m) or of
+// columns, slab edges on multiples of 16, OpenBLAS at 1 thread.
+void split_sgemm(const GemmCase &g, GemmOperands &o, int nt, bool split_m) {
   const bool ta = g.ta && !g.copy, tb = g.tb;
   const CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans;
   const CBLAS_TRANSPOSE TB = tb ? CblasTrans : CblasNoTrans;
-  const bool split_m = g.M >= g.N;
   const int64_t D = split_m ? g.M : g.N;
   float *C = o.c.data();
 #pragma omp parallel num_threads(nt)
@@ -208,40 +208,55 @@ void section_gemm(bool quick) {
 }
 
 void section_split(bool quick) {
-  std::printf("\n## GEMM at 2 threads: serial vs M/N split (OpenMP) vs OpenBLAS threads "
-              "(GFLOP/s)\n\n");
-  std::printf("| shape | op | MFLOP | serial (1 thread) | split over 2 OpenMP threads | OpenBLAS "
-              "2 threads | split/serial | split/OpenBLAS-2t |\n");
-  std::printf("|---|---|---|---|---|---|---|---|\n");
+  std::printf("\n## GEMM at 2 threads: serial vs split over 2 OpenMP threads (rows of C or "
+              "columns) vs OpenBLAS threads (GFLOP/s)\n\n");
+  std::printf(
+      "| shape | op | M | N | K | MFLOP | serial (1 thread) | split rows (M) | split cols (N) "
+      "| OpenBLAS 2 threads | rows/serial | cols/serial | rows/OpenBLAS-2t | "
+      "cols/OpenBLAS-2t |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   std::vector<GemmCase> cases;
   // Small shapes around the split threshold, incl. the 64-wide MLP of
-  // bench/autograd_overhead (batch 1 and 128).
+  // bench/autograd_overhead (batch 128).
   for (int64_t n : {32, 48, 64, 96, 128, 192, 256})
     cases.push_back({"square " + std::to_string(n), n, n, n, false, false});
   cases.push_back({"MLP64 b128 fwd", 128, 64, 64, false, false});
+  cases.push_back({"MLP64 b128 bwd-data", 128, 64, 64, false, true});
   cases.push_back({"MLP64 b128 bwd-wt", 64, 64, 128, true, false});
-  cases.push_back({"MLP64 b1 fwd", 1, 64, 64, false, false});
+  cases.push_back({"b128 64->512", 128, 512, 64, false, true});
+  cases.push_back({"b32 512->512", 32, 512, 512, false, true});
   for (const GemmCase &g : gemm_cases(quick))
     if (g.name.rfind("square", 0) != 0 || g.M >= 512)
       cases.push_back(g);
   for (const GemmCase &g : cases) {
     GemmOperands o = make_operands(g);
     const double flop = 2.0 * g.M * g.N * g.K, mt = min_time_for(flop);
-    std::vector<double> s1, sp, ob, rs, ro;
+    const bool can_m = g.M >= 32, can_n = g.N >= 32; // two slabs of >= 16
+    std::vector<double> s1, sm, sn, ob, rm, rn, om, on;
     for (int r = 0; r < g_rounds; ++r) {
       bench::polygrad_mode(1);
       const double t_ser = bench::time_per_call([&] { direct_sgemm(g, o); }, mt);
       bench::polygrad_mode(2);
-      const double t_spl = bench::time_per_call([&] { split_sgemm(g, o, 2); }, mt);
+      const double t_m = can_m ? bench::time_per_call([&] { split_sgemm(g, o, 2, true); }, mt) : 0;
+      const double t_n = can_n ? bench::time_per_call([&] { split_sgemm(g, o, 2, false); }, mt) : 0;
       bench::blas_mode(2);
       const double t_ob = bench::time_per_call([&] { direct_sgemm(g, o); }, mt);
-      s1.push_back(flop / t_ser * 1e-9), sp.push_back(flop / t_spl * 1e-9);
-      ob.push_back(flop / t_ob * 1e-9);
-      rs.push_back(t_ser / t_spl), ro.push_back(t_ob / t_spl);
+      s1.push_back(flop / t_ser * 1e-9), ob.push_back(flop / t_ob * 1e-9);
+      if (can_m)
+        sm.push_back(flop / t_m * 1e-9), rm.push_back(t_ser / t_m), om.push_back(t_ob / t_m);
+      if (can_n)
+        sn.push_back(flop / t_n * 1e-9), rn.push_back(t_ser / t_n), on.push_back(t_ob / t_n);
     }
-    std::printf("| %s | %s | %.2f | %s | %s | %s | %s | %s |\n", g.name.c_str(), op_name(g),
-                flop * 1e-6, fmt(stat(s1)).c_str(), fmt(stat(sp)).c_str(),
-                fmt(stat(ob)).c_str(), fmt1(stat(rs).med).c_str(), fmt1(stat(ro).med).c_str());
+    auto cell = [](const std::vector<double> &v) {
+      return v.empty() ? std::string("-") : fmt(stat(v));
+    };
+    auto rat = [](const std::vector<double> &v) {
+      return v.empty() ? std::string("-") : fmt1(stat(v).med);
+    };
+    std::printf("| %s | %s | %ld | %ld | %ld | %.2f | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                g.name.c_str(), op_name(g), (long)g.M, (long)g.N, (long)g.K, flop * 1e-6,
+                fmt(stat(s1)).c_str(), cell(sm).c_str(), cell(sn).c_str(), fmt(stat(ob)).c_str(),
+                rat(rm).c_str(), rat(rn).c_str(), rat(om).c_str(), rat(on).c_str());
     std::fflush(stdout);
   }
   bench::polygrad_mode(pg::get_num_threads());
@@ -251,7 +266,8 @@ void section_split(bool quick) {
 // kernel::gemm, which sends M == 1 / N == 1 to sgemv and K == 1 to a rank-1
 // loop (core/matmul.cpp). These are the GEMMs of a batch-1 MLP step.
 void section_small() {
-  std::printf("\n## Small / vector GEMMs at 1 thread: cblas_sgemm vs kernel::gemm (ns per call)\n\n");
+  std::printf(
+      "\n## Small / vector GEMMs at 1 thread: cblas_sgemm vs kernel::gemm (ns per call)\n\n");
   std::printf("| shape | op | M | N | K | cblas_sgemm ns | kernel::gemm ns | speed-up |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
   const std::vector<GemmCase> cases = {
@@ -299,8 +315,7 @@ void section_fight() {
   };
   for (Sh s : {Sh{128, 64, 64}, Sh{128, 512, 512}, Sh{128, 784, 512}, Sh{1024, 1024, 1024}}) {
     pg::manual_seed(2);
-    pg::Tensor x = pg::randn({s.B, s.in}), W = pg::randn({s.out, s.in}),
-               b = pg::randn({s.out});
+    pg::Tensor x = pg::randn({s.B, s.in}), W = pg::randn({s.out, s.in}), b = pg::randn({s.out});
     const pg::Tensor Wt = W.t();
     GemmCase g{"", s.B, s.out, s.in, false, true};
     GemmOperands o;
@@ -310,7 +325,7 @@ void section_fight() {
     float *y = o.c.data();
     const int64_t n = s.B * s.out;
     auto omp_epilogue = [&] {
-      // bias add and relu as two passes, like two element-wise ops
+    // bias add and relu as two passes, like two element-wise ops
 #pragma omp parallel for num_threads(2) schedule(static)
       for (int64_t r = 0; r < s.B; ++r)
         for (int64_t j = 0; j < s.out; ++j)
@@ -329,12 +344,11 @@ void section_fight() {
     std::vector<double> ta, tb, tc, td, rc, rd;
     for (int r = 0; r < g_rounds; ++r) {
       bench::polygrad_mode(2);
-      const double a =
-          bench::time_per_call([&] { pg::Tensor h = pg::relu(pg::add(pg::matmul(x, Wt), b)); },
-                               g_min_time);
+      const double a = bench::time_per_call(
+          [&] { pg::Tensor h = pg::relu(pg::add(pg::matmul(x, Wt), b)); }, g_min_time);
       const double bb = bench::time_per_call(
           [&] {
-            split_sgemm(g, o, 2);
+            split_sgemm(g, o, 2, true);
             omp_epilogue();
           },
           g_min_time);
@@ -354,13 +368,12 @@ void section_fight() {
             serial_epilogue();
           },
           g_min_time);
-      ta.push_back(a * 1e6), tb.push_back(bb * 1e6), tc.push_back(c * 1e6),
-          td.push_back(d * 1e6), rc.push_back(c / bb), rd.push_back(d / bb);
+      ta.push_back(a * 1e6), tb.push_back(bb * 1e6), tc.push_back(c * 1e6), td.push_back(d * 1e6),
+          rc.push_back(c / bb), rd.push_back(d / bb);
     }
     std::printf("| %ldx%ld -> %ld | %s | %s | %s | %s | %s | %s |\n", (long)s.B, (long)s.in,
-                (long)s.out, fmt(stat(ta)).c_str(), fmt(stat(tb)).c_str(),
-                fmt(stat(tc)).c_str(), fmt(stat(td)).c_str(), fmt1(stat(rc).med).c_str(),
-                fmt1(stat(rd).med).c_str());
+                (long)s.out, fmt(stat(ta)).c_str(), fmt(stat(tb)).c_str(), fmt(stat(tc)).c_str(),
+                fmt(stat(td)).c_str(), fmt1(stat(rc).med).c_str(), fmt1(stat(rd).med).c_str());
     std::fflush(stdout);
   }
   bench::polygrad_mode(pg::get_num_threads());
@@ -369,8 +382,8 @@ void section_fight() {
 // --------------------------------------------------------- element-wise ----
 
 const std::vector<int64_t> &ew_sizes(bool quick) {
-  static const std::vector<int64_t> full = {1 << 10, 1 << 12, 1 << 14, 1 << 16,
-                                            1 << 18, 1 << 20, 1 << 22, 1 << 24};
+  static const std::vector<int64_t> full = {1 << 10, 1 << 12, 1 << 14, 1 << 15, 1 << 16, 1 << 17,
+                                            1 << 18, 1 << 19, 1 << 20, 1 << 22, 1 << 24};
   static const std::vector<int64_t> q = {1 << 12, 1 << 16, 1 << 20, 1 << 22};
   return quick ? q : full;
 }
@@ -395,8 +408,8 @@ void row_1t_2t(const std::string &label, double bytes, const std::function<void(
     g1.push_back(bytes / t1 * 1e-9), g2.push_back(bytes / t2 * 1e-9), r.push_back(t1 / t2);
   }
   const Stat s1 = stat(g1);
-  std::printf("%s | %s | %s | %s | %.2f |\n", label.c_str(), fmt(s1).c_str(),
-              fmt(stat(g2)).c_str(), fmt1(stat(r).med).c_str(), bytes / s1.med * 1e-3);
+  std::printf("%s | %s | %s | %s | %.2f |\n", label.c_str(), fmt(s1).c_str(), fmt(stat(g2)).c_str(),
+              fmt1(stat(r).med).c_str(), bytes / s1.med * 1e-3);
   std::fflush(stdout);
 }
 
@@ -466,8 +479,7 @@ void section_crossover(bool quick) {
     }
     std::printf("| %ld | %s | %s | %s | %s | %s | %s | %s |\n", (long)n, fmt(stat(as), 2).c_str(),
                 fmt(stat(ap), 2).c_str(), fmt1(stat(ra).med).c_str(), fmt(stat(es), 2).c_str(),
-                fmt(stat(ep), 2).c_str(), fmt1(stat(rx).med).c_str(),
-                fmt1(stat(rr).med).c_str());
+                fmt(stat(ep), 2).c_str(), fmt1(stat(rx).med).c_str(), fmt1(stat(rr).med).c_str());
     std::fflush(stdout);
   }
   // Fork/join cost alone: an empty parallel region of 2 threads.
@@ -476,7 +488,8 @@ void section_crossover(bool quick) {
     fj.push_back(1e6 * bench::time_per_call(
                            [&] { pg::kernel::parallel_range(2, big, [](int64_t, int64_t) {}); },
                            g_min_time / 2));
-  std::printf("\nEmpty 2-thread parallel_range (fork/join only): %s us\n", fmt(stat(fj), 2).c_str());
+  std::printf("\nEmpty 2-thread parallel_range (fork/join only): %s us\n",
+              fmt(stat(fj), 2).c_str());
 }
 
 // ----------------------------------------------------------- reductions ----
@@ -530,9 +543,10 @@ int main(int argc, char **argv) {
     else if (a == "--quick")
       quick = true;
     else {
-      std::fprintf(stderr,
-                   "usage: core_bench [--sections gemm,small,split,fight,elementwise,crossover,reduce] "
-                   "[--rounds N] [--min-time S] [--quiesce-ms MS] [--quick]\n");
+      std::fprintf(
+          stderr,
+          "usage: core_bench [--sections gemm,small,split,fight,elementwise,crossover,reduce] "
+          "[--rounds N] [--min-time S] [--quiesce-ms MS] [--quick]\n");
       return 2;
     }
   }

@@ -1,18 +1,22 @@
 // GEMM through OpenBLAS, and matmul with torch.matmul's shape rules.
 //
-// Threading: OpenBLAS always runs single-threaded; a large GEMM is split into
-// one slab of rows (M >= N) or columns per OpenMP thread, each slab one BLAS
-// call. So one thread pool (OpenMP) does all the work of the library and
-// OpenBLAS's own pthreads never start. Measured on the 2-core VM
-// (bench/core_bench, docs/benchmarks.md): the split matches OpenBLAS's own
-// 2-thread GEMM on large shapes, while running OpenBLAS's pool next to
-// OpenMP's makes a Linear layer several times slower (the two pools' idle
-// workers spin on the cores the other pool needs).
+// Threading: OpenBLAS always runs single-threaded; a GEMM above
+// kGemmSplitFlops is cut into one slab of rows of C per OpenMP thread (of
+// columns when C has too few rows), each slab one BLAS call. So one thread
+// pool (OpenMP) does all the work of the library and OpenBLAS's own pthreads
+// never start. Measured on the 2-core VM (bench/core_bench sections "split"
+// and "fight", docs/benchmarks.md):
+//  * the row split is as fast as OpenBLAS's own 2-thread GEMM or faster on
+//    every shape measured (square 128..2048, the M1/M2 Linear layers), and
+//    faster than a column split everywhere (up to 2x on 128-row shapes);
+//  * running OpenBLAS's pool next to OpenMP's makes a Linear layer 1.4x to
+//    200x slower: each pool's idle workers keep spinning (libgomp a few ms,
+//    OpenBLAS ~130 ms) on the cores the other pool needs.
 //
 // Small shapes: OpenBLAS 0.3.21's sgemm packs both operands even for a
 // vector, so a product with M == 1 or N == 1 goes to sgemv and one with
 // K == 1 (an outer product, e.g. dW = x^T g at batch 1) to a direct rank-1
-// loop: 3-5x faster than sgemm there (bench/core_bench, section "small").
+// loop: 2.7-5.6x faster there (bench/core_bench section "small").
 //
 // Transposed views go to BLAS as transposes, never copies.
 #include <algorithm>
@@ -26,11 +30,14 @@
 namespace polygrad::kernel {
 namespace {
 
-// Below this many flops (2 M N K) a GEMM runs on one thread: the fork/join and
-// the duplicated packing of the shared operand cost more than the second core
-// gains. From bench/core_bench section "split" (docs/benchmarks.md).
-constexpr double kGemmSplitFlops = 4e6;
-// Slab edges on multiples of 16 keep the kernels' register panels full.
+// Below this many flops (2 M N K) a GEMM runs on one thread: the fork/join
+// (~3.5 us on the VM) and the duplicated packing of the shared operand cost
+// more than the second core gains. Row split / serial at 2 threads, measured
+// (bench/core_bench "split"): 0.5 MFLOP 0.79, 1.0 MFLOP 1.05-1.12,
+// 1.3 MFLOP (K = 10) 0.86, 1.8 MFLOP 1.19, 4.2 MFLOP 1.45, >= 67 MFLOP 1.6-1.85.
+constexpr double kGemmSplitFlops = 2e6;
+// Slab edges on multiples of 16 keep the kernels' register panels full; a
+// dimension is split only if every thread gets at least one 16-wide slab.
 constexpr int64_t kSlabAlign = 16;
 
 // C[MxN] = alpha op(A) op(B) + beta C on the calling thread, with the fast
@@ -42,22 +49,22 @@ void gemm_serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
     // op(A) is a row: its K elements are 1 apart (stored 1xK) or lda apart (stored Kx1).
     const int inc_a = ta ? (int)lda : 1;
     if (tb) // B stored N x K
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)K, alpha, B, (int)ldb, A, inc_a,
-                  beta, C, 1);
-    else // B stored K x N
-      cblas_sgemv(CblasRowMajor, CblasTrans, (int)K, (int)N, alpha, B, (int)ldb, A, inc_a, beta,
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)K, alpha, B, (int)ldb, A, inc_a, beta,
                   C, 1);
+    else // B stored K x N
+      cblas_sgemv(CblasRowMajor, CblasTrans, (int)K, (int)N, alpha, B, (int)ldb, A, inc_a, beta, C,
+                  1);
     return;
   }
   if (N == 1) {
     // c = op(A) op(B): op(B) is a column, its elements ldb apart (stored Kx1) or 1 apart (1xK).
     const int inc_b = tb ? 1 : (int)ldb;
     if (ta) // A stored K x M
-      cblas_sgemv(CblasRowMajor, CblasTrans, (int)K, (int)M, alpha, A, (int)lda, B, inc_b, beta,
-                  C, (int)ldc);
+      cblas_sgemv(CblasRowMajor, CblasTrans, (int)K, (int)M, alpha, A, (int)lda, B, inc_b, beta, C,
+                  (int)ldc);
     else // A stored M x K
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)M, (int)K, alpha, A, (int)lda, B, inc_b,
-                  beta, C, (int)ldc);
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)M, (int)K, alpha, A, (int)lda, B, inc_b, beta,
+                  C, (int)ldc);
     return;
   }
   if (K == 1) {
@@ -82,8 +89,8 @@ void gemm_serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
     }
     return;
   }
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              (int)M, (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M,
+              (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
 
 } // namespace
@@ -100,10 +107,11 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const 
     return;
   }
   const int nt = get_num_threads();
-  const bool split_m = M >= N;
+  // Rows whenever there are enough: measured faster than columns on every
+  // shape (see above), even where splitting columns would pack less.
+  const bool split_m = M >= 2 * kSlabAlign;
   const int64_t D = split_m ? M : N;
-  if (nt <= 1 || omp_in_parallel() || 2.0 * M * N * K < kGemmSplitFlops ||
-      D < 2 * kSlabAlign) {
+  if (nt <= 1 || omp_in_parallel() || 2.0 * M * N * K < kGemmSplitFlops || D < 2 * kSlabAlign) {
     gemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
@@ -169,8 +177,8 @@ Tensor matmul(const Tensor &a_in, const Tensor &b_in) {
     int64_t lda, ldb;
     const Tensor a = blas_operand(a_in, ta, lda), b = blas_operand(b_in, tb, ldb);
     Tensor out = Tensor::empty({M, N});
-    gemm(ta, tb, M, N, K, 1.f, a.data<float>(), lda, b.data<float>(), ldb, 0.f,
-         out.data<float>(), N);
+    gemm(ta, tb, M, N, K, 1.f, a.data<float>(), lda, b.data<float>(), ldb, 0.f, out.data<float>(),
+         N);
     return out;
   }
   Tensor a = a_in, b = b_in;

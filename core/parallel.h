@@ -3,19 +3,38 @@
 // All parallelism is OpenMP. OpenBLAS is kept at one thread and GEMMs are split
 // across OpenMP threads by polygrad itself (core/matmul.cpp), so there are never
 // two thread pools (OpenMP's spinning workers and OpenBLAS's pthreads) fighting
-// over the cores, and never nested oversubscription.
+// over the cores, and never nested oversubscription. Measured on the 2-core VM
+// (bench/core_bench, docs/benchmarks.md): a Linear layer's forward with
+// OpenBLAS threads for the GEMM and OpenMP for the bias/ReLU runs 1.4x to 200x
+// slower than with the single OpenMP pool.
+//
+// libgomp's idle workers spin for a while after each parallel region (unless
+// OMP_WAIT_POLICY=passive), which keeps the next fork cheap (~3.5 us here)
+// when ops follow each other; see docs/benchmarks.md for the passive policy.
 #pragma once
 
 #include <cstdint>
 
 namespace polygrad {
 
-// Sets the thread count for every kernel (default: the core count).
+// Sets the thread count for every kernel (default: the core count) and keeps
+// OpenBLAS single-threaded. n >= 1, else polygrad::Error.
 void set_num_threads(int n);
 int get_num_threads();
 
-// Element-wise kernels go parallel only above this many elements: below it
-// the fork/join (~1-2 us) costs more than the loop (see bench/core_bench).
-constexpr int64_t kParallelGrain = 32768;
+// Element-wise kernels go parallel only above this much work, counted in
+// elements of a cheap op (add, mul, relu, copy: memory-bound, ~0.05-0.1 ns per
+// element while the data sit in L2). Below it the fork/join (~3.5 us on the
+// VM) and the cross-core traffic cost more than the second core gains.
+// Measured at 2 threads (bench/core_bench "crossover", forced parallel /
+// serial time of an add): 64K elements 1.9-2.0, 128K 0.86-1.04, 256K
+// 0.79-0.92, 1M 0.56-0.86.
+constexpr int64_t kParallelGrain = 131072;
+
+// What one element of a transcendental op (exp, log, tanh, sigmoid, pow) is
+// worth in the units of kParallelGrain: std::exp costs ~1.9 ns per element
+// against ~0.07 for an add, and 2 threads pay for exp from ~8K elements. A
+// kernel passes work = n * kTranscendentalWork to kernel::parallel_range.
+constexpr int64_t kTranscendentalWork = 16;
 
 } // namespace polygrad

@@ -14,6 +14,38 @@
 
 namespace polygrad::losses {
 
+namespace {
+// Elements [b, e): three loops rather than one with `if (gx)` inside, so
+// each vectorises.
+template <bool HasW, bool HasPW>
+void bce_block(const float *X, const float *T, const float *W, const float *PW, int64_t b,
+               int64_t e, float scale, float *loss, float *gx, float *gt) {
+  auto w_at = [&](int64_t i) {
+    if constexpr (HasW)
+      return W[i];
+    else
+      return 1.f;
+  };
+  auto pw_at = [&](int64_t i) {
+    if constexpr (HasPW)
+      return PW[i];
+    else
+      return 1.f;
+  };
+  for (int64_t i = b; i < e; ++i)
+    loss[i - b] = w_at(i) * detail::bce_elem(X[i], T[i], pw_at(i)).loss;
+  if (gx)
+    for (int64_t i = b; i < e; ++i)
+      gx[i] = scale * w_at(i) * detail::bce_elem(X[i], T[i], pw_at(i)).dx;
+  if (gt)
+    for (int64_t i = b; i < e; ++i) {
+      const float pw = pw_at(i);
+      const detail::BceElem be = detail::bce_elem(X[i], T[i], pw);
+      gt[i] = scale * w_at(i) * (be.lognp - pw * be.logp);
+    }
+}
+} // namespace
+
 void check_options(const BCEWithLogitsOptions &o) {
   check_reduction("binary_cross_entropy_with_logits", o.reduction);
 }
@@ -33,22 +65,16 @@ Tensor binary_cross_entropy_with_logits(const Tensor &input, const Tensor &targe
       {op, "BinaryCrossEntropyWithLogitsBackward", input, targets, o.reduction, true,
        (double)input.numel()},
       [=](int64_t b, int64_t e, float scale, float *loss, float *gx, float *gt) {
-        // three loops rather than one with `if (gx)` inside: each vectorises
-        for (int64_t i = b; i < e; ++i) {
-          const float w = W ? W[i] : 1.f, pw = PW ? PW[i] : 1.f;
-          loss[i - b] = w * detail::bce_elem(X[i], T[i], pw).loss;
-        }
-        if (gx)
-          for (int64_t i = b; i < e; ++i) {
-            const float w = W ? W[i] : 1.f, pw = PW ? PW[i] : 1.f;
-            gx[i] = scale * w * detail::bce_elem(X[i], T[i], pw).dx;
-          }
-        if (gt)
-          for (int64_t i = b; i < e; ++i) {
-            const float w = W ? W[i] : 1.f, pw = PW ? PW[i] : 1.f;
-            const detail::BceElem be = detail::bce_elem(X[i], T[i], pw);
-            gt[i] = scale * w * (be.lognp - pw * be.logp);
-          }
+        // the optional weights are template flags: a `W ? W[i] : 1` inside
+        // the loop would keep it from vectorising
+        if (W && PW)
+          bce_block<true, true>(X, T, W, PW, b, e, scale, loss, gx, gt);
+        else if (W)
+          bce_block<true, false>(X, T, W, PW, b, e, scale, loss, gx, gt);
+        else if (PW)
+          bce_block<false, true>(X, T, W, PW, b, e, scale, loss, gx, gt);
+        else
+          bce_block<false, false>(X, T, W, PW, b, e, scale, loss, gx, gt);
       });
 }
 

@@ -1,6 +1,5 @@
 // Binary cross-entropy with logits for one element (internal, shared by
-// bce.cpp and sigmoid_focal.cpp so sigmoid focal with gamma = 0 and no alpha
-// is BCE bit for bit):
+// bce.cpp and sigmoid_focal.cpp, so both compute ce the same way):
 //   e = exp(-|x|), p = sigmoid(x), 1 - p = sigmoid(-x) (no cancellation),
 //   log p = min(x, 0) - log1p(e), log(1 - p) = min(-x, 0) - log1p(e),
 //   loss = -(pw t log p + (1 - t) log(1 - p)),

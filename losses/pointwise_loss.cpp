@@ -34,7 +34,8 @@ Tensor run_pointwise_loss(const PointwiseLossArgs &a, const PointwiseBody &body)
       const int64_t i0 = b * B, i1 = std::min(n, i0 + B);
       float *loss = reduced ? scratch.data() : pe + i0;
       body(i0, i1, scale, loss, px, pt);
-      double acc = 0;
+      double acc = 0; // vectorised (a serial double sum would cost ~4 cycles/element)
+#pragma omp simd reduction(+ : acc)
       for (int64_t k = 0; k < i1 - i0; ++k)
         acc += loss[k];
       block_sum[b] = acc;

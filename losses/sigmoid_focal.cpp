@@ -13,6 +13,7 @@
 #include <cmath>
 
 #include <polygrad/core/kernels.h>
+#include <polygrad/losses/bce.h>
 #include <polygrad/losses/bce_elem.h>
 #include <polygrad/losses/pointwise_loss.h>
 #include <polygrad/losses/vec_math.h>
@@ -42,13 +43,16 @@ template <int G> inline float qpow(float q, float gamma) {
     return vm::vexp(gamma * vm::vlog(q));
 }
 
-template <int G>
+template <int G, bool HasPW>
 void sigmoid_focal_block(const SigmoidFocalParams &P, const float *X, const float *T,
                          const float *PW, int64_t b, int64_t e, float scale, float *loss,
                          float *gx) {
   const bool use_alpha = P.alpha >= 0.f;
   for (int64_t i = b; i < e; ++i) {
-    const float ti = T[i], pw = PW ? PW[i] : 1.f;
+    float pw = 1.f; // a template flag, not `PW ? PW[i] : 1` (keeps the loop vectorised)
+    if constexpr (HasPW)
+      pw = PW[i];
+    const float ti = T[i];
     const detail::BceElem be = detail::bce_elem(X[i], ti, pw);
     const float p = be.p, np = be.np, ce = be.loss;
     const float q = ti * np + (1.f - ti) * p; // 1 - p_t
@@ -72,6 +76,14 @@ Tensor run_sigmoid_focal(const char *op, const char *node, const Tensor &input,
                          const Tensor &pos_weight, Reduction reduction) {
   check_reduction(op, reduction);
   check_same_shape(op, "targets", input, targets);
+  if (prm.gamma == 0.f && prm.alpha < 0.f && prm.eps == 0.f) {
+    // exactly binary cross-entropy: take its kernel, so the reduction is exact
+    // to the bit (not just up to a different FMA contraction of the same sum)
+    PG_CHECK(!(is_grad_enabled() && targets.requires_grad()), op,
+             ": gradients w.r.t. the target are not supported; pass target.detach()");
+    return binary_cross_entropy_with_logits(input, targets,
+                                            {.pos_weight = pos_weight, .reduction = reduction});
+  }
   const Tensor x = kernel::contiguous(input), t = kernel::contiguous(targets);
   const Tensor pwt = broadcast_to(op, "pos_weight", pos_weight, input.shape());
   const float *X = x.data<float>(), *T = t.data<float>();
@@ -81,15 +93,28 @@ Tensor run_sigmoid_focal(const char *op, const char *node, const Tensor &input,
       {op, node, input, targets, reduction, false, (double)input.numel()},
       [=](int64_t b, int64_t e, float scale, float *loss, float *gx, float *) {
         // q^gamma without exp/log for the common integer gammas
-        switch (P.gamma == 0.f ? 0 : P.gamma == 1.f ? 1 : P.gamma == 2.f ? 2 : 3) {
+        const int g = P.gamma == 0.f ? 0 : P.gamma == 1.f ? 1 : P.gamma == 2.f ? 2 : 3;
+        if (PW) {
+          switch (g) {
+          case 0:
+            return sigmoid_focal_block<0, true>(P, X, T, PW, b, e, scale, loss, gx);
+          case 1:
+            return sigmoid_focal_block<1, true>(P, X, T, PW, b, e, scale, loss, gx);
+          case 2:
+            return sigmoid_focal_block<2, true>(P, X, T, PW, b, e, scale, loss, gx);
+          default:
+            return sigmoid_focal_block<3, true>(P, X, T, PW, b, e, scale, loss, gx);
+          }
+        }
+        switch (g) {
         case 0:
-          return sigmoid_focal_block<0>(P, X, T, PW, b, e, scale, loss, gx);
+          return sigmoid_focal_block<0, false>(P, X, T, PW, b, e, scale, loss, gx);
         case 1:
-          return sigmoid_focal_block<1>(P, X, T, PW, b, e, scale, loss, gx);
+          return sigmoid_focal_block<1, false>(P, X, T, PW, b, e, scale, loss, gx);
         case 2:
-          return sigmoid_focal_block<2>(P, X, T, PW, b, e, scale, loss, gx);
+          return sigmoid_focal_block<2, false>(P, X, T, PW, b, e, scale, loss, gx);
         default:
-          return sigmoid_focal_block<3>(P, X, T, PW, b, e, scale, loss, gx);
+          return sigmoid_focal_block<3, false>(P, X, T, PW, b, e, scale, loss, gx);
         }
       });
 }

@@ -27,6 +27,10 @@ Tensor soft_target_poly1(const SoftPoly1Args &a) {
   else
     stats = scan_labels(a.op, a.input, a.target, pw, a.ignore_index);
   const float ls = a.label_smoothing;
+  // the weights as a plain array (ones without weights): `pw ? pw[j] : 1`
+  // inside the per-class loops would keep them from vectorising
+  std::vector<float> ones(pw ? 0 : C, 1.f);
+  const float *wv = pw ? pw : ones.data();
   double wmean = 1;
   if (pw) {
     double sw = 0;
@@ -100,7 +104,7 @@ Tensor soft_target_poly1(const SoftPoly1Args &a) {
       // with 1 - p_j = -expm1(l_j) so a confident row keeps its precision
       float ce = 0.f, W = 0.f, sumt = 0.f, q = 0.f;
       for (int64_t j = 0; j < C; ++j) {
-        const float l = row[j] - lse, wj = pw ? pw[j] : 1.f;
+        const float l = row[j] - lse, wj = wv[j];
         lbuf[j] = l;
         ce -= wj * t[j] * l;
         W += wj * t[j];
@@ -122,7 +126,7 @@ Tensor soft_target_poly1(const SoftPoly1Args &a) {
         // d[eps k A (1 - B Pt)]/dz_j = -c p_j (t_j - Pt), c = eps k A B.
         const float c = ek * A * B, av = W + c * pt, inv = 1.f / s;
         for (int64_t j = 0; j < C; ++j) {
-          const float p = er[j] * inv, wj = pw ? pw[j] : 1.f;
+          const float p = er[j] * inv, wj = wv[j];
           gr[j] = (av * p - t[j] * (wj + c * p)) * scale;
         }
       }
@@ -134,7 +138,7 @@ Tensor soft_target_poly1(const SoftPoly1Args &a) {
         const bool dA = pw && a.weighting == PolyWeighting::Both;
         const bool dB = pw && a.weighting == PolyWeighting::RescaledPt;
         for (int64_t j = 0; j < C; ++j) {
-          const float wj = pw ? pw[j] : 1.f, p = vm::vexp(lbuf[j]);
+          const float wj = wv[j], p = vm::vexp(lbuf[j]);
           const float Aj = dA ? wj : 0.f, Bj = dB ? (float)(wj / wmean) : 0.f;
           const float d = -wj * lbuf[j] + ek * (Aj * (1.f - B * pt) - A * (Bj * pt + B * p));
           gtr[j] = d * (1.f - ls) * scale;

@@ -127,6 +127,7 @@ double softmax_block(const BlockIO &io, const RowLossFn &phi, int64_t r0, int64_
   }
   phi(lp, wy, nr, loss, g);
   double acc = 0;
+#pragma omp simd reduction(+ : acc)
   for (int64_t r = 0; r < nr; ++r) {
     loss[r] = ok[r] ? loss[r] : 0.f;
     g[r] = ok[r] ? g[r] * io.scale : 0.f;

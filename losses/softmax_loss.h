@@ -9,12 +9,16 @@
 //     dL_i/dz_j = -phi'(l) (onehot_j - p_j) = g (p_j - onehot_j),  g = -dphi/dl,
 // so the whole backward is one scalar g per row. The engine makes one pass
 // over each row: max, e = exp(z - max) (written straight into the gradient
-// buffer), s = sum e, l = z_y - max - log s, then your phi gives loss and g,
-// and the row of the gradient becomes (g / D) (e / s - onehot(y)), where D is
-// the mean's denominator (1 for sum/none). The gradient is thus ready when the
-// forward returns; backward only scales it by the upstream gradient. Rows are
-// split across OpenMP threads; phi runs on blocks of up to 256 rows so your
-// loop over the block vectorises.
+// buffer), rest = sum_{j != y} e_j, l = z_y - max - log(e_y + rest) (or
+// -log1p(rest) when the label holds the max, so 1 - Pt keeps its digits on
+// confident rows), then your phi gives loss and g, and the row of the gradient
+// becomes (g / D) (e / s - onehot(y)), where D is the mean's denominator (1
+// for sum/none). The gradient is thus ready when the forward returns
+// (computing it then costs one multiply per element on data still in L1;
+// recomputing exp in backward would cost a second pass over the logits);
+// backward only scales it by the upstream gradient. Rows are split across
+// OpenMP threads; phi runs on blocks of up to 256 rows so your loop over the
+// block vectorises.
 #pragma once
 
 #include <functional>

@@ -56,10 +56,11 @@ inline void channel_stats(const BNShape &s, const float *x, int64_t c, double &m
 inline void channel_affine(const BNShape &s, const float *x, float *y, int64_t c, float scale,
                            float shift) {
   for (int64_t n = 0; n < s.N; ++n) {
-    const int64_t o = (n * s.C + c) * s.L;
+    const float *xr = x + (n * s.C + c) * s.L;
+    float *yr = y + (n * s.C + c) * s.L;
 #pragma omp simd
     for (int64_t l = 0; l < s.L; ++l)
-      y[o + l] = x[o + l] * scale + shift;
+      yr[l] = xr[l] * scale + shift;
   }
 }
 
@@ -162,12 +163,14 @@ Tensor batch_norm(const Tensor &x, const Tensor &running_mean, const Tensor &run
                // Pass 1: sum dy and sum dy (x - mu) (then * invstd = sum dy xhat).
                double sdy = 0, sdyx = 0;
                for (int64_t n = 0; n < s.N; ++n) {
-                 const int64_t o = (n * s.C + c) * s.L;
+                 // Row pointers: indexing the captured base pointers made
+                 // GCC emit gathers for this loop.
+                 const float *gr = pg + (n * s.C + c) * s.L, *xr = px + (n * s.C + c) * s.L;
                  float a = 0.f, b = 0.f;
 #pragma omp simd reduction(+ : a, b)
                  for (int64_t l = 0; l < s.L; ++l) {
-                   a += pg[o + l];
-                   b += pg[o + l] * (px[o + l] - mu);
+                   a += gr[l];
+                   b += gr[l] * (xr[l] - mu);
                  }
                  sdy += a;
                  sdyx += b;
@@ -191,9 +194,11 @@ Tensor batch_norm(const Tensor &x, const Tensor &running_mean, const Tensor &run
                const float fk = float(k1), fa = float(a), fb = float(b0);
                for (int64_t n = 0; n < s.N; ++n) {
                  const int64_t o = (n * s.C + c) * s.L;
+                 const float *gr = pg + o, *xr = px + o;
+                 float *dr = pdx + o;
 #pragma omp simd
                  for (int64_t l = 0; l < s.L; ++l)
-                   pdx[o + l] = fk * pg[o + l] + fa * px[o + l] + fb;
+                   dr[l] = fk * gr[l] + fa * xr[l] + fb;
                }
              });
              return grads{dx, dw, db};

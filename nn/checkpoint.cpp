@@ -190,8 +190,9 @@ Entry parse_entry(const std::string &name, const json::Value &v, uint64_t data_l
     uint64_t n = 0;
     PG_CHECK(d.as_uint64(n), at, "shape entries must be non-negative integers, got ",
              d.kind == K::Number ? d.text : json::kind_name(d.kind));
-    // Bound every product so numel * esize cannot overflow.
-    PG_CHECK(n == 0 || numel <= (uint64_t(1) << 60) / esize / n, at, "shape is too large");
+    // Bound each dim and every product, so numel * esize cannot overflow.
+    PG_CHECK(n <= (uint64_t(1) << 60) && (n == 0 || numel <= (uint64_t(1) << 60) / esize / n), at,
+             "shape is too large (dim ", d.text, ")");
     numel *= n;
     e.shape.push_back(int64_t(n));
   }

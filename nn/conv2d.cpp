@@ -45,11 +45,96 @@ inline void col_range(const Geom &g, int64_t off, int64_t &lo, int64_t &hi) {
   hi = std::max(lo, std::min(hi, g.OW));
 }
 
+// Stride 1 with OW == W (a "same" conv such as 3x3 / pad 1): for kernel tap
+// (p, q), the block [i0, i1) x [0, OW) of col is the input plane shifted by
+// dp = p dh - ph rows and dq = q dw - pw columns, i.e. ONE contiguous run
+// x[(i + dp) W + j + dq] over the valid rows, except the columns that fall
+// off the left or right edge (they wrapped into the neighbouring row): those
+// are zeroed afterwards. One long copy instead of a short one per row.
+inline bool same_stride1(const Geom &g) { return g.sh == 1 && g.sw == 1 && g.OW == g.W; }
+
+struct Tap {
+  int64_t lo, hi; // valid output columns
+  int64_t va, vb; // valid output rows within the block
+  int64_t start;  // plane index of the first valid row's column 0 (may be < 0)
+  int64_t k0, k1; // the part of the run [0, (vb - va) OW) inside the plane
+};
+
+inline Tap same_tap(const Geom &g, int64_t p, int64_t q, int64_t i0, int64_t i1) {
+  Tap t;
+  const int64_t dp = p * g.dh - g.ph, dq = q * g.dw - g.pw;
+  col_range(g, dq, t.lo, t.hi);
+  t.va = std::max(i0, -dp);
+  t.vb = std::max(t.va, std::min(i1, g.H - dp));
+  t.start = (t.va + dp) * g.W + dq;
+  const int64_t len = (t.vb - t.va) * g.OW;
+  t.k0 = std::min(len, std::max<int64_t>(0, -t.start)); // k < k0, k >= k1: edge columns
+  t.k1 = std::max(t.k0, std::min(len, g.H * g.W - t.start));
+  return t;
+}
+
+// Zeroes the edge columns (j < lo, j >= hi) of rows [0, rows) of a run.
+inline void zero_edges(float *run, int64_t rows, int64_t OW, int64_t lo, int64_t hi) {
+  if (lo == 0 && hi == OW)
+    return;
+  for (int64_t r = 0; r < rows; ++r) {
+    float *d = run + r * OW;
+    for (int64_t j = 0; j < lo; ++j)
+      d[j] = 0.f;
+    for (int64_t j = hi; j < OW; ++j)
+      d[j] = 0.f;
+  }
+}
+
+void im2col_same(const Geom &g, const float *x, float *col, int64_t i0, int64_t i1) {
+  const int64_t n = (i1 - i0) * g.OW;
+  for (int64_t c = 0; c < g.C; ++c) {
+    const float *xc = x + c * g.H * g.W;
+    for (int64_t p = 0; p < g.kh; ++p)
+      for (int64_t q = 0; q < g.kw; ++q) {
+        float *row = col + ((c * g.kh + p) * g.kw + q) * n;
+        const Tap t = same_tap(g, p, q, i0, i1);
+        float *run = row + (t.va - i0) * g.OW;
+        const int64_t len = (t.vb - t.va) * g.OW;
+        std::fill(row, run, 0.f);           // rows above the image
+        std::fill(run + len, row + n, 0.f); // rows below
+        std::fill(run, run + t.k0, 0.f);    // (edge columns)
+        std::copy(xc + t.start + t.k0, xc + t.start + t.k1, run + t.k0);
+        std::fill(run + t.k1, run + len, 0.f); // (edge columns)
+        zero_edges(run, t.vb - t.va, g.OW, t.lo, t.hi);
+      }
+  }
+}
+
+// Its adjoint: zero the edge columns of the dcol run (scratch), then one
+// contiguous add into the plane.
+void col2im_same(const Geom &g, float *col, float *dx, int64_t i0, int64_t i1) {
+  const int64_t n = (i1 - i0) * g.OW;
+  for (int64_t c = 0; c < g.C; ++c) {
+    float *xc = dx + c * g.H * g.W;
+    for (int64_t p = 0; p < g.kh; ++p)
+      for (int64_t q = 0; q < g.kw; ++q) {
+        float *row = col + ((c * g.kh + p) * g.kw + q) * n;
+        const Tap t = same_tap(g, p, q, i0, i1);
+        float *run = row + (t.va - i0) * g.OW;
+        zero_edges(run, t.vb - t.va, g.OW, t.lo, t.hi);
+        float *d = xc + (t.start + t.k0);
+        const float *src = run + t.k0;
+        const int64_t m = t.k1 - t.k0;
+#pragma omp simd
+        for (int64_t k = 0; k < m; ++k)
+          d[k] += src[k];
+      }
+  }
+}
+
 // col[(c kh + p) kw + q, (i - i0) OW + j] = x[c, i sh - ph + p dh, j sw - pw + q dw]
 // for output rows i in [i0, i1) (0 outside the image). col has row length
 // (i1 - i0) OW. Plain loops, not memcpy/memset calls: the runs are short
 // (OW floats) and a call per run costs more than the copy.
 void im2col(const Geom &g, const float *x, float *col, int64_t i0, int64_t i1) {
+  if (same_stride1(g))
+    return im2col_same(g, x, col, i0, i1);
   const int64_t n = (i1 - i0) * g.OW;
   for (int64_t c = 0; c < g.C; ++c) {
     const float *xc = x + c * g.H * g.W;
@@ -85,8 +170,11 @@ void im2col(const Geom &g, const float *x, float *col, int64_t i0, int64_t i1) {
 }
 
 // The adjoint of im2col over output rows [i0, i1): adds every col entry back
-// into the input position it was copied from (overlapping windows sum).
-void col2im_add(const Geom &g, const float *col, float *dx, int64_t i0, int64_t i1) {
+// into the input position it was copied from (overlapping windows sum). col
+// is scratch: the fast path zeroes entries of it.
+void col2im_add(const Geom &g, float *col, float *dx, int64_t i0, int64_t i1) {
+  if (same_stride1(g))
+    return col2im_same(g, col, dx, i0, i1);
   const int64_t n = (i1 - i0) * g.OW;
   for (int64_t c = 0; c < g.C; ++c) {
     float *xc = dx + c * g.H * g.W;
@@ -160,19 +248,17 @@ Tensor conv_forward(const Geom &g, const Tensor &x, const Tensor &w, const Tenso
           im2col(g, xn, col, i0, i1);
           cb = col;
         }
+        // The bias is written first and the GEMM accumulates onto it (beta =
+        // 1): no separate pass, and OpenBLAS skips its C-zeroing pass.
+        float *yb = yn + i0 * g.OW;
+        if (pb)
+          for (int64_t o = 0; o < g.O; ++o)
+            std::fill_n(yb + o * L, m, pb[o]);
         // y_n,g[:, block] = W_g col_g: (Og x Kg)(Kg x m)
         for (int64_t grp = 0; grp < g.G; ++grp)
           kernel::gemm(false, false, Og, m, Kg, 1.f, pw + grp * Og * Kg, Kg, cb + grp * Kg * m, m,
-                       0.f, yn + grp * Og * L + i0 * g.OW, L);
+                       pb ? 1.f : 0.f, yb + grp * Og * L, L);
       }
-      if (pb)
-        for (int64_t o = 0; o < g.O; ++o) {
-          float *r = yn + o * L;
-          const float bo = pb[o];
-#pragma omp simd
-          for (int64_t j = 0; j < L; ++j)
-            r[j] += bo;
-        }
     }
   });
   return y;

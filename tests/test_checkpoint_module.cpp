@@ -272,6 +272,18 @@ TEST_CASE("checkpoint: corrupt files are rejected with a clear error and the mod
        make_file(pair_header(kCount, R"({"dtype":"F32","shape":[2.0],"data_offsets":[8,16]})"),
                  kPairData),
        {"tensor 'w': shape entries must be non-negative integers, got 2.0"}},
+      {"huge dim next to a zero dim",
+       make_file(
+           pair_header(kCount,
+                       R"({"dtype":"F32","shape":[0,18446744073709551615],"data_offsets":[8,16]})"),
+           kPairData),
+       {"tensor 'w': shape is too large (dim 18446744073709551615)"}},
+      {"overflowing element count",
+       make_file(
+           pair_header(kCount,
+                       R"({"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[8,16]})"),
+           kPairData),
+       {"tensor 'w': shape is too large"}},
       {"shape not an array",
        make_file(pair_header(kCount, R"({"dtype":"F32","shape":2,"data_offsets":[8,16]})"),
                  kPairData),

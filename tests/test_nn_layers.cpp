@@ -114,6 +114,10 @@ TEST_CASE("nn conv2d: threaded paths match a direct reference", "[nn]") {
        {2, 1},
        1},
       {"batch of 1 (GEMM split instead)", {1, 16, 24, 24}, {32, 16, 3, 3}, true, 1, 1, 1, 1},
+      // K * OW large enough that an image is processed in several row blocks
+      {"same 3x3, row blocks", {2, 64, 32, 32}, {8, 64, 3, 3}, true, 1, 1, 1, 1},
+      {"strided, row blocks", {2, 128, 48, 64}, {4, 128, 3, 3}, false, 2, 1, 1, 1},
+      {"same, dilated, rectangular", {2, 6, 12, 11}, {8, 6, 3, 5}, true, 1, {2, 4}, 2, 1},
   };
   pg::manual_seed(11);
   for (const Case &c : cases) {
