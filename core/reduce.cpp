@@ -135,7 +135,26 @@ Tensor sum(const Tensor &a, const Shape &dims_in, bool keepdim) {
   ORI r = to_ori(a, dims);
   Tensor out = Tensor::empty({r.outer * r.inner});
   float *po = out.data<float>();
-  if (r.inner == 1 && r.outer > 1) {
+  if (r.inner == 1 && r.outer == 1) {
+    // A full reduction: per-thread partials in double (a float running sum
+    // of 10^5 terms drifts by ~1e-4 relative), combined in thread order.
+    const float *x = r.x.data<float>();
+    const int64_t n = r.R;
+    const int nt = n >= kParallelGrain ? get_num_threads() : 1;
+    std::vector<double> part(nt, 0.0);
+    parallel_range(nt, n, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        double acc = 0;
+        for (int64_t j = n * t / nt; j < n * (t + 1) / nt; ++j)
+          acc += x[j];
+        part[t] = acc;
+      }
+    });
+    double total = 0;
+    for (double p : part)
+      total += p;
+    po[0] = (float)total;
+  } else if (r.inner == 1 && r.outer > 1) {
     // Row sums: a vectorised horizontal add per row.
     const float *x = r.x.data<float>();
     parallel_range(r.outer, r.outer * r.R, [&](int64_t o0, int64_t o1) {

@@ -1,5 +1,6 @@
 #include <polygrad/optim/adam.h>
 
+
 #include <cmath>
 
 #include <polygrad/autograd/grad_mode.h>
@@ -19,6 +20,40 @@ void check_adam_options(const std::string &who, double lr, const std::array<doub
            " (must be in [0, 1))");
   PG_CHECK(weight_decay >= 0, who, ": invalid weight_decay ", weight_decay, " (must be >= 0)");
 }
+
+namespace {
+
+struct Consts {
+  float sign, shrink, wd, b1, one_b1, b2, one_b2, bc2_sqrt, eps, neg_step;
+};
+
+// The element-wise update over [s, e): restrict pointers, no branches. GCC
+// vectorises it only with -fno-math-errno (else every sqrt keeps a scalar
+// errno path; a per-function pragma/attribute does not lift that).
+template <bool CoupledWd, bool Amsgrad>
+void adam_loop(float *__restrict w, const float *__restrict g, float *__restrict m,
+               float *__restrict v, float *__restrict vmax, int64_t s, int64_t e, const Consts c) {
+  for (int64_t i = s; i < e; ++i) {
+    float gi = g[i] * c.sign;
+    const float wi = w[i] * c.shrink; // AdamW: p.mul_(1 - lr * weight_decay)
+    if constexpr (CoupledWd)
+      gi = gi + c.wd * wi; // Adam: grad.add(p, alpha=weight_decay)
+    const float mi = m[i] * c.b1 + c.one_b1 * gi;
+    float vi = v[i] * c.b2 + c.one_b2 * gi * gi; // addcmul: v + (1-b2) * g * g
+    m[i] = mi;
+    v[i] = vi;
+    if constexpr (Amsgrad) {
+      // torch.maximum: NaN in either operand propagates.
+      const float vm = vmax[i];
+      vi = (vm > vi || vm != vm) ? vm : vi;
+      vmax[i] = vi;
+    }
+    const float denom = std::sqrt(vi) / c.bc2_sqrt + c.eps;
+    w[i] = wi + c.neg_step * mi / denom; // addcdiv: p + value * m / denom
+  }
+}
+
+} // namespace
 
 void adam_update(const Tensor &p, const Tensor &grad, AdamState &st, const AdamHyper &h) {
   if (!st.step.defined()) { // lazy state initialisation, as in PyTorch
@@ -45,33 +80,29 @@ void adam_update(const Tensor &p, const Tensor &grad, AdamState &st, const AdamH
   const bool coupled_wd = !h.decoupled && h.weight_decay != 0, decoupled = h.decoupled,
              amsgrad = h.amsgrad, maximize = h.maximize;
 
-  float *__restrict w = p.data<float>();
-  const float *__restrict g = grad.data<float>();
-  float *__restrict m = st.exp_avg.data<float>();
-  float *__restrict v = st.exp_avg_sq.data<float>();
-  float *__restrict vmax = amsgrad ? st.max_exp_avg_sq.data<float>() : nullptr;
+  // maximize as a multiply by -1 and Adam's "no decay" as a multiply by 1
+  // are exact, so only coupled decay and amsgrad need their own loops.
+  const Consts c{maximize ? -1.f : 1.f,
+                 decoupled ? decay : 1.f,
+                 wd,
+                 b1,
+                 one_b1,
+                 b2,
+                 one_b2,
+                 bc2_sqrt,
+                 eps,
+                 neg_step};
+  float *w = p.data<float>(), *m = st.exp_avg.data<float>(), *v = st.exp_avg_sq.data<float>();
+  float *vmax = amsgrad ? st.max_exp_avg_sq.data<float>() : nullptr;
+  const float *g = grad.data<float>();
   const int64_t n = p.numel();
   kernel::parallel_range(n, 4 * n, [&](int64_t s, int64_t e) {
-    for (int64_t i = s; i < e; ++i) {
-      float gi = maximize ? -g[i] : g[i];
-      float wi = w[i];
-      if (decoupled)
-        wi = wi * decay; // AdamW: p.mul_(1 - lr * weight_decay)
-      else if (coupled_wd)
-        gi = gi + wd * wi; // Adam: grad.add(p, alpha=weight_decay)
-      const float mi = m[i] * b1 + one_b1 * gi;
-      float vi = v[i] * b2 + one_b2 * gi * gi; // addcmul: v + (1-b2) * g * g
-      m[i] = mi;
-      v[i] = vi;
-      if (amsgrad) {
-        // torch.maximum: NaN in either operand propagates.
-        const float vm = vmax[i];
-        vi = (vm > vi || vm != vm) ? vm : vi;
-        vmax[i] = vi;
-      }
-      const float denom = std::sqrt(vi) / bc2_sqrt + eps;
-      w[i] = wi + neg_step * mi / denom; // addcdiv: p + value * m / denom
-    }
+    if (coupled_wd)
+      amsgrad ? adam_loop<true, true>(w, g, m, v, vmax, s, e, c)
+              : adam_loop<true, false>(w, g, m, v, vmax, s, e, c);
+    else
+      amsgrad ? adam_loop<false, true>(w, g, m, v, vmax, s, e, c)
+              : adam_loop<false, false>(w, g, m, v, vmax, s, e, c);
   });
   p.bump_version();
   st.exp_avg.bump_version();
