@@ -86,7 +86,7 @@ int main(int argc, char **argv) {
     else if (a == "--reduce")
       use_mean = next() == "mean";
     else if (a == "--phases")
-      phases_wanted = "," + next() + ",";
+      phases_wanted = std::string(",").append(next()).append(","); // (GCC 105329)
     else {
       std::fprintf(stderr, "usage: autograd_overhead [--batches 1,128] [--threads 1,2] "
                            "[--rounds 7] [--min-time 0.2] [--reduce sum|mean] "

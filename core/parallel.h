@@ -9,7 +9,7 @@
 // slower than with the single OpenMP pool.
 //
 // libgomp's idle workers spin for a while after each parallel region (unless
-// OMP_WAIT_POLICY=passive), which keeps the next fork cheap (~3.5 us here)
+// OMP_WAIT_POLICY=passive), which keeps the next fork cheap (~3 us here)
 // when ops follow each other; see docs/benchmarks.md for the passive policy.
 #pragma once
 
@@ -23,17 +23,16 @@ void set_num_threads(int n);
 int get_num_threads();
 
 // Element-wise kernels go parallel only above this much work, counted in
-// elements of a cheap op (add, mul, relu, copy: memory-bound, ~0.05-0.1 ns per
-// element while the data sit in L2). Below it the fork/join (~3.5 us on the
-// VM) and the cross-core traffic cost more than the second core gains.
-// Measured at 2 threads (bench/core_bench "crossover", forced parallel /
-// serial time of an add): 64K elements 1.9-2.0, 128K 0.86-1.04, 256K
-// 0.79-0.92, 1M 0.56-0.86.
+// elements of a cheap op (add, mul, relu, copy: memory-bound, 0.05-0.1 ns per
+// element while the data sit in L2). Below it the fork/join (~3 us on the VM)
+// and the cross-core traffic cost more than the second core gains. Measured
+// at 2 threads (bench/core_bench "crossover", forced parallel / serial time of
+// an add, two runs): 64K elements 1.44-1.84, 128K 0.77-0.80, 256K 0.63-0.73.
 constexpr int64_t kParallelGrain = 131072;
 
 // What one element of a transcendental op (exp, log, tanh, sigmoid, pow) is
-// worth in the units of kParallelGrain: std::exp costs ~1.9 ns per element
-// against ~0.07 for an add, and 2 threads pay for exp from ~8K elements. A
+// worth in the units of kParallelGrain: std::exp costs 2-3.5 ns per element,
+// 25-30x an add, and 2 threads pay for it from ~4K elements (8K: 0.71). A
 // kernel passes work = n * kTranscendentalWork to kernel::parallel_range.
 constexpr int64_t kTranscendentalWork = 16;
 

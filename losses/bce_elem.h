@@ -18,7 +18,7 @@ struct BceElem {
 
 inline BceElem bce_elem(float x, float t, float pw) {
   BceElem b;
-  const float e = vm::vexp(-std::fabs(x)), inv = 1.f / (1.f + e), l1p = vm::vlog1p(e);
+  const float e = vm::vexp_le0(-std::fabs(x)), inv = 1.f / (1.f + e), l1p = vm::vlog1p_unit(e);
   b.p = x >= 0.f ? inv : e * inv;
   b.np = x >= 0.f ? e * inv : inv;
   b.logp = vm::minf(x, 0.f) - l1p;

@@ -15,8 +15,8 @@ namespace polygrad::losses::detail {
 struct FocalRow {
   float gamma, eps;
   void operator()(float l, float a, float &loss, float &g) const {
-    const float q = -vm::vexpm1(l), pt = vm::vexp(l);
-    const float qg = gamma == 0.f ? 1.f : vm::vexp(gamma * vm::vlog(q));
+    const float q = -vm::vexpm1_le0(l), pt = vm::vexp_le0(l);
+    const float qg = gamma == 0.f ? 1.f : vm::vexp_le0(gamma * vm::vlog(q));
     const float r = q > 0.f ? l / q : -1.f;
     loss = a * qg * (eps * q - l);
     g = a * qg * (1.f - gamma * pt * r + eps * (gamma + 1.f) * pt);

@@ -54,14 +54,14 @@ Tensor poly1_cross_entropy(const Tensor &input, const Tensor &target,
   if (!weighted || o.weighting == PolyWeighting::Both)
     return run_softmax_loss(plan, plan.stats.weight_sum,
                             rowwise([eps](float l, float w, float &loss, float &g) {
-                              const float q = -vm::vexpm1(l), pt = vm::vexp(l);
+                              const float q = -vm::vexpm1_le0(l), pt = vm::vexp_le0(l);
                               loss = w * (-l + eps * q);
                               g = w * (1.f + eps * pt);
                             }));
   if (o.weighting == PolyWeighting::CrossEntropyOnly)
     return run_softmax_loss(plan, (double)plan.stats.count,
                             rowwise([eps](float l, float w, float &loss, float &g) {
-                              const float q = -vm::vexpm1(l), pt = vm::vexp(l);
+                              const float q = -vm::vexpm1_le0(l), pt = vm::vexp_le0(l);
                               loss = -w * l + eps * q;
                               g = w + eps * pt;
                             }));
@@ -76,7 +76,7 @@ Tensor poly1_cross_entropy(const Tensor &input, const Tensor &target,
   const float ek = (float)(eps * (mean ? plan.stats.weight_sum / plan.stats.count : 1.0));
   return run_softmax_loss(plan, plan.stats.weight_sum,
                           rowwise([ek, inv_m](float l, float w, float &loss, float &g) {
-                            const float q = -vm::vexpm1(l), pt = vm::vexp(l), b = w * inv_m;
+                            const float q = -vm::vexpm1_le0(l), pt = vm::vexp_le0(l), b = w * inv_m;
                             loss = -w * l + ek * ((1.f - b) + b * q); // 1 - b Pt
                             g = w + ek * b * pt;
                           }));

@@ -29,7 +29,7 @@ Tensor poly_loss(const Tensor &input, const Tensor &labels, const PolyLossOption
       plan, plan.stats.weight_sum,
       [eps, n](const float *logpt, const float *w, int64_t rows, float *loss, float *g) {
         for (int64_t r = 0; r < rows; ++r) {
-          const float l = logpt[r], q = -vm::vexpm1(l), pt = vm::vexp(l);
+          const float l = logpt[r], q = -vm::vexpm1_le0(l), pt = vm::vexp_le0(l);
           float s = 0.f, d = 0.f; // s = sum eps_j q^(j-1), d = sum j eps_j q^(j-1)
           for (int j = n; j >= 1; --j) {
             s = s * q + eps[j - 1];

@@ -40,7 +40,7 @@ template <int G> inline float qpow(float q, float gamma) {
   else if constexpr (G == 2)
     return q * q;
   else
-    return vm::vexp(gamma * vm::vlog(q));
+    return vm::vexp_le0(gamma * vm::vlog(q)); // gamma log q <= 0
 }
 
 template <int G, bool HasPW>

@@ -96,7 +96,7 @@ Tensor soft_target_poly1(const SoftPoly1Args &a) {
       float *er = gr ? gr : ebuf.data();
       float rest = 0.f;
       for (int64_t j = 0; j < C; ++j) {
-        er[j] = vm::vexp(row[j] - mx);
+        er[j] = vm::vexp_le0(row[j] - mx);
         rest += j == jm ? 0.f : er[j];
       }
       const float s = 1.f + rest, lse = mx + std::log1p(rest);
@@ -109,7 +109,7 @@ Tensor soft_target_poly1(const SoftPoly1Args &a) {
         ce -= wj * t[j] * l;
         W += wj * t[j];
         sumt += t[j];
-        q -= t[j] * vm::vexpm1(l);
+        q -= t[j] * vm::vexpm1_le0(l);
       }
       const float one_minus_pt = q + (1.f - sumt), pt = 1.f - one_minus_pt;
       const float wrow = pw ? (soft ? W : pw[y]) : 1.f;
@@ -138,7 +138,7 @@ Tensor soft_target_poly1(const SoftPoly1Args &a) {
         const bool dA = pw && a.weighting == PolyWeighting::Both;
         const bool dB = pw && a.weighting == PolyWeighting::RescaledPt;
         for (int64_t j = 0; j < C; ++j) {
-          const float wj = wv[j], p = vm::vexp(lbuf[j]);
+          const float wj = wv[j], p = vm::vexp_le0(lbuf[j]);
           const float Aj = dA ? wj : 0.f, Bj = dB ? (float)(wj / wmean) : 0.f;
           const float d = -wj * lbuf[j] + ek * (Aj * (1.f - B * pt) - A * (Bj * pt + B * p));
           gtr[j] = d * (1.f - ls) * scale;

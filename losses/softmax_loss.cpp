@@ -81,7 +81,7 @@ double softmax_block(const BlockIO &io, const RowLossFn &phi, int64_t r0, int64_
       float sum = 0.f;
 #pragma omp simd reduction(+ : sum)
       for (int64_t j = 0; j < C; ++j) {
-        const float e = vm::vexp(row[j] - mx);
+        const float e = vm::vexp_le0(row[j] - mx);
         er[j] = e;
         sum += j == y ? 0.f : e;
       }
@@ -103,7 +103,7 @@ double softmax_block(const BlockIO &io, const RowLossFn &phi, int64_t r0, int64_
     }
     const int64_t n = nr * C;
     for (int64_t k = 0; k < n; ++k)
-      E[k] = vm::vexp(E[k]);
+      E[k] = vm::vexp_le0(E[k]);
     for (int64_t r = 0; r < nr; ++r) {
       const float *er = E + r * C;
       const int64_t y = yy[r];

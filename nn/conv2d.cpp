@@ -28,12 +28,16 @@ struct Geom {
 };
 
 // Output rows per block. The per-image GEMMs run over blocks of whole output
-// rows whose col slice (K x rows*OW floats) stays within ~512 KB: im2col
-// writes it into L2 and the GEMM reads it back from there (a whole image's
-// col is 2.4 MB for a 64-channel 32x32 layer, more than the 1 MB L2).
+// rows whose col slice (K x rows*OW floats) stays within ~1 MB, the L2 size:
+// im2col writes it and the GEMM reads it back mostly from L2 (a whole image's
+// col is 2.4 MB for a 64-channel 32x32 layer). Blocks are balanced (16 rows
+// in 2 blocks of 8, not 14 + 2: a thin last block makes a slow GEMM); larger
+// blocks also mean fewer re-packings of the weights by OpenBLAS.
 int64_t block_rows(const Geom &g) {
-  const int64_t target = int64_t(1) << 17; // floats
-  return std::clamp<int64_t>(target / std::max<int64_t>(1, g.K() * g.OW), 1, g.OH);
+  const int64_t target = int64_t(1) << 18; // floats
+  const int64_t most = std::clamp<int64_t>(target / std::max<int64_t>(1, g.K() * g.OW), 1, g.OH);
+  const int64_t blocks = (g.OH + most - 1) / most;
+  return (g.OH + blocks - 1) / blocks;
 }
 
 // Valid output columns [lo, hi) for kernel column offset off = q dw - pw:
@@ -64,7 +68,9 @@ inline Tap same_tap(const Geom &g, int64_t p, int64_t q, int64_t i0, int64_t i1)
   Tap t;
   const int64_t dp = p * g.dh - g.ph, dq = q * g.dw - g.pw;
   col_range(g, dq, t.lo, t.hi);
-  t.va = std::max(i0, -dp);
+  // Clamped to the block: with 1-row blocks and dilation a tap's rows can lie
+  // wholly above or below it (then va = vb and the run is empty).
+  t.va = std::clamp(-dp, i0, i1);
   t.vb = std::max(t.va, std::min(i1, g.H - dp));
   t.start = (t.va + dp) * g.W + dq;
   const int64_t len = (t.vb - t.va) * g.OW;
@@ -99,7 +105,8 @@ void im2col_same(const Geom &g, const float *x, float *col, int64_t i0, int64_t 
         std::fill(row, run, 0.f);           // rows above the image
         std::fill(run + len, row + n, 0.f); // rows below
         std::fill(run, run + t.k0, 0.f);    // (edge columns)
-        std::copy(xc + t.start + t.k0, xc + t.start + t.k1, run + t.k0);
+        if (t.k1 > t.k0)                    // (no pointer is formed outside the plane)
+          std::copy(xc + t.start + t.k0, xc + t.start + t.k1, run + t.k0);
         std::fill(run + t.k1, run + len, 0.f); // (edge columns)
         zero_edges(run, t.vb - t.va, g.OW, t.lo, t.hi);
       }
@@ -118,9 +125,11 @@ void col2im_same(const Geom &g, float *col, float *dx, int64_t i0, int64_t i1) {
         const Tap t = same_tap(g, p, q, i0, i1);
         float *run = row + (t.va - i0) * g.OW;
         zero_edges(run, t.vb - t.va, g.OW, t.lo, t.hi);
+        const int64_t m = t.k1 - t.k0;
+        if (m <= 0)
+          continue;
         float *d = xc + (t.start + t.k0);
         const float *src = run + t.k0;
-        const int64_t m = t.k1 - t.k0;
 #pragma omp simd
         for (int64_t k = 0; k < m; ++k)
           d[k] += src[k];
@@ -275,10 +284,10 @@ ConvGrads conv_backward(const Geom &g, const Tensor &gy, const Tensor &x, const 
   const int nw = workers_for(g);
   const bool direct = g.direct();
   const int64_t rows = direct ? g.OH : block_rows(g), bufsize = g.K() * rows * g.OW;
-  // Per worker: a col block (im2col of x_n, for dW), a dcol block (for dx),
-  // and partial dW / db sums, reduced in worker order (deterministic).
-  Tensor colbuf = (gw && !direct) ? Tensor::empty({nw, bufsize}) : Tensor();
-  Tensor dcolbuf = (gx && !direct) ? Tensor::empty({nw, bufsize}) : Tensor();
+  // Per worker: one block buffer, holding first im2col(x_n) (for dW) and then,
+  // once the dW GEMM has read it, dcol (for dx); and partial dW / db sums,
+  // reduced in worker order (deterministic).
+  Tensor colbuf = ((gw || gx) && !direct) ? Tensor::empty({nw, bufsize}) : Tensor();
   if (gx)
     r.dx = Tensor::empty({g.N, g.C, g.H, g.W});
   if (gw)
@@ -292,7 +301,7 @@ ConvGrads conv_backward(const Geom &g, const Tensor &gy, const Tensor &x, const 
   const float *pw = gx ? w.data<float>() : nullptr;
   run_workers(nw, g.N, [&](int t, int64_t n0, int64_t n1) {
     float *col = colbuf.defined() ? colbuf.data<float>() + t * bufsize : nullptr;
-    float *dcol = dcolbuf.defined() ? dcolbuf.data<float>() + t * bufsize : nullptr;
+    float *dcol = col; // reused: the dW GEMM is done with col before dcol is written
     float *dwt = !gw ? nullptr : nw > 1 ? dw_part.data<float>() + t * wsize : r.dw.data<float>();
     float *dbt = gb ? db_part.data<float>() + t * g.O : nullptr;
     if (gb)

@@ -1,6 +1,5 @@
 #include <polygrad/optim/adam.h>
 
-
 #include <cmath>
 
 #include <polygrad/autograd/grad_mode.h>

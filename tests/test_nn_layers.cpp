@@ -118,6 +118,8 @@ TEST_CASE("nn conv2d: threaded paths match a direct reference", "[nn]") {
       {"same 3x3, row blocks", {2, 64, 32, 32}, {8, 64, 3, 3}, true, 1, 1, 1, 1},
       {"strided, row blocks", {2, 128, 48, 64}, {4, 128, 3, 3}, false, 2, 1, 1, 1},
       {"same, dilated, rectangular", {2, 6, 12, 11}, {8, 6, 3, 5}, true, 1, {2, 4}, 2, 1},
+      // one output row per block, and taps whose rows lie wholly outside a block
+      {"same, dilated, 1-row blocks", {1, 128, 6, 300}, {2, 128, 3, 3}, true, 1, 2, 2, 1},
   };
   pg::manual_seed(11);
   for (const Case &c : cases) {
