@@ -1,6 +1,7 @@
 #include <polygrad/data/batch.h>
 
 #include <array>
+#include <cmath>
 
 #include <polygrad/core/error.h>
 
@@ -14,6 +15,41 @@ void BatchTransform::check(int64_t channels, const char *op) const {
   for (size_t c = 0; c < std.size(); ++c)
     PG_CHECK(std[c] > 0.f, op, ": std[", c, "] = ", std[c], " must be > 0");
   PG_CHECK(crop_padding >= 0, op, ": crop padding must be >= 0, got ", crop_padding);
+  PG_CHECK(rotate_degrees >= 0.f && rotate_degrees <= 180.f, op,
+           ": rotation must be in [0, 180] degrees, got ", rotate_degrees);
+  PG_CHECK(translate >= 0.f && translate < 1.f, op,
+           ": translate must be a fraction in [0, 1), got ", translate);
+  PG_CHECK(!((rotate_degrees > 0.f || translate > 0.f) && (crop_padding > 0 || horizontal_flip)),
+           op, ": the affine augmentation (rotation/translate) cannot be combined with crop/flip");
+}
+
+void affine_image(const uint8_t *src, int64_t C, int64_t H, int64_t W, float degrees, float tx,
+                  float ty, float *dst) {
+  // Inverse map: output pixel (x, y) reads the source at
+  //   s = c + R(-a) (x - c - t),  R(-a) (u, v) = (u cos a - v sin a, u sin a + v cos a)
+  // (y points down, so this turns the picture counter-clockwise by a).
+  const double a = degrees * 3.14159265358979323846 / 180.0;
+  const float ca = (float)std::cos(a), sa = (float)std::sin(a);
+  const float cx = 0.5f * float(W - 1), cy = 0.5f * float(H - 1);
+  for (int64_t y = 0; y < H; ++y)
+    for (int64_t x = 0; x < W; ++x) {
+      const float u = float(x) - cx - tx, v = float(y) - cy - ty;
+      const float sx = cx + u * ca - v * sa, sy = cy + u * sa + v * ca;
+      const float fx = std::floor(sx), fy = std::floor(sy);
+      const int64_t x0 = (int64_t)fx, y0 = (int64_t)fy;
+      const float wx = sx - fx, wy = sy - fy;
+      // Weights of the 4 neighbours; a neighbour outside the image reads 0.
+      const float w[4] = {(1 - wx) * (1 - wy), wx * (1 - wy), (1 - wx) * wy, wx * wy};
+      const int64_t xs[4] = {x0, x0 + 1, x0, x0 + 1}, ys[4] = {y0, y0, y0 + 1, y0 + 1};
+      for (int64_t c = 0; c < C; ++c) {
+        const uint8_t *plane = src + c * H * W;
+        float acc = 0.f;
+        for (int k = 0; k < 4; ++k)
+          if (xs[k] >= 0 && xs[k] < W && ys[k] >= 0 && ys[k] < H && w[k] != 0.f)
+            acc += w[k] * float(plane[ys[k] * W + xs[k]]);
+        dst[(c * H + y) * W + x] = acc;
+      }
+    }
 }
 
 uint64_t splitmix64(uint64_t &state) {
@@ -36,6 +72,10 @@ namespace {
 int64_t uniform_int(uint64_t &state, int64_t n) {
   return int64_t(((splitmix64(state) >> 32) * uint64_t(n)) >> 32);
 }
+// Uniform float in [-r, r] from the top 24 bits.
+float uniform_sym(uint64_t &state, float r) {
+  return r * (float(splitmix64(state) >> 40) * (2.f / 16777216.f) - 1.f);
+}
 } // namespace
 
 Batch make_batch(const ImageDataset &d, const int64_t *indices, int64_t count,
@@ -56,6 +96,8 @@ Batch make_batch(const ImageDataset &d, const int64_t *indices, int64_t count,
   float *out = b.images.data<float>();
   int64_t *lab = b.labels.data<int64_t>();
   const int64_t p = t.crop_padding;
+  const bool affine = t.rotate_degrees > 0.f || t.translate > 0.f;
+  std::vector<float> warped(affine ? C * plane : 0);
   for (int64_t k = 0; k < count; ++k) {
     const int64_t i = indices[k];
     PG_CHECK(i >= 0 && i < d.n, "make_batch: index ", i, " out of range for ", d.n, " images");
@@ -64,7 +106,8 @@ Batch make_batch(const ImageDataset &d, const int64_t *indices, int64_t count,
     float *dst = out + k * C * plane;
     int64_t dy = p, dx = p; // offsets into the padded image; p = centred
     bool flip = false;
-    if (p > 0 || t.horizontal_flip) {
+    float angle = 0.f, tx = 0.f, ty = 0.f;
+    if (p > 0 || t.horizontal_flip || affine) {
       uint64_t state = sample_seed(seed, epoch, i);
       if (p > 0) {
         dy = uniform_int(state, 2 * p + 1);
@@ -72,6 +115,25 @@ Batch make_batch(const ImageDataset &d, const int64_t *indices, int64_t count,
       }
       if (t.horizontal_flip)
         flip = (splitmix64(state) >> 63) != 0;
+      if (t.rotate_degrees > 0.f)
+        angle = uniform_sym(state, t.rotate_degrees);
+      if (t.translate > 0.f) {
+        tx = uniform_sym(state, t.translate * float(W));
+        ty = uniform_sym(state, t.translate * float(H));
+      }
+    }
+    if (affine) {
+      // Bilinear values are not whole pixels, so normalise directly instead of
+      // through the table.
+      affine_image(src, C, H, W, angle, tx, ty, warped.data());
+      for (int64_t c = 0; c < C; ++c) {
+        const float m = t.mean.empty() ? 0.f : t.mean[c],
+                    inv = 1.f / (255.f * (t.std.empty() ? 1.f : t.std[c])),
+                    off = m / (t.std.empty() ? 1.f : t.std[c]);
+        for (int64_t q = 0; q < plane; ++q)
+          dst[c * plane + q] = warped[c * plane + q] * inv - off;
+      }
+      continue;
     }
     if (dy == p && dx == p && !flip) { // plain copy
       for (int64_t c = 0; c < C; ++c) {

@@ -33,6 +33,8 @@ DataLoader::DataLoader(std::shared_ptr<const ImageDataset> data, DataLoaderOptio
   transform_.std = opt_.std;
   transform_.crop_padding = opt_.random_crop_padding;
   transform_.horizontal_flip = opt_.random_flip;
+  transform_.rotate_degrees = opt_.random_rotation;
+  transform_.translate = opt_.random_translate;
   transform_.check(data_->channels, "DataLoader");
   const int64_t n = data_->n, bs = opt_.batch_size;
   num_batches_ = opt_.drop_last ? n / bs : (n + bs - 1) / bs;

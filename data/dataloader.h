@@ -50,7 +50,12 @@ struct DataLoaderOptions {
   std::vector<float> mean, std;
   int64_t random_crop_padding = 0; // > 0: random crop with this zero padding (CIFAR: 4)
   bool random_flip = false;        // random horizontal flip, p = 1/2
-  int64_t prefetch = 2;            // batches built ahead by the worker; 0: no thread
+  // MNIST augmentation (torchvision RandomAffine(degrees, translate=(f, f)),
+  // bilinear): rotation uniform in [-random_rotation, random_rotation]
+  // degrees, shift uniform in +-random_translate of the width/height.
+  float random_rotation = 0.f;
+  float random_translate = 0.f;
+  int64_t prefetch = 2; // batches built ahead by the worker; 0: no thread
   // Optional extra step run on each finished batch in the worker thread (e.g.
   // MNIST random shifts/rotations). `seed` is a deterministic function of the
   // loader seed, epoch and batch index: derive all randomness from it.

@@ -428,6 +428,15 @@ TEST_CASE("data: loader rejects bad options with what is valid", "[data]") {
   o.random_crop_padding = -1;
   REQUIRE_THROWS_WITH(pd::DataLoader(d, o), Contains("crop padding must be >= 0, got -1"));
   o = {};
+  o.random_rotation = 200.f;
+  REQUIRE_THROWS_WITH(pd::DataLoader(d, o), Contains("rotation must be in [0, 180] degrees"));
+  o = {};
+  o.random_translate = 1.5f;
+  REQUIRE_THROWS_WITH(pd::DataLoader(d, o), Contains("translate must be a fraction in [0, 1)"));
+  o.random_translate = 0.1f;
+  o.random_flip = true;
+  REQUIRE_THROWS_WITH(pd::DataLoader(d, o), Contains("cannot be combined with crop/flip"));
+  o = {};
   o.batch_size = 11;
   o.drop_last = true;
   REQUIRE_THROWS_WITH(pd::DataLoader(d, o),
@@ -443,4 +452,88 @@ TEST_CASE("data: loader rejects bad options with what is valid", "[data]") {
   bad.labels[4] = 10;
   REQUIRE_THROWS_WITH(pd::DataLoader(bad, pd::DataLoaderOptions{}),
                       Contains("label 10 of image 4 is out of range, valid labels are 0..9"));
+}
+
+TEST_CASE("data: affine_image rotates counter-clockwise, shifts, samples bilinearly", "[data]") {
+  // 4x4 image, pixel (y, x) = 10 y + x + 1.
+  std::vector<uint8_t> img(16);
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 4; ++x)
+      img[y * 4 + x] = uint8_t(10 * y + x + 1);
+  std::vector<float> out(16);
+  pd::affine_image(img.data(), 1, 4, 4, 0.f, 0.f, 0.f, out.data());
+  for (int q = 0; q < 16; ++q)
+    REQUIRE(out[q] == Approx(img[q]).margin(1e-4)); // identity
+  // 90 degrees counter-clockwise (as displayed): out(y, x) = in(x, 3 - y); the
+  // top-right pixel (0, 3) ends up top-left.
+  pd::affine_image(img.data(), 1, 4, 4, 90.f, 0.f, 0.f, out.data());
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 4; ++x)
+      REQUIRE(out[y * 4 + x] == Approx(img[x * 4 + (3 - y)]).margin(1e-3));
+  REQUIRE(out[0] == Approx(img[3]).margin(1e-3));
+  // A shift of one pixel right and down: out(y, x) = in(y - 1, x - 1), 0 outside.
+  pd::affine_image(img.data(), 1, 4, 4, 0.f, 1.f, 1.f, out.data());
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 4; ++x)
+      REQUIRE(out[y * 4 + x] ==
+              Approx(y == 0 || x == 0 ? 0.f : float(img[(y - 1) * 4 + x - 1])).margin(1e-4));
+  // Half a pixel right: the mean of horizontal neighbours (bilinear).
+  pd::affine_image(img.data(), 1, 4, 4, 0.f, 0.5f, 0.f, out.data());
+  REQUIRE(out[1 * 4 + 2] == Approx(0.5f * (img[1 * 4 + 1] + img[1 * 4 + 2])));
+  REQUIRE(out[1 * 4 + 0] == Approx(0.5f * img[1 * 4 + 0])); // half outside: reads 0
+}
+
+TEST_CASE("data: loader affine augmentation is seeded, bounded and normalised", "[data]") {
+  pd::ImageDataset d;
+  d.n = 50;
+  d.channels = 1;
+  d.height = d.width = 28;
+  d.classes = {"a", "b"};
+  d.source = "digits";
+  // A filled 8x8 square in the middle of each image.
+  for (int64_t i = 0; i < d.n; ++i) {
+    for (int64_t y = 0; y < 28; ++y)
+      for (int64_t x = 0; x < 28; ++x)
+        d.pixels.push_back(y >= 10 && y < 18 && x >= 10 && x < 18 ? 255 : 0);
+    d.labels.push_back(i % 2);
+  }
+  pd::DataLoaderOptions o;
+  o.batch_size = 50;
+  o.shuffle = false;
+  o.random_rotation = 10.f;
+  o.random_translate = 0.08f;
+  o.mean = {0.1307f};
+  o.std = {0.3081f};
+  auto once = [&](uint64_t seed) {
+    pg::manual_seed(seed);
+    pd::DataLoader l(d, o);
+    pd::Batch b;
+    REQUIRE(l.next(b));
+    return b.images.to_vector();
+  };
+  const std::vector<float> a = once(5), b = once(5), c = once(6);
+  REQUIRE(a == b);
+  REQUIRE(a != c);
+  const float lo = (0.f - 0.1307f) / 0.3081f, hi = (1.f - 0.1307f) / 0.3081f;
+  int64_t distinct = 0;
+  for (int64_t i = 0; i < 50; ++i) {
+    double mass = 0, cy = 0, cx = 0;
+    for (int64_t q = 0; q < 28 * 28; ++q) {
+      const float v = a[i * 784 + q];
+      REQUIRE(v >= lo - 1e-4f);
+      REQUIRE(v <= hi + 1e-4f);
+      const double m = (v - lo) / (hi - lo);
+      mass += m;
+      cy += m * (q / 28);
+      cx += m * (q % 28);
+    }
+    // The square stays whole (rotation/shift keep its area, bilinear keeps
+    // mass up to edge effects) and its centre moves by at most 0.08 * 28.
+    REQUIRE(mass == Approx(64.0).epsilon(0.03));
+    REQUIRE(std::abs(cy / mass - 13.5) <= 0.08 * 28 + 0.05);
+    REQUIRE(std::abs(cx / mass - 13.5) <= 0.08 * 28 + 0.05);
+    if (std::abs(cx / mass - 13.5) > 0.3)
+      ++distinct;
+  }
+  REQUIRE(distinct > 20); // the shifts really vary
 }

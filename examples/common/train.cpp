@@ -53,12 +53,11 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const std::string &name,
                                                  double momentum, double wd, bool nesterov) {
   if (name == "sgd")
     return std::make_unique<optim::SGD>(
-        params, optim::SGDOptions{.lr = lr, .momentum = momentum, .weight_decay = wd,
-                                  .nesterov = nesterov});
+        params, optim::SGDOptions{
+                    .lr = lr, .momentum = momentum, .weight_decay = wd, .nesterov = nesterov});
   if (name == "adam")
     return std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = lr, .weight_decay = wd});
-  return std::make_unique<optim::AdamW>(params,
-                                        optim::AdamWOptions{.lr = lr, .weight_decay = wd});
+  return std::make_unique<optim::AdamW>(params, optim::AdamWOptions{.lr = lr, .weight_decay = wd});
 }
 
 } // namespace
@@ -83,8 +82,11 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
            "data folder: MNIST IDX files, CIFAR-10 binary batches, or image folders "
            "with train/ and test/ (see docs/data.md)")
       .add("limit-train", "0", "use only the first N training images (0: all)")
-      .add("augment", d.augment ? "on" : "off", "random crop (pad 4) + horizontal flip",
-           {"on", "off"})
+      .add("augment", d.augment ? "on" : "off",
+           "augmentation: crop-flip = random crop (pad 4) + horizontal flip (CIFAR), "
+           "affine = random rotation +-10 deg and shift +-8% (MNIST), on = the data set's "
+           "usual one (crop-flip for colour images, affine for grey)",
+           {"on", "off", "crop-flip", "affine"})
       .add("save", "", "write the trained weights to this .safetensors file")
       .add("out", d.out_dir, "folder for metrics.csv and curves.png");
   f.parse(argc, argv);
@@ -138,22 +140,29 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
   to.shuffle = true;
   to.mean = rgb ? data::kCifar10Mean : data::kMnistMean;
   to.std = rgb ? data::kCifar10Std : data::kMnistStd;
-  if (f.str("augment") == "on") {
+  std::string aug = f.str("augment");
+  if (aug == "on")
+    aug = rgb ? "crop-flip" : "affine";
+  if (aug == "crop-flip") {
     to.random_crop_padding = 4;
     to.random_flip = true;
+  } else if (aug == "affine") {
+    to.random_rotation = 10.f;
+    to.random_translate = 0.08f; // about 2 pixels of a 28x28 digit
   }
   data::DataLoaderOptions eo = to;
   eo.shuffle = false;
   eo.random_crop_padding = 0;
   eo.random_flip = false;
+  eo.random_rotation = 0.f;
+  eo.random_translate = 0.f;
   eo.batch_size = 500;
   auto model = make_model(model_name);
   data::DataLoader train(std::move(train_set), to);
   data::DataLoader test(std::move(test_set), eo);
   std::printf("%s", model->repr().c_str());
 
-  auto opt = make_optimizer(f.str("optimizer"), model->parameters(), lr, momentum, wd,
-                            d.nesterov);
+  auto opt = make_optimizer(f.str("optimizer"), model->parameters(), lr, momentum, wd, d.nesterov);
   std::shared_ptr<optim::LRScheduler> sched;
   const int64_t steps = epochs * train.size(), warm = warmup * train.size();
   if (f.str("schedule") == "cosine")
@@ -164,7 +173,8 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
         *opt, optim::StepLROptions{.step_size = std::max<int64_t>(1, (steps - warm) / 3)});
   if (warm > 0) {
     if (!sched)
-      sched = std::make_shared<optim::LinearLR>(*opt, optim::LinearLROptions{.start_factor = 1.0, .end_factor = 1.0, .total_iters = 1});
+      sched = std::make_shared<optim::LinearLR>(
+          *opt, optim::LinearLROptions{.start_factor = 1.0, .end_factor = 1.0, .total_iters = 1});
     sched = std::make_shared<optim::LinearWarmup>(*opt, sched, warm, 0.1);
   }
 
@@ -219,7 +229,8 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
                        opt->lr(), secs, seen / secs});
     if (!out.empty()) {
       write_metrics_csv(out + "/metrics.csv", records);
-      write_curves_png(out + "/curves.png", records, d.program + " " + model_name + ", " + loss.spec);
+      write_curves_png(out + "/curves.png", records,
+                       d.program + " " + model_name + ", " + loss.spec);
     }
   }
   std::printf("\n%s", last.cm.format(classes).c_str());

@@ -19,7 +19,7 @@ struct TrainDefaults {
   int epochs = 4, batch_size = 128;
   std::string schedule = "none"; // none | cosine | step
   int warmup_epochs = 0;
-  bool augment = false; // CIFAR random crop (pad 4) + horizontal flip
+  bool augment = false; // default --augment on: crop-flip for colour, affine for grey
   std::string out_dir;
 };
 
