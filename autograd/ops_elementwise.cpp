@@ -6,6 +6,7 @@
 #include <polygrad/autograd/node.h>
 #include <polygrad/core/elementwise.h>
 #include <polygrad/core/kernels.h>
+#include <polygrad/core/vec_math.h>
 
 namespace polygrad {
 
@@ -120,7 +121,7 @@ Tensor neg(const Tensor &a) {
 }
 
 Tensor exp(const Tensor &a) {
-  Tensor out = map(a, "exp", [](float x) { return std::exp(x); });
+  Tensor out = map(a, "exp", [](float x) { return vm::vexp(x); });
   if (needs_grad({a}))
     // d exp(x) = exp(x)
     record("ExpBackward", out, {a},
@@ -129,7 +130,7 @@ Tensor exp(const Tensor &a) {
 }
 
 Tensor log(const Tensor &a) {
-  Tensor out = map(a, "log", [](float x) { return std::log(x); });
+  Tensor out = map(a, "log", [](float x) { return vm::vlog(x); });
   if (needs_grad({a}))
     // d log(x) = 1/x
     record("LogBackward", out, {a},
@@ -138,7 +139,7 @@ Tensor log(const Tensor &a) {
 }
 
 Tensor log1p(const Tensor &a) {
-  Tensor out = map(a, "log1p", [](float x) { return std::log1p(x); });
+  Tensor out = map(a, "log1p", [](float x) { return vm::vlog1p(x); });
   if (needs_grad({a}))
     // d log(1+x) = 1/(1+x)
     record("Log1pBackward", out, {a}, [sa = SavedTensor(a)](const Tensor &g) {
@@ -149,7 +150,7 @@ Tensor log1p(const Tensor &a) {
 }
 
 Tensor expm1(const Tensor &a) {
-  Tensor out = map(a, "expm1", [](float x) { return std::expm1(x); });
+  Tensor out = map(a, "expm1", [](float x) { return vm::vexpm1(x); });
   if (needs_grad({a}))
     // d (e^x - 1) = e^x = out + 1
     record("Expm1Backward", out, {a}, [so = SavedTensor(out)](const Tensor &g) {
@@ -194,12 +195,11 @@ Tensor relu(const Tensor &a) {
 }
 
 Tensor sigmoid(const Tensor &a) {
-  // Stable in both tails: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) below.
+  // Stable in both tails: with e = e^-|x| (never overflows), 1/(1+e) for
+  // x >= 0 and e/(1+e) below; branch-free so the loop vectorises.
   Tensor out = map(a, "sigmoid", [](float x) {
-    if (x >= 0.f)
-      return 1.f / (1.f + std::exp(-x));
-    const float e = std::exp(x);
-    return e / (1.f + e);
+    const float e = vm::vexp(-std::fabs(x)), inv = 1.f / (1.f + e);
+    return x >= 0.f ? inv : e * inv;
   });
   if (needs_grad({a}))
     // d sigmoid(x) = s (1 - s)

@@ -30,10 +30,4 @@ int get_num_threads();
 // an add, two runs): 64K elements 1.44-1.84, 128K 0.77-0.80, 256K 0.63-0.73.
 constexpr int64_t kParallelGrain = 131072;
 
-// What one element of a transcendental op (exp, log, tanh, sigmoid, pow) is
-// worth in the units of kParallelGrain: std::exp costs 2-3.5 ns per element,
-// 25-30x an add, and 2 threads pay for it from ~4K elements (8K: 0.71). A
-// kernel passes work = n * kTranscendentalWork to kernel::parallel_range.
-constexpr int64_t kTranscendentalWork = 16;
-
 } // namespace polygrad

@@ -8,7 +8,7 @@
 
 #include <cmath>
 
-#include <polygrad/losses/vec_math.h>
+#include <polygrad/core/vec_math.h>
 
 namespace polygrad::losses::detail {
 

@@ -8,7 +8,7 @@
 // gamma = 0 takes q^gamma = 1 exactly, so phi = -a l and g = a: cross-entropy.
 #pragma once
 
-#include <polygrad/losses/vec_math.h>
+#include <polygrad/core/vec_math.h>
 
 namespace polygrad::losses::detail {
 

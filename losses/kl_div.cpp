@@ -8,8 +8,8 @@
 #include <cmath>
 
 #include <polygrad/core/kernels.h>
+#include <polygrad/core/vec_math.h>
 #include <polygrad/losses/pointwise_loss.h>
-#include <polygrad/losses/vec_math.h>
 
 namespace polygrad::losses {
 

@@ -9,9 +9,9 @@
 // Label smoothing and soft targets take soft_targets.h.
 #include <polygrad/losses/poly1_cross_entropy.h>
 
+#include <polygrad/core/vec_math.h>
 #include <polygrad/losses/soft_targets.h>
 #include <polygrad/losses/softmax_loss.h>
-#include <polygrad/losses/vec_math.h>
 
 namespace polygrad::losses {
 

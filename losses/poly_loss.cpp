@@ -3,8 +3,8 @@
 // Both sums by Horner's rule in q.
 #include <polygrad/losses/poly_loss.h>
 
+#include <polygrad/core/vec_math.h>
 #include <polygrad/losses/softmax_loss.h>
-#include <polygrad/losses/vec_math.h>
 
 namespace polygrad::losses {
 

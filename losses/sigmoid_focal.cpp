@@ -13,10 +13,10 @@
 #include <cmath>
 
 #include <polygrad/core/kernels.h>
+#include <polygrad/core/vec_math.h>
 #include <polygrad/losses/bce.h>
 #include <polygrad/losses/bce_elem.h>
 #include <polygrad/losses/pointwise_loss.h>
-#include <polygrad/losses/vec_math.h>
 
 namespace polygrad::losses {
 

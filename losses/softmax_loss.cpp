@@ -8,8 +8,8 @@
 #include <polygrad/autograd/node.h>
 #include <polygrad/core/elementwise.h>
 #include <polygrad/core/kernels.h>
+#include <polygrad/core/vec_math.h>
 #include <polygrad/losses/loss_node.h>
-#include <polygrad/losses/vec_math.h>
 
 namespace polygrad::losses {
 

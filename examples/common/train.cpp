@@ -63,6 +63,9 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const std::string &name,
 } // namespace
 
 int run_training(const TrainDefaults &d, int argc, char **argv) {
+  // Line-buffered even into a file or pipe, so `tee`/logs show each epoch's
+  // summary when it happens, in order with the progress lines on stderr.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   Flags f(d.program, d.summary);
   f.add("model", d.models.at(0), "network to train", d.models)
       .add("loss", "cross_entropy",

@@ -1,8 +1,9 @@
 // Branch-free float math (exp, expm1, log, log1p) that GCC inlines into the
-// loss kernels' loops and vectorises: glibc's expf/logf are calls, which keep
-// a loop scalar. Each function is a range reduction plus a short polynomial,
-// accurate to about 2 ulp over the whole float range, and handles the ends
-// the way the loss kernels need them:
+// element-wise, softmax and loss kernels' loops and vectorises: glibc's
+// expf/logf are calls, which keep a loop scalar (~2.5 ns per element here,
+// against ~0.1-0.2 ns vectorised). Each function is a range reduction plus a
+// short polynomial, accurate to about 2 ulp over the whole float range, and
+// handles the ends the way the kernels need them:
 //   vexp(-inf) = 0, vexp(x > 88.72) = +inf, denormal results are produced;
 //   vexpm1(x) keeps full relative precision near 0 (no 1 - e^x cancellation);
 //   vlog(0) = -inf, vlog(+inf) = +inf, vlog(x < 0) = NaN, denormal inputs ok;
@@ -14,7 +15,7 @@
 #include <cmath>
 #include <cstdint>
 
-namespace polygrad::losses::vm {
+namespace polygrad::vm {
 
 constexpr float kLog2e = 1.44269504088896341f;
 constexpr float kLn2Hi = 0.693145751953125f; // ln 2 split so n * kLn2Hi is exact
@@ -175,4 +176,4 @@ inline float vlog1p(float u) {
 // log(sigmoid(x)) = min(x, 0) - log1p(e^-|x|), finite for every finite x.
 inline float vlog_sigmoid(float x) { return minf(x, 0.f) - vlog1p(vexp(-std::fabs(x))); }
 
-} // namespace polygrad::losses::vm
+} // namespace polygrad::vm
