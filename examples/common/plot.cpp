@@ -136,7 +136,15 @@ std::string tick_label(double v, double step) {
   } else if (a >= 1e5 || a < 1e-3) {
     std::snprintf(b, sizeof b, "%.3g", v);
   } else {
-    const int dec = std::clamp((int)std::ceil(-std::log10(step) - 1e-9), 0, 6);
+    // As many decimals as the step needs (0.25 -> 2, so 0.75 does not print
+    // as "0.8"; 0.5 -> 1; 2 -> 0).
+    int dec = 0;
+    while (dec < 6) {
+      const double scaled = step * std::pow(10.0, dec);
+      if (std::fabs(scaled - std::round(scaled)) < 1e-6 * scaled)
+        break;
+      ++dec;
+    }
     std::snprintf(b, sizeof b, "%.*f", dec, v);
   }
   return b;
