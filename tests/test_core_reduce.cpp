@@ -13,8 +13,9 @@ using tu::Red;
 
 TEST_CASE("sum/mean/max/min/argmax/logsumexp over each dim, keepdim or not", "[core]") {
   // Shapes with size-1 dims, odd sizes, and one long enough for the
-  // parallel / vectorised paths.
-  const std::vector<Shape> shapes = {{7}, {3, 5}, {2, 3, 4}, {4, 1, 3}, {2, 3, 1, 5}, {600, 260}};
+  // parallel / vectorised paths (1100x500 >= 4 grains: column sums split
+  // their rows across threads).
+  const std::vector<Shape> shapes = {{7}, {3, 5}, {2, 3, 4}, {4, 1, 3}, {2, 3, 1, 5}, {1100, 500}};
   for (const Shape &s : shapes) {
     Tensor base = tu::distinct(s, 7);
     // Also a transposed (non-contiguous) input with the same shape.
