@@ -108,8 +108,10 @@ int main(int argc, char **argv) {
         model->train(train);
         std::function<void()> fn =
             train ? std::function<void()>(train_step) : std::function<void()>(infer_step);
-        for (int w = 0; w < 3; ++w) // warm-up: optimizer state appears at step 1, and the
-          fn();                     // cache reaches its high-water mark by step 2
+        // Warm-up: optimizer state appears at step 1 and the allocator cache
+        // reaches its high-water mark by step 2.
+        for (int w = 0; w < 3; ++w)
+          fn();
         const uint64_t sys0 = pg::allocator::stats().system_bytes;
         std::vector<double> ips;
         for (int r = 0; r < rounds; ++r)

@@ -328,53 +328,30 @@ template <class Fn> Tensor over_lanes(const Tensor &a, int64_t dim_in, const cha
 }
 } // namespace
 
-// Row kernels of softmax / log_softmax. The lane stride s is 1 for the last
-// dim (the common case): that branch is a plain loop GCC vectorises, vexp
-// included; other dims walk the lane with stride s.
+// Row kernels of softmax / log_softmax over a lane of R values at stride s:
 //   softmax_j = e^(x_j - m) / sum_k e^(x_k - m),  m = max_k x_k
 //   log_softmax_j = x_j - (m + log sum_k e^(x_k - m))
+// Unit = (s == 1), the last dim: with the stride a compile-time 1 the loops
+// (vexp included) vectorise.
 namespace {
-template <bool Log> void softmax_lane(const float *x, float *y, int64_t s, int64_t R) {
-  float m = -std::numeric_limits<float>::infinity();
-  float z = 0.f;
-  if (s == 1) {
+template <bool Log, bool Unit>
+void softmax_lane_impl(const float *x, float *y, int64_t stride, int64_t R) {
+  const int64_t s = Unit ? 1 : stride;
+  float m = -std::numeric_limits<float>::infinity(), z = 0.f;
 #pragma omp simd reduction(max : m)
-    for (int64_t j = 0; j < R; ++j)
-      m = x[j] > m ? x[j] : m;
-    if (std::isinf(m) && m < 0)
-      m = 0.f;
-    if constexpr (Log) {
-#pragma omp simd reduction(+ : z)
-      for (int64_t j = 0; j < R; ++j)
-        z += vm::vexp(x[j] - m);
-      const float lz = m + vm::vlog(z);
-#pragma omp simd
-      for (int64_t j = 0; j < R; ++j)
-        y[j] = x[j] - lz;
-    } else {
-#pragma omp simd reduction(+ : z)
-      for (int64_t j = 0; j < R; ++j) {
-        y[j] = vm::vexp(x[j] - m);
-        z += y[j];
-      }
-      const float inv = 1.f / z;
-#pragma omp simd
-      for (int64_t j = 0; j < R; ++j)
-        y[j] *= inv;
-    }
-    return;
-  }
   for (int64_t j = 0; j < R; ++j)
-    m = std::max(m, x[j * s]);
+    m = x[j * s] > m ? x[j * s] : m;
   if (std::isinf(m) && m < 0)
     m = 0.f;
   if constexpr (Log) {
+#pragma omp simd reduction(+ : z)
     for (int64_t j = 0; j < R; ++j)
       z += vm::vexp(x[j * s] - m);
     const float lz = m + vm::vlog(z);
     for (int64_t j = 0; j < R; ++j)
       y[j * s] = x[j * s] - lz;
   } else {
+#pragma omp simd reduction(+ : z)
     for (int64_t j = 0; j < R; ++j) {
       y[j * s] = vm::vexp(x[j * s] - m);
       z += y[j * s];
@@ -383,6 +360,9 @@ template <bool Log> void softmax_lane(const float *x, float *y, int64_t s, int64
     for (int64_t j = 0; j < R; ++j)
       y[j * s] *= inv;
   }
+}
+template <bool Log> void softmax_lane(const float *x, float *y, int64_t s, int64_t R) {
+  s == 1 ? softmax_lane_impl<Log, true>(x, y, s, R) : softmax_lane_impl<Log, false>(x, y, s, R);
 }
 } // namespace
 

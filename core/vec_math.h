@@ -114,17 +114,26 @@ inline float vexpm1_le0(float x) {
   return x < -30.f ? -1.f : y;
 }
 
+// log(1 + f) for 1 + f in [sqrt(1/2), sqrt(2)): s = f / (2 + f),
+// log(1 + f) = 2 atanh(s) = 2 s (1 + s^2/3 + s^4/5 + ...), |s| <= 0.1716 so
+// the series to s^10 is below 1e-9 relative. Written as
+// 2 atanh(s) = f - f^2/2 + s (f^2/2 + 2p) (because 2s = f - s f): the leading
+// f is exact, which keeps the precision for arguments near 1.
+inline float log_reduced(float f) {
+  const float s = f / (2.f + f), s2 = s * s;
+  const float p =
+      s2 * (1.f / 3 + s2 * (1.f / 5 + s2 * (1.f / 7 + s2 * (1.f / 9 + s2 * (1.f / 11)))));
+  const float hf = 0.5f * f * f;
+  return f - (hf - s * (hf + 2.f * p));
+}
+
 // log(m) for m in [1, 2] (no zero / negative / denormal / inf cases).
 inline float vlog_1to2(float m) {
   const uint32_t t = std::bit_cast<uint32_t>(m) - 0x3f3504f3u;
   const uint32_t e = t >> 23; // 0 or 1
   const float f = std::bit_cast<float>((t & 0x007fffffu) + 0x3f3504f3u) - 1.f;
-  const float s = f / (2.f + f), s2 = s * s;
-  const float p =
-      s2 * (1.f / 3 + s2 * (1.f / 5 + s2 * (1.f / 7 + s2 * (1.f / 9 + s2 * (1.f / 11)))));
-  const float hf = 0.5f * f * f;
   const float ef = e ? 1.f : 0.f;
-  return ef * kLn2Hi + ((f - (hf - s * (hf + 2.f * p))) + ef * kLn2Lo);
+  return ef * kLn2Hi + (log_reduced(f) + ef * kLn2Lo);
 }
 
 // log(1 + u) for u in [0, 1], with the rounding of 1 + u corrected (as vlog1p).
@@ -133,9 +142,7 @@ inline float vlog1p_unit(float u) {
   return vlog_1to2(m) + (u - (m - 1.f)) / m;
 }
 
-// log(x): x = 2^e m with m in [sqrt(1/2), sqrt(2)), f = m - 1, s = f / (2 + f),
-// log(m) = 2 atanh(s) = 2 s (1 + s^2/3 + s^4/5 + ...), |s| <= 0.1716 so the
-// series to s^10 is below 1e-9 relative.
+// log(x): x = 2^e m with m in [sqrt(1/2), sqrt(2)), log x = e ln2 + log_reduced(m - 1).
 inline float vlog(float x) {
   const bool denorm = x < 1.17549435e-38f;
   const float xs = denorm ? x * 8388608.f : x; // 2^23
@@ -146,15 +153,7 @@ inline float vlog(float x) {
   const uint32_t t = std::bit_cast<uint32_t>(xs) - 0x3f3504f3u;
   const int32_t e = static_cast<int32_t>(t) >> 23;
   const float m = std::bit_cast<float>((t & 0x007fffffu) + 0x3f3504f3u);
-  const float f = m - 1.f;
-  const float s = f / (2.f + f);
-  const float s2 = s * s;
-  const float p =
-      s2 * (1.f / 3 + s2 * (1.f / 5 + s2 * (1.f / 7 + s2 * (1.f / 9 + s2 * (1.f / 11)))));
-  // 2 atanh(s) = f - f^2/2 + s (f^2/2 + 2p) (because 2s = f - s f): the
-  // leading f is exact, which keeps the precision for m near 1.
-  const float hf = 0.5f * f * f;
-  const float logm = f - (hf - s * (hf + 2.f * p));
+  const float logm = log_reduced(m - 1.f);
   // (float)e without a conversion instruction (see pow2i)
   const float ef = std::bit_cast<float>(e + 0x4B400000) - 12582912.f - (denorm ? 23.f : 0.f);
   float y = ef * kLn2Hi + (logm + ef * kLn2Lo);

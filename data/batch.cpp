@@ -83,11 +83,16 @@ Batch make_batch(const ImageDataset &d, const int64_t *indices, int64_t count,
   const int64_t C = d.channels, H = d.height, W = d.width, plane = H * W;
   // lut[c][v] = (v / 255 - mean[c]) / std[c]: one table lookup per pixel.
   // A padded pixel is a zero pixel, so it becomes lut[c][0].
+  // The affine path samples between pixels, so it normalises arithmetically:
+  // out = v * gain[c] - bias[c] (the same map as the table).
   std::vector<std::array<float, 256>> lut(C);
+  std::vector<float> gain(C), bias(C);
   for (int64_t c = 0; c < C; ++c) {
     const float m = t.mean.empty() ? 0.f : t.mean[c], s = t.std.empty() ? 1.f : t.std[c];
     for (int v = 0; v < 256; ++v)
       lut[c][v] = (float(v) / 255.f - m) / s;
+    gain[c] = 1.f / (255.f * s);
+    bias[c] = m / s;
   }
   Batch b;
   b.epoch = epoch;
@@ -123,16 +128,10 @@ Batch make_batch(const ImageDataset &d, const int64_t *indices, int64_t count,
       }
     }
     if (affine) {
-      // Bilinear values are not whole pixels, so normalise directly instead of
-      // through the table.
       affine_image(src, C, H, W, angle, tx, ty, warped.data());
-      for (int64_t c = 0; c < C; ++c) {
-        const float m = t.mean.empty() ? 0.f : t.mean[c],
-                    inv = 1.f / (255.f * (t.std.empty() ? 1.f : t.std[c])),
-                    off = m / (t.std.empty() ? 1.f : t.std[c]);
+      for (int64_t c = 0; c < C; ++c)
         for (int64_t q = 0; q < plane; ++q)
-          dst[c * plane + q] = warped[c * plane + q] * inv - off;
-      }
+          dst[c * plane + q] = warped[c * plane + q] * gain[c] - bias[c];
       continue;
     }
     if (dy == p && dx == p && !flip) { // plain copy
