@@ -114,6 +114,20 @@ TEST_CASE("second backward through a freed graph throws unless retain_graph", "[
   REQUIRE_THROWS_AS(y.backward(), pg::Error);
   REQUIRE_THROWS_WITH(y.backward(), Contains("second time") && Contains("retain_graph"));
 
+  // .grad adopts a gradient buffer only when nobody else holds it. A fused
+  // loss node keeps dL/dz while its graph is retained: adopting that buffer
+  // would make the next backward accumulate into the node's own copy (the
+  // third call would give 4x, not 3x).
+  Tensor logits = pg::from_vector({0.2f, -1.f, 2.f, 0.5f, 0.f, 1.f}, {2, 3}).requires_grad_(true);
+  Tensor loss = pg::losses::cross_entropy(logits, pg::from_labels({2, 0}));
+  loss.backward(Tensor(), true);
+  const auto once = logits.grad().to_vector();
+  loss.backward(Tensor(), true);
+  loss.backward();
+  const auto thrice = logits.grad().to_vector();
+  for (size_t i = 0; i < once.size(); ++i)
+    REQUIRE(thrice[i] == Approx(3 * once[i]));
+
   // A part of the graph freed by one loss is freed for another loss too.
   Tensor z = x * 2.f;
   z.exp().sum().backward();
