@@ -35,6 +35,21 @@ template <class Fn> void parallel_range(int64_t n, int64_t work, Fn &&fn) {
     fn(n * c / chunks, n * (c + 1) / chunks);
 }
 
+// fn(worker, begin, end) on nw OpenMP threads, a static contiguous split of
+// [0, n) (worker t gets [n t / nw, n (t + 1) / nw), possibly empty); nw == 1
+// calls fn(0, 0, n) on this thread. For kernels with per-worker buffers.
+template <class Fn> void run_workers(int nw, int64_t n, Fn &&fn) {
+  if (nw <= 1) {
+    fn(0, int64_t(0), n);
+    return;
+  }
+#pragma omp parallel num_threads(nw)
+  {
+    const int t = omp_get_thread_num();
+    fn(t, n * t / nw, n * (t + 1) / nw);
+  }
+}
+
 // Calls fn(offsets, inner_len) for each innermost row of `shape`, where
 // offsets[k] is operand k's element offset (from its own base) and operand k
 // advances by strides[k].back() along the row.

@@ -1,16 +1,27 @@
 #include <polygrad/nn/conv2d.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <omp.h>
 
 #include <polygrad/autograd/node.h>
+#include <polygrad/core/elementwise.h>
 #include <polygrad/core/kernels.h>
 #include <polygrad/core/parallel.h>
 #include <polygrad/nn/init.h>
+#include <polygrad/nn/winograd.h>
 
 namespace polygrad::nn {
+
+namespace {
+std::atomic<ConvAlgorithm> g_algorithm{ConvAlgorithm::Auto};
+} // namespace
+
+void set_conv_algorithm(ConvAlgorithm algorithm) { g_algorithm = algorithm; }
+ConvAlgorithm conv_algorithm() { return g_algorithm; }
+
 namespace {
 
 struct Geom {
@@ -25,6 +36,15 @@ struct Geom {
   int64_t K() const { return C * kh * kw; }     // rows of col
   // 1x1, stride 1, no padding: col = x_n, no im2col needed.
   bool direct() const { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
+  // Whether conv_algorithm() sends this conv to Winograd F(2x2, 3x3).
+  bool winograd() const {
+    const ConvAlgorithm a = conv_algorithm();
+    const bool fits = kh == 3 && kw == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && G == 1 &&
+                      ph <= 2 && pw <= 2;
+    return fits &&
+           (a == ConvAlgorithm::Winograd || (a == ConvAlgorithm::Auto && C >= 16 && O >= 16));
+  }
+  detail::Winograd3x3 winograd_geom() const { return {N, C, H, W, O, ph, pw}; }
 };
 
 // Output rows per block. The per-image GEMMs run over blocks of whole output
@@ -223,20 +243,13 @@ int workers_for(const Geom &g) {
   return nt;
 }
 
-template <class Fn> void run_workers(int nw, int64_t N, Fn &&fn) {
-  if (nw == 1) {
-    fn(0, int64_t(0), N);
-    return;
-  }
-#pragma omp parallel num_threads(nw)
-  {
-    const int t = omp_get_thread_num();
-    fn(t, N * t / nw, N * (t + 1) / nw);
-  }
-}
-
-Tensor conv_forward(const Geom &g, const Tensor &x, const Tensor &w, const Tensor &b) {
+Tensor conv_forward(const Geom &g, bool wino, const Tensor &x, const Tensor &w, const Tensor &b) {
   Tensor y = Tensor::empty({g.N, g.O, g.OH, g.OW});
+  if (wino) {
+    detail::winograd_forward(g.winograd_geom(), x.data<float>(), w.data<float>(),
+                             b.defined() ? b.data<float>() : nullptr, y.data<float>());
+    return y;
+  }
   const int64_t L = g.L(), Og = g.Og(), Kg = g.Kg();
   const int nw = workers_for(g);
   const bool direct = g.direct();
@@ -245,7 +258,7 @@ Tensor conv_forward(const Geom &g, const Tensor &x, const Tensor &w, const Tenso
   const float *px = x.data<float>(), *pw = w.data<float>();
   const float *pb = b.defined() ? b.data<float>() : nullptr;
   float *py = y.data<float>();
-  run_workers(nw, g.N, [&](int t, int64_t n0, int64_t n1) {
+  kernel::run_workers(nw, g.N, [&](int t, int64_t n0, int64_t n1) {
     float *col = direct ? nullptr : colbuf.data<float>() + t * bufsize;
     for (int64_t n = n0; n < n1; ++n) {
       const float *xn = px + n * g.C * g.H * g.W;
@@ -278,6 +291,26 @@ struct ConvGrads {
 };
 
 ConvGrads conv_backward(const Geom &g, const Tensor &gy, const Tensor &x, const Tensor &w, bool gx,
+                        bool gw, bool gb);
+
+// Winograd's dx and dW; db (a plain sum over dy) from the im2col path.
+ConvGrads winograd_backward(const Geom &g, const Tensor &gy, const Tensor &x, const Tensor &w,
+                            bool gx, bool gw, bool gb) {
+  ConvGrads r = conv_backward(g, gy, x, w, false, false, gb);
+  if (gx) {
+    r.dx = Tensor::empty({g.N, g.C, g.H, g.W});
+    detail::winograd_backward_data(g.winograd_geom(), gy.data<float>(), w.data<float>(),
+                                   r.dx.data<float>());
+  }
+  if (gw) {
+    r.dw = Tensor::empty({g.O, g.C, 3, 3});
+    detail::winograd_backward_weight(g.winograd_geom(), gy.data<float>(), x.data<float>(),
+                                     r.dw.data<float>());
+  }
+  return r;
+}
+
+ConvGrads conv_backward(const Geom &g, const Tensor &gy, const Tensor &x, const Tensor &w, bool gx,
                         bool gw, bool gb) {
   ConvGrads r;
   const int64_t L = g.L(), Og = g.Og(), Kg = g.Kg(), wsize = g.O * Kg;
@@ -299,7 +332,7 @@ ConvGrads conv_backward(const Geom &g, const Tensor &gy, const Tensor &x, const 
   const float *pg = gy.data<float>();
   const float *px = gw ? x.data<float>() : nullptr;
   const float *pw = gx ? w.data<float>() : nullptr;
-  run_workers(nw, g.N, [&](int t, int64_t n0, int64_t n1) {
+  kernel::run_workers(nw, g.N, [&](int t, int64_t n0, int64_t n1) {
     float *col = colbuf.defined() ? colbuf.data<float>() + t * bufsize : nullptr;
     float *dcol = col; // reused: the dW GEMM is done with col before dcol is written
     float *dwt = !gw ? nullptr : nw > 1 ? dw_part.data<float>() + t * wsize : r.dw.data<float>();
@@ -421,14 +454,16 @@ Tensor conv2d(const Tensor &x, const Tensor &w, const Tensor &b, Size2 stride, S
 
   const Tensor xc = kernel::contiguous(x), wc = kernel::contiguous(w);
   const Tensor bc = b.defined() ? kernel::contiguous(b) : Tensor();
-  Tensor y = conv_forward(g, xc, wc, bc);
+  const bool wino = g.winograd();
+  Tensor y = conv_forward(g, wino, xc, wc, bc);
   if (needs_grad({x, w, b})) {
     const bool gx = x.requires_grad(), gw = w.requires_grad(),
                gb = b.defined() && b.requires_grad();
     record("Conv2dBackward", y, {x, w, b},
-           [g, gx, gw, gb, sx = SavedTensor(gw ? xc : Tensor()),
+           [g, wino, gx, gw, gb, sx = SavedTensor(gw ? xc : Tensor()),
             sw = SavedTensor(gx ? wc : Tensor())](const Tensor &gy) {
-             ConvGrads r = conv_backward(g, kernel::contiguous(gy), sx.get(), sw.get(), gx, gw, gb);
+             ConvGrads r = (wino ? winograd_backward : conv_backward)(
+                 g, kernel::contiguous(gy), sx.get(), sw.get(), gx, gw, gb);
              return grads{r.dx, r.dw, r.db};
            });
   }

@@ -19,12 +19,27 @@
 // and its own dW partial, OpenBLAS single-threaded inside); below one image
 // per thread the image loop is serial and each GEMM is split across threads
 // instead. Buffers come from the caching allocator.
+//
+// A 3x3, stride-1, undilated, ungrouped conv with padding <= 2 (the "same"
+// 3x3 conv of most CNNs) can instead run as Winograd F(2x2, 3x3) (nn/winograd.h):
+// 16 products per 2x2 output tile instead of 36, 2.25x fewer multiply-adds,
+// forward and both backward passes, still through cblas_sgemm. It differs
+// from im2col by float rounding only. conv_algorithm() picks:
+//   Auto      Winograd when such a conv has >= 16 input and output channels
+//             (thinner GEMMs gain nothing), else im2col   (the default)
+//   Im2col    im2col for every conv
+//   Winograd  Winograd for every conv whose shape allows it
+// A conv's backward uses the algorithm its forward used.
 #pragma once
 
 #include <polygrad/nn/module.h>
 #include <polygrad/nn/size2.h>
 
 namespace polygrad::nn {
+
+enum class ConvAlgorithm { Auto, Im2col, Winograd };
+void set_conv_algorithm(ConvAlgorithm algorithm); // for every thread
+ConvAlgorithm conv_algorithm();
 
 namespace functional {
 Tensor conv2d(const Tensor &x, const Tensor &weight, const Tensor &bias = Tensor(),

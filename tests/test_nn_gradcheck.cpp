@@ -100,6 +100,16 @@ TEST_CASE("nn gradcheck: conv2d variants", "[nn]") {
         },
         in);
   }
+  // Winograd F(2x2, 3x3), forced on small shapes: padding 0, 1 and 2 (the
+  // backward-data pass then runs with padding 2, 1 and 0), odd sizes.
+  nn::set_conv_algorithm(nn::ConvAlgorithm::Winograd);
+  for (int64_t p : {0, 1, 2}) {
+    INFO("winograd, padding " << p);
+    require_gradcheck(
+        [&](const std::vector<Tensor> &v) { return F::conv2d(v[0], v[1], v[2], 1, p); },
+        {param({2, 2, 5, 4}), param({3, 2, 3, 3}, 0.5f), param({3})});
+  }
+  nn::set_conv_algorithm(nn::ConvAlgorithm::Auto);
   // Unbatched (C, H, W) input.
   require_gradcheck([](const std::vector<Tensor> &v) { return F::conv2d(v[0], v[1], v[2], 1, 1); },
                     {param({2, 4, 4}), param({3, 2, 3, 3}, 0.5f), param({3})});

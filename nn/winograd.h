@@ -1,0 +1,52 @@
+// Winograd F(2x2, 3x3) convolution (Lavin & Gray, "Fast Algorithms for
+// Convolutional Neural Networks", 2016): conv2d's algorithm for 3x3, stride-1,
+// undilated, ungrouped convolutions (padding 0..2). It needs 16 products per
+// 2x2 output tile where the direct form needs 36: 2.25x fewer multiply-adds,
+// still in cblas_sgemm. Used by nn::functional::conv2d (see conv2d.h for the
+// switch); internal to nn/.
+//
+// One 2x2 output tile Y of one (output, input) channel pair comes from the
+// 4x4 input tile d at rows 2 ti - ph .., columns 2 tj - pw .. (0 outside the
+// image) and the 3x3 kernel g:
+//   Y = A^T [ (G g G^T) .* (B^T d B) ] A
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+//   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+//   A^T = [1 1 1 0; 0 1 -1 -1]
+// With U[xi][c][t] = (B^T d_{c,t} B)[xi] and V[xi][o][c] = (G g_{o,c} G^T)[xi]
+// for the 16 positions xi of the 4x4 tile, the sum over input channels for
+// all tiles t is 16 GEMMs:
+//   M[xi] (O x T) = V[xi] (O x C) U[xi] (C x T),   Y_{o,t} = A^T M_{o,t} A
+// Backward (the adjoints of those three linear maps):
+//   data    dx is this forward on dy with the kernel rotated by 180 degrees and
+//           in/out channels swapped, padding 2 - p; rotating g swaps entries
+//           0 and 3 of both axes of G g G^T, so it reuses V (transposed)
+//   weight  dM_t = A dY_t A^T,  dV[xi] = sum_t dM[xi] U[xi]^T  (GEMM NT),
+//           dW = G^T dV G
+// The batch is split across the threads; each processes a few images at a
+// time so that U and M (16 (C + O) floats per tile) stay near L2.
+//
+// Accuracy: the transforms only add, subtract and halve, so the result
+// differs from the direct sum by rounding only (relative ~1e-6 in float32).
+#pragma once
+
+#include <cstdint>
+
+namespace polygrad::nn::detail {
+
+struct Winograd3x3 {
+  int64_t N, C, H, W; // input (N, C, H, W)
+  int64_t O;          // output channels; weight (O, C, 3, 3)
+  int64_t ph, pw;     // padding, 0..2
+  int64_t OH() const { return H + 2 * ph - 2; }
+  int64_t OW() const { return W + 2 * pw - 2; }
+};
+
+// y (N, O, OH, OW) = conv(x, w) + b (b may be null).
+void winograd_forward(const Winograd3x3 &g, const float *x, const float *w, const float *b,
+                      float *y);
+// dx (N, C, H, W) from dy (N, O, OH, OW); overwrites dx.
+void winograd_backward_data(const Winograd3x3 &g, const float *dy, const float *w, float *dx);
+// dw (O, C, 3, 3) from dy and x; overwrites dw.
+void winograd_backward_weight(const Winograd3x3 &g, const float *dy, const float *x, float *dw);
+
+} // namespace polygrad::nn::detail
