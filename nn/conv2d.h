@@ -24,7 +24,9 @@
 // 3x3 conv of most CNNs) can instead run as Winograd F(2x2, 3x3) (nn/winograd.h):
 // 16 products per 2x2 output tile instead of 36, 2.25x fewer multiply-adds,
 // forward and both backward passes, still through cblas_sgemm. It differs
-// from im2col by float rounding only. conv_algorithm() picks:
+// from im2col by float rounding only (y and dx alike; dW's error is ~3x
+// im2col's: 9e-5 vs 3e-5 relative over 10,240-term sums, tests/test_nn_layers).
+// conv_algorithm() picks:
 //   Auto      Winograd when such a conv has >= 16 input and output channels
 //             (thinner GEMMs gain nothing), else im2col   (the default)
 //   Im2col    im2col for every conv
