@@ -85,17 +85,24 @@ TEST_CASE("nn golden: conv2d (padded, strided, dilated, grouped, depthwise, 1x1)
       {"pointwise", true, 1, 0, 1, 1},
       {"pointwise_s2", false, 2, 0, 1, 1},
   };
-  at_1_and_2_threads([&] {
-    for (const Case &c : cases) {
-      std::vector<std::string> names{"x", "w"};
-      if (c.bias)
-        names.push_back("b");
-      check_case(f, c.name, names, [&](const std::vector<Tensor> &v) {
-        return F::conv2d(v[0], v[1], c.bias ? v[2] : Tensor(), c.stride, c.padding, c.dilation,
-                         c.groups);
-      });
-    }
-  });
+  // Forced Winograd runs "pad" (3x3, stride 1, odd 7x6 input) through
+  // Winograd F(2x2, 3x3); the other cases fall back to im2col.
+  for (nn::ConvAlgorithm algo : {nn::ConvAlgorithm::Auto, nn::ConvAlgorithm::Winograd}) {
+    INFO("algorithm " << (algo == nn::ConvAlgorithm::Auto ? "auto" : "winograd"));
+    nn::set_conv_algorithm(algo);
+    at_1_and_2_threads([&] {
+      for (const Case &c : cases) {
+        std::vector<std::string> names{"x", "w"};
+        if (c.bias)
+          names.push_back("b");
+        check_case(f, c.name, names, [&](const std::vector<Tensor> &v) {
+          return F::conv2d(v[0], v[1], c.bias ? v[2] : Tensor(), c.stride, c.padding, c.dilation,
+                           c.groups);
+        });
+      }
+    });
+  }
+  nn::set_conv_algorithm(nn::ConvAlgorithm::Auto);
 }
 
 TEST_CASE("nn golden: max/avg/adaptive pooling", "[nn]") {
