@@ -184,12 +184,14 @@ Tensor abs(const Tensor &a) {
 }
 
 Tensor relu(const Tensor &a) {
-  Tensor out = map(a, "relu", [](float x) { return x > 0.f ? x : 0.f; });
+  // As PyTorch: 0 where x <= 0, x elsewhere, so a NaN passes through.
+  Tensor out = map(a, "relu", [](float x) { return x <= 0.f ? 0.f : x; });
   if (needs_grad({a}))
-    // d relu(x) = [x > 0]; read from the output, which is all it needs
+    // d relu(x) = [x > 0] (PyTorch lets g through at NaN too); read from the
+    // output, which is all it needs
     record("ReluBackward", out, {a}, [so = SavedTensor(out)](const Tensor &g) {
       return grads{
-          zip(g, so.get(), "relu_backward", [](float g, float o) { return o > 0.f ? g : 0.f; })};
+          zip(g, so.get(), "relu_backward", [](float g, float o) { return o <= 0.f ? 0.f : g; })};
     });
   return out;
 }

@@ -1,6 +1,7 @@
 #include <polygrad/nn/module.h>
 
 #include <ostream>
+#include <polygrad/nn/fusion.h>
 
 namespace polygrad::nn {
 
@@ -9,8 +10,8 @@ Tensor Module::forward(const Tensor &) {
 }
 
 Tensor Module::register_parameter(const std::string &n, Tensor t) {
-  PG_CHECK(n.find('.') == std::string::npos && !n.empty(), name(),
-           ": invalid parameter name '", n, "'");
+  PG_CHECK(n.find('.') == std::string::npos && !n.empty(), name(), ": invalid parameter name '", n,
+           "'");
   if (t.defined())
     t.requires_grad_(true);
   params_.push_back({n, t});
@@ -18,8 +19,8 @@ Tensor Module::register_parameter(const std::string &n, Tensor t) {
 }
 
 Tensor Module::register_buffer(const std::string &n, Tensor t) {
-  PG_CHECK(n.find('.') == std::string::npos && !n.empty(), name(),
-           ": invalid buffer name '", n, "'");
+  PG_CHECK(n.find('.') == std::string::npos && !n.empty(), name(), ": invalid buffer name '", n,
+           "'");
   buffers_.push_back({n, t});
   return t;
 }
@@ -132,8 +133,13 @@ void Sequential::push_back(std::shared_ptr<Module> m) {
 
 Tensor Sequential::forward(const Tensor &x) {
   Tensor h = x;
-  for (auto &m : mods_)
-    h = m->forward(h);
+  for (size_t i = 0; i < mods_.size(); ++i) {
+    if (i + 1 < mods_.size() && detail::fused_forward(*mods_[i], *mods_[i + 1], h, h)) {
+      ++i;
+      continue;
+    }
+    h = mods_[i]->forward(h);
+  }
   return h;
 }
 

@@ -67,19 +67,21 @@ inline bool takes_max(float v, float m) { return v > m || std::isnan(v); }
 // ---- max pooling ----
 // The common 2x2 / stride 2 window, one output row: input rows r0 and r1,
 // outputs j = 0..OW-1 read r0[2j], r0[2j+1], r1[2j], r1[2j+1] (PyTorch's
-// order for ties). `base` is the plane index of r0[0]. With AVX-512 each
+// order for ties). `base` is the plane index of r0[0]. With Relu the result
+// is relu(max) and a window whose max is <= 0 gets index -1 (no gradient; see
+// relu_max_pool2d). With AVX-512 each
 // step handles 16 outputs, deinterleaving the even/odd columns with two
 // permutes and masking the row's tail (rows of 7 or 14 outputs are common:
 // a scalar tail there would cost more than the vector body). Elsewhere a
 // branch-free loop the compiler vectorises.
+template <bool Relu>
 void max2x2_row(const float *r0, const float *r1, float *y, int32_t *idx, int32_t base, int32_t W,
                 int64_t OW) {
 #if defined(__AVX512F__)
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-  const __m512i lane2 = _mm512_slli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
-                                                            12, 13, 14, 15),
-                                          1);
+  const __m512i lane2 =
+      _mm512_slli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1);
   for (int64_t j = 0; j < OW; j += 16) {
     const int64_t n = std::min<int64_t>(16, OW - j);
     const __mmask16 m = __mmask16((1u << n) - 1);
@@ -103,8 +105,13 @@ void max2x2_row(const float *r0, const float *r1, float *y, int32_t *idx, int32_
       best = _mm512_mask_mov_ps(best, t, cand[c]);
       off = _mm512_mask_mov_epi32(off, t, _mm512_set1_epi32(coff[c]));
     }
-    const __m512i k = _mm512_add_epi32(
-        _mm512_add_epi32(_mm512_set1_epi32(base + int32_t(2 * j)), lane2), off);
+    __m512i k =
+        _mm512_add_epi32(_mm512_add_epi32(_mm512_set1_epi32(base + int32_t(2 * j)), lane2), off);
+    if constexpr (Relu) { // ordered compare: a NaN max stays
+      const __mmask16 z = _mm512_cmp_ps_mask(best, _mm512_setzero_ps(), _CMP_LE_OQ);
+      best = _mm512_mask_mov_ps(best, z, _mm512_setzero_ps());
+      k = _mm512_mask_mov_epi32(k, z, _mm512_set1_epi32(-1));
+    }
     _mm512_mask_storeu_ps(y + j, m, best);
     _mm512_mask_storeu_epi32(idx + j, m, k);
   }
@@ -123,6 +130,10 @@ void max2x2_row(const float *r0, const float *r1, float *y, int32_t *idx, int32_
     t = (d > m) | (d != d);
     m = t ? d : m;
     k = t ? base + W + int32_t(2 * j) + 1 : k;
+    if constexpr (Relu) {
+      k = m <= 0.f ? -1 : k;
+      m = m <= 0.f ? 0.f : m;
+    }
     y[j] = m;
     idx[j] = k;
   }
@@ -135,9 +146,8 @@ void max2x2_row(const float *r0, const float *r1, float *y, int32_t *idx, int32_
 void max2x2_row_backward(const float *gy, const int32_t *idx, float *d0, float *d1, int32_t base,
                          int32_t W, int64_t OW) {
 #if defined(__AVX512F__)
-  const __m512i lane2 = _mm512_slli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
-                                                            12, 13, 14, 15),
-                                          1);
+  const __m512i lane2 =
+      _mm512_slli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1);
   // Interleave (x_0, y_0, x_1, y_1, ...) of two 16-lane vectors.
   const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
@@ -147,9 +157,9 @@ void max2x2_row_backward(const float *gy, const int32_t *idx, float *d0, float *
     const __mmask16 mlo = __mmask16(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1);
     const __mmask16 mhi = __mmask16(n <= 8 ? 0u : (1u << (2 * (n - 8))) - 1);
     const __m512 g = _mm512_maskz_loadu_ps(m, gy + j);
-    const __m512i rel = _mm512_sub_epi32(
-        _mm512_maskz_loadu_epi32(m, idx + j),
-        _mm512_add_epi32(_mm512_set1_epi32(base + int32_t(2 * j)), lane2));
+    const __m512i rel =
+        _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, idx + j),
+                         _mm512_add_epi32(_mm512_set1_epi32(base + int32_t(2 * j)), lane2));
     const __m512 g00 = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(rel, _mm512_setzero_si512()), g);
     const __m512 g01 = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(rel, _mm512_set1_epi32(1)), g);
     const __m512 g10 = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(rel, _mm512_set1_epi32(W)), g);
@@ -175,8 +185,9 @@ void max2x2_row_backward(const float *gy, const int32_t *idx, float *d0, float *
 
 // `idx` holds, per output, the argmax's flat index in its H x W plane (-1
 // for a window that lies entirely in the padding, which cannot happen for
-// valid arguments). It is 32-bit: half the memory traffic of int64.
-void max_forward(const PoolGeom &g, const float *x, float *y, int32_t *idx) {
+// valid arguments, or with Relu for a max <= 0). It is 32-bit: half the
+// memory traffic of int64.
+template <bool Relu> void max_forward(const PoolGeom &g, const float *x, float *y, int32_t *idx) {
   const int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
   const bool k2s2 = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 &&
                     g.OH == g.H / 2 && g.OW == g.W / 2;
@@ -188,8 +199,8 @@ void max_forward(const PoolGeom &g, const float *x, float *y, int32_t *idx) {
       if (k2s2) {
         for (int64_t i = 0; i < g.OH; ++i) {
           const float *r0 = xp + 2 * i * g.W;
-          max2x2_row(r0, r0 + g.W, yp + i * g.OW, ip + i * g.OW, int32_t(2 * i * g.W),
-                     int32_t(g.W), g.OW);
+          max2x2_row<Relu>(r0, r0 + g.W, yp + i * g.OW, ip + i * g.OW, int32_t(2 * i * g.W),
+                           int32_t(g.W), g.OW);
         }
         continue;
       }
@@ -211,6 +222,8 @@ void max_forward(const PoolGeom &g, const float *x, float *y, int32_t *idx) {
               if (takes_max(v, m))
                 m = v, k = h * g.W + w;
             }
+          if (Relu && m <= 0.f)
+            m = 0.f, k = -1;
           yp[i * g.OW + j] = m;
           ip[i * g.OW + j] = int32_t(k);
         }
@@ -219,7 +232,7 @@ void max_forward(const PoolGeom &g, const float *x, float *y, int32_t *idx) {
   });
 }
 
-// dx[argmax] += dy. With 2x2 / stride 2 windows every input belongs to one
+// dx[argmax] += dy (nothing for index -1). With 2x2 / stride 2 windows every input belongs to one
 // window, so dx is written once, without a zeroing pass.
 void max_backward(const PoolGeom &g, const float *gy, const int32_t *idx, float *dx) {
   const int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
@@ -373,33 +386,44 @@ void adaptive_backward(const PoolGeom &g, const float *gy, float *dx) {
   });
 }
 
-} // namespace
-
-namespace functional {
-
-Tensor max_pool2d(const Tensor &x, Size2 k, std::optional<Size2> stride, Size2 padding,
-                  Size2 dilation, bool ceil_mode) {
-  check_input("max_pool2d", x);
+// max_pool2d and relu_max_pool2d: one pass, one node.
+Tensor max_pool(const char *op, bool relu, const Tensor &x, Size2 k, std::optional<Size2> stride,
+                Size2 padding, Size2 dilation, bool ceil_mode) {
+  check_input(op, x);
   if (x.dim() == 3)
-    return max_pool2d(x.unsqueeze(0), k, stride, padding, dilation, ceil_mode).squeeze(0);
-  const PoolGeom g =
-      make_geom("max_pool2d", x, k, stride.value_or(k), padding, dilation, ceil_mode);
+    return max_pool(op, relu, x.unsqueeze(0), k, stride, padding, dilation, ceil_mode).squeeze(0);
+  const PoolGeom g = make_geom(op, x, k, stride.value_or(k), padding, dilation, ceil_mode);
   const Tensor xc = kernel::contiguous(x);
   Tensor y = Tensor::empty(out_shape(x, g.OH, g.OW));
   // int32 argmax indices in a float32-sized buffer (same 4-byte elements);
   // they never leave this file.
   Tensor idx = Tensor::empty({y.numel()});
   int32_t *pi = reinterpret_cast<int32_t *>(idx.storage()->data);
-  max_forward(g, xc.data<float>(), y.data<float>(), pi);
+  (relu ? max_forward<true> : max_forward<false>)(g, xc.data<float>(), y.data<float>(), pi);
   if (needs_grad({x}))
-    record("MaxPool2dBackward", y, {x}, [g, idx, xshape = x.shape()](const Tensor &gy) {
-      const Tensor gc = kernel::contiguous(gy);
-      Tensor dx = Tensor::empty(xshape);
-      max_backward(g, gc.data<float>(), reinterpret_cast<const int32_t *>(idx.storage()->data),
-                   dx.data<float>());
-      return grads{dx};
-    });
+    record(relu ? "ReluMaxPool2dBackward" : "MaxPool2dBackward", y, {x},
+           [g, idx, xshape = x.shape()](const Tensor &gy) {
+             const Tensor gc = kernel::contiguous(gy);
+             Tensor dx = Tensor::empty(xshape);
+             max_backward(g, gc.data<float>(),
+                          reinterpret_cast<const int32_t *>(idx.storage()->data), dx.data<float>());
+             return grads{dx};
+           });
   return y;
+}
+
+} // namespace
+
+namespace functional {
+
+Tensor max_pool2d(const Tensor &x, Size2 k, std::optional<Size2> stride, Size2 padding,
+                  Size2 dilation, bool ceil_mode) {
+  return max_pool("max_pool2d", false, x, k, stride, padding, dilation, ceil_mode);
+}
+
+Tensor relu_max_pool2d(const Tensor &x, Size2 k, std::optional<Size2> stride, Size2 padding,
+                       Size2 dilation, bool ceil_mode) {
+  return max_pool("relu_max_pool2d", true, x, k, stride, padding, dilation, ceil_mode);
 }
 
 Tensor avg_pool2d(const Tensor &x, Size2 k, std::optional<Size2> stride, Size2 padding,

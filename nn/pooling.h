@@ -10,6 +10,13 @@
 // max_pool2d: y = max over the window (padding never wins; NaN propagates;
 //   ties go to the first element in row-major order). The argmax of each
 //   window is saved, and backward routes dy there: dx[argmax] += dy.
+// relu_max_pool2d(x) = max_pool2d(relu(x)) in one pass and one graph node.
+//   Exact, NaN included, because relu is monotone: max(relu(x)) =
+//   relu(max(x)), so the window's argmax is found on x itself and
+//   y = relu(max). Backward: dx[argmax] = dy where y > 0 or y is NaN (relu'
+//   = [x > 0], PyTorch's NaN passes), 0 elsewhere. It saves relu's pass over
+//   the (4x larger) input and its backward pass; nn::Sequential uses it for
+//   every ReLU directly followed by a MaxPool2d.
 // avg_pool2d: y = sum(window inside the input) / divisor, where divisor is
 //   divisor_override if given, else the window clipped to the padded input
 //   (count_include_pad=true, PyTorch's default) or to the input itself.
@@ -30,6 +37,8 @@ namespace polygrad::nn {
 namespace functional {
 Tensor max_pool2d(const Tensor &x, Size2 kernel_size, std::optional<Size2> stride = {},
                   Size2 padding = 0, Size2 dilation = 1, bool ceil_mode = false);
+Tensor relu_max_pool2d(const Tensor &x, Size2 kernel_size, std::optional<Size2> stride = {},
+                       Size2 padding = 0, Size2 dilation = 1, bool ceil_mode = false);
 Tensor avg_pool2d(const Tensor &x, Size2 kernel_size, std::optional<Size2> stride = {},
                   Size2 padding = 0, bool ceil_mode = false, bool count_include_pad = true,
                   std::optional<int64_t> divisor_override = {});

@@ -143,6 +143,27 @@ TEST_CASE("nn golden: max/avg/adaptive pooling", "[nn]") {
   golden::require_close(mp(x), golden::get(f, "mp3s2p1.y"), 0, 0, "MaxPool2d module");
 }
 
+TEST_CASE("nn golden: relu then max-pool, fused (functional and Sequential)", "[nn]") {
+  const auto f = golden::load("nn_fused.txt");
+  // Must match gen_fused in tools/golden/nn.py.
+  const std::vector<std::pair<std::string, int>> cases = {
+      {"rmp2", 2}, {"rmp2odd", 2}, {"rmpties", 2}, {"rmp3s2p1", 3}, {"rmptiesov", 3}};
+  at_1_and_2_threads([&] {
+    for (const auto &[name, k] : cases) {
+      const int s = 2, p = k == 3 ? 1 : 0;
+      check_case(f, name, {"x"}, [&, k = k](const std::vector<Tensor> &v) {
+        return F::relu_max_pool2d(v[0], k, s, p);
+      });
+      nn::Sequential seq{nn::make<nn::ReLU>(), nn::make<nn::MaxPool2d>(k, s, p)};
+      check_case(f, name, {"x"}, [&](const std::vector<Tensor> &v) {
+        Tensor y = seq(v[0]);
+        REQUIRE(y.grad_fn_name() == "ReluMaxPool2dBackward"); // the fused node ran
+        return y;
+      });
+    }
+  });
+}
+
 namespace {
 // Builds the PyTorch module's state into `m`, runs the fixture's forward
 // passes and compares output, gradients and running statistics.

@@ -127,6 +127,17 @@ TEST_CASE("nn gradcheck: pooling", "[nn]") {
         return F::max_pool2d(v[0], {2, 3}, nn::Size2{1, 2}, {1, 1}, {2, 1}, true);
       },
       {distinct({1, 2, 6, 7}, 4)}); // dilated, ceil_mode
+  // relu then max, fused: values shifted so that ~80 % are negative (many
+  // windows are all < 0: no gradient) and 0.05 off every multiple of 0.1, so
+  // no window max sits at relu's kink.
+  const auto off_kink = [](const pg::Shape &s, uint32_t seed) {
+    const float shift = 0.05f - 0.1f * float(3 * pg::shape_numel(s) / 10);
+    return (distinct(s, seed).detach() + shift).requires_grad_(true);
+  };
+  require_gradcheck([](const std::vector<Tensor> &v) { return F::relu_max_pool2d(v[0], 2); },
+                    {off_kink({2, 2, 5, 6}, 5)});
+  require_gradcheck([](const std::vector<Tensor> &v) { return F::relu_max_pool2d(v[0], 3, 2, 1); },
+                    {off_kink({2, 2, 7, 6}, 6)});
   pg::manual_seed(4);
   require_gradcheck([](const std::vector<Tensor> &v) { return F::avg_pool2d(v[0], 3, 2, 1); },
                     {param({2, 2, 7, 6})});

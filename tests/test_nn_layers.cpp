@@ -526,6 +526,75 @@ TEST_CASE("nn activations and shape modules", "[nn]") {
   CHECK(nn::AdaptiveAvgPool2d(1)(pg::randn({3, 4, 5})).shape() == pg::Shape{3, 1, 1});
 }
 
+TEST_CASE("nn relu_max_pool2d: equals relu then max_pool2d, NaN and zeros included", "[nn]") {
+  pg::manual_seed(29);
+  // Shapes for both kernels (2x2 fast path with odd edges, overlapping 3x3),
+  // large enough to be split across threads; values with NaNs, exact zeros,
+  // ties and windows that are all <= 0.
+  for (const auto &[k, s, p] : {std::tuple{2, 2, 0}, std::tuple{3, 2, 1}, std::tuple{2, 1, 1}})
+    for (const pg::Shape &shape : {pg::Shape{4, 16, 31, 33}, pg::Shape{3, 5, 8, 6}}) {
+      INFO("kernel " << k << " stride " << s << " padding " << p << " shape "
+                     << pg::shape_str(shape));
+      auto xv = pg::randn(shape).to_vector();
+      for (size_t i = 0; i < xv.size(); ++i)
+        xv[i] = i % 97 == 5 ? NAN : i % 7 == 0 ? 0.f : i % 5 == 0 ? -xv[i] * xv[i] : xv[i];
+      const Tensor x = pg::from_vector(xv, shape);
+      with_threads([&] {
+        Tensor xa = x.clone().requires_grad_(true), xb = x.clone().requires_grad_(true);
+        Tensor fused = F::relu_max_pool2d(xa, k, s, p);
+        Tensor plain = F::max_pool2d(pg::relu(xb), k, s, p);
+        REQUIRE(fused.grad_fn_name() == "ReluMaxPool2dBackward");
+        const Tensor gy = pg::randn(fused.shape());
+        fused.backward(gy);
+        plain.backward(gy);
+        const auto a = fused.to_vector(), b = plain.to_vector();
+        const auto da = xa.grad().to_vector(), db = xb.grad().to_vector();
+        int nans = 0;
+        for (size_t i = 0; i < a.size(); ++i) {
+          nans += std::isnan(b[i]);
+          REQUIRE((a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i]))));
+        }
+        CHECK(nans > 0);
+        for (size_t i = 0; i < da.size(); ++i)
+          REQUIRE(da[i] == db[i]);
+      });
+    }
+}
+
+TEST_CASE("nn Sequential: fuses ReLU then MaxPool2d, and nothing else", "[nn]") {
+  pg::manual_seed(31);
+  const Tensor x = pg::randn({2, 3, 6, 6});
+  nn::Sequential fused{nn::make<nn::ReLU>(), nn::make<nn::MaxPool2d>(2)};
+  CHECK(fused(x.clone().requires_grad_(true)).grad_fn_name() == "ReluMaxPool2dBackward");
+  // A subclass may behave differently: never fused.
+  struct MyReLU : nn::ReLU {};
+  nn::Sequential sub{std::make_shared<MyReLU>(), nn::make<nn::MaxPool2d>(2)};
+  CHECK(sub(x.clone().requires_grad_(true)).grad_fn_name() == "MaxPool2dBackward");
+  // Other orders and neighbours run one by one.
+  nn::Sequential pool_first{nn::make<nn::MaxPool2d>(2), nn::make<nn::ReLU>()};
+  CHECK(pool_first(x.clone().requires_grad_(true)).grad_fn_name() == "ReluBackward");
+  nn::Sequential avg{nn::make<nn::ReLU>(), nn::make<nn::AvgPool2d>(2)};
+  CHECK(avg(x.clone().requires_grad_(true)).grad_fn_name() == "AvgPool2dBackward");
+  // A ReLU fused at the end of one pair leaves the next layer alone.
+  nn::Sequential three{nn::make<nn::ReLU>(), nn::make<nn::MaxPool2d>(2), nn::make<nn::ReLU>()};
+  CHECK(three(x.clone().requires_grad_(true)).grad_fn_name() == "ReluBackward");
+  CHECK(fused(x).to_vector() == F::max_pool2d(pg::relu(x), 2).to_vector());
+}
+
+TEST_CASE("nn relu: NaN passes like PyTorch, in value and gradient", "[nn]") {
+  // torch.relu([nan, -1, 0, 2]) = [nan, 0, 0, 2]; its gradient for ones is
+  // [1, 0, 0, 1] (threshold_backward passes g where !(y <= 0)).
+  Tensor x = pg::from_vector({NAN, -1.f, 0.f, 2.f}, {4}).requires_grad_(true);
+  Tensor y = pg::relu(x);
+  const auto v = y.to_vector();
+  CHECK(std::isnan(v[0]));
+  CHECK(v[1] == 0.f);
+  CHECK(v[2] == 0.f);
+  CHECK(v[3] == 2.f);
+  y.sum().backward();
+  CHECK(x.grad().to_vector() == std::vector<float>{1.f, 0.f, 0.f, 1.f});
+}
+
 TEST_CASE("nn max_pool2d: NaN propagates like PyTorch", "[nn]") {
   Tensor x = pg::from_vector({1.f, NAN, 3.f, 2.f, 5.f, 6.f, 7.f, 8.f}, {1, 1, 2, 4});
   const auto y = F::max_pool2d(x, 2).to_vector();

@@ -16,6 +16,10 @@ Writes
                      no running stats; momentum=None over two steps
   nn_activation.txt  relu, leaky_relu, gelu (none, tanh), silu, sigmoid,
                      tanh, softmax, log_softmax
+  nn_fused.txt       relu then max-pool (polygrad's fused relu_max_pool2d and
+                     what nn.Sequential(ReLU, MaxPool2d) runs as): 2x2 fast
+                     path even/odd sizes, windows that are all <= 0 with ties
+                     at zero, overlapping 3x3 s2 p1
   nn_resblock.txt    a residual block (conv-bn-relu-conv-bn + 1x1 conv-bn
                      shortcut, relu) in train mode: output, input gradient,
                      every parameter's gradient (state_dict names) and the
@@ -221,7 +225,24 @@ def gen_resblock(g):
                   "ResBlock(4, 6, stride 2) of tools/golden/nn.py in train mode, float64 reference")
 
 
+def gen_fused(g):
+    out = {}
+    ties = torch.randint(-3, 2, (2, 2, 6, 6), generator=g).float()  # many windows max <= 0
+    cases = [
+        ("rmp2", _f32(g, 2, 3, 6, 8), lambda x: F.max_pool2d(F.relu(x), 2)),
+        ("rmp2odd", _f32(g, 1, 2, 7, 9), lambda x: F.max_pool2d(F.relu(x), 2)),
+        ("rmpties", ties, lambda x: F.max_pool2d(F.relu(x), 2)),
+        ("rmp3s2p1", _f32(g, 2, 2, 7, 7), lambda x: F.max_pool2d(F.relu(x), 3, 2, 1)),
+        ("rmptiesov", ties, lambda x: F.max_pool2d(F.relu(x), 3, 2, 1)),
+    ]
+    for name, x, fn in cases:
+        _run(lambda x, fn=fn: fn(x), {"x": x}, g, name, out)
+    write_fixture("nn_fused.txt", out, "F.max_pool2d(F.relu(x), ...), float64 reference;"
+                  " arguments: see gen_fused in tools/golden/nn.py")
+
+
 def generate():
+    gen_fused(torch.Generator().manual_seed(4321))  # its own stream: the others stay as they were
     g = torch.Generator().manual_seed(1234)
     gen_linear(g)
     gen_conv(g)
