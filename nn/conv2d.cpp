@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <omp.h>
 
 #include <polygrad/autograd/node.h>
@@ -11,6 +12,8 @@
 #include <polygrad/core/kernels.h>
 #include <polygrad/core/parallel.h>
 #include <polygrad/nn/init.h>
+#include <polygrad/nn/pooling.h>
+#include <polygrad/nn/pooling_detail.h>
 #include <polygrad/nn/winograd.h>
 
 namespace polygrad::nn {
@@ -243,15 +246,22 @@ int workers_for(const Geom &g) {
   return nt;
 }
 
-Tensor conv_forward(const Geom &g, bool wino, const Tensor &x, const Tensor &w, const Tensor &b) {
-  Tensor y = Tensor::empty({g.N, g.O, g.OH, g.OW});
+// Image n's output y_n (O x OH x OW) handed over right after its GEMMs
+// (from `worker`'s buffer, while it is still in cache) instead of being
+// written to a batch tensor: the fused epilogues' entry point.
+using ImageSink = std::function<void(int worker, int64_t n, const float *yn)>;
+
+Tensor conv_forward(const Geom &g, bool wino, const Tensor &x, const Tensor &w, const Tensor &b,
+                    const ImageSink &sink = nullptr) {
+  const int64_t L = g.L(), Og = g.Og(), Kg = g.Kg();
+  const int nw = workers_for(g);
+  Tensor y = sink ? Tensor::empty({nw, g.O * L}) : Tensor::empty({g.N, g.O, g.OH, g.OW});
   if (wino) {
+    PG_CHECK(!sink, "conv2d: internal error: no image sink on the Winograd path");
     detail::winograd_forward(g.winograd_geom(), x.data<float>(), w.data<float>(),
                              b.defined() ? b.data<float>() : nullptr, y.data<float>());
     return y;
   }
-  const int64_t L = g.L(), Og = g.Og(), Kg = g.Kg();
-  const int nw = workers_for(g);
   const bool direct = g.direct();
   const int64_t rows = direct ? g.OH : block_rows(g), bufsize = g.K() * rows * g.OW;
   Tensor colbuf = direct ? Tensor() : Tensor::empty({nw, bufsize});
@@ -262,7 +272,7 @@ Tensor conv_forward(const Geom &g, bool wino, const Tensor &x, const Tensor &w, 
     float *col = direct ? nullptr : colbuf.data<float>() + t * bufsize;
     for (int64_t n = n0; n < n1; ++n) {
       const float *xn = px + n * g.C * g.H * g.W;
-      float *yn = py + n * g.O * L;
+      float *yn = py + (sink ? t : n) * g.O * L;
       for (int64_t i0 = 0; i0 < g.OH; i0 += rows) {
         const int64_t i1 = std::min(g.OH, i0 + rows), m = (i1 - i0) * g.OW;
         const float *cb = xn; // 1x1 direct: col is x_n itself
@@ -281,17 +291,23 @@ Tensor conv_forward(const Geom &g, bool wino, const Tensor &x, const Tensor &w, 
           kernel::gemm(false, false, Og, m, Kg, 1.f, pw + grp * Og * Kg, Kg, cb + grp * Kg * m, m,
                        pb ? 1.f : 0.f, yb + grp * Og * L, L);
       }
+      if (sink)
+        sink(t, n, yn);
     }
   });
-  return y;
+  return sink ? Tensor() : y;
 }
 
 struct ConvGrads {
   Tensor dx, dw, db;
 };
 
+// dy_n for image n, written into `buf` (O x OH x OW floats of `worker`'s)
+// when it is not in a batch tensor: the fused epilogues' backward.
+using ImageGrad = std::function<const float *(int worker, int64_t n, float *buf)>;
+
 ConvGrads conv_backward(const Geom &g, const Tensor &gy, const Tensor &x, const Tensor &w, bool gx,
-                        bool gw, bool gb);
+                        bool gw, bool gb, const ImageGrad &dy_of = nullptr);
 
 // Winograd's dx and dW; db (a plain sum over dy) from the im2col path.
 ConvGrads winograd_backward(const Geom &g, const Tensor &gy, const Tensor &x, const Tensor &w,
@@ -311,7 +327,7 @@ ConvGrads winograd_backward(const Geom &g, const Tensor &gy, const Tensor &x, co
 }
 
 ConvGrads conv_backward(const Geom &g, const Tensor &gy, const Tensor &x, const Tensor &w, bool gx,
-                        bool gw, bool gb) {
+                        bool gw, bool gb, const ImageGrad &dy_of) {
   ConvGrads r;
   const int64_t L = g.L(), Og = g.Og(), Kg = g.Kg(), wsize = g.O * Kg;
   const int nw = workers_for(g);
@@ -329,7 +345,8 @@ ConvGrads conv_backward(const Geom &g, const Tensor &gy, const Tensor &x, const 
     r.db = Tensor::empty({g.O});
   Tensor dw_part = (gw && nw > 1) ? Tensor::empty({nw, wsize}) : Tensor();
   Tensor db_part = gb ? Tensor::empty({nw, g.O}) : Tensor();
-  const float *pg = gy.data<float>();
+  Tensor dybuf = dy_of ? Tensor::empty({nw, g.O * L}) : Tensor();
+  const float *pg = dy_of ? nullptr : gy.data<float>();
   const float *px = gw ? x.data<float>() : nullptr;
   const float *pw = gx ? w.data<float>() : nullptr;
   kernel::run_workers(nw, g.N, [&](int t, int64_t n0, int64_t n1) {
@@ -342,7 +359,7 @@ ConvGrads conv_backward(const Geom &g, const Tensor &gy, const Tensor &x, const 
     if (gw && n1 == n0)
       std::fill_n(dwt, wsize, 0.f); // no image: dW = 0
     for (int64_t n = n0; n < n1; ++n) {
-      const float *gn = pg + n * g.O * L;
+      const float *gn = dy_of ? dy_of(t, n, dybuf.data<float>() + t * g.O * L) : pg + n * g.O * L;
       const float *xn = gw ? px + n * g.C * g.H * g.W : nullptr;
       float *dxn = gx ? r.dx.data<float>() + n * g.C * g.H * g.W : nullptr;
       if (gx && !direct)
@@ -408,21 +425,20 @@ ConvGrads conv_backward(const Geom &g, const Tensor &gy, const Tensor &x, const 
   return r;
 }
 
-} // namespace
+void check_conv_input(const Tensor &x, const Tensor &w) {
+  PG_CHECK(x.defined() && w.defined(), "conv2d: input and weight must be defined");
+  PG_CHECK(x.dim() == 3 || x.dim() == 4,
+           "conv2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape ",
+           shape_str(x.shape()));
+}
 
-namespace functional {
-
-Tensor conv2d(const Tensor &x, const Tensor &w, const Tensor &b, Size2 stride, Size2 padding,
-              Size2 dilation, int64_t groups) {
+// Validates conv2d's arguments (x 4-D) and computes the geometry.
+Geom conv_geom(const Tensor &x, const Tensor &w, const Tensor &b, Size2 stride, Size2 padding,
+               Size2 dilation, int64_t groups) {
   PG_CHECK(x.defined() && w.defined(), "conv2d: input and weight must be defined");
   PG_CHECK(x.dtype() == DType::Float32 && w.dtype() == DType::Float32,
            "conv2d: expected float32 input and weight, got ", dtype_name(x.dtype()), " and ",
            dtype_name(w.dtype()));
-  PG_CHECK(x.dim() == 3 || x.dim() == 4,
-           "conv2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape ",
-           shape_str(x.shape()));
-  if (x.dim() == 3) // unbatched: run as a batch of one
-    return conv2d(x.unsqueeze(0), w, b, stride, padding, dilation, groups).squeeze(0);
   PG_CHECK(w.dim() == 4, "conv2d: weight must be 4-D (C_out, C_in / groups, kh, kw), got shape ",
            shape_str(w.shape()));
   PG_CHECK(groups >= 1, "conv2d: groups must be >= 1, got ", groups);
@@ -452,6 +468,19 @@ Tensor conv2d(const Tensor &x, const Tensor &w, const Tensor &b, Size2 stride, S
            "conv2d: bias must be a float32 tensor of shape [", g.O, "], got ",
            b.defined() ? shape_str(b.shape()) : "");
 
+  return g;
+}
+
+} // namespace
+
+namespace functional {
+
+Tensor conv2d(const Tensor &x, const Tensor &w, const Tensor &b, Size2 stride, Size2 padding,
+              Size2 dilation, int64_t groups) {
+  check_conv_input(x, w);
+  if (x.dim() == 3) // unbatched: run as a batch of one
+    return conv2d(x.unsqueeze(0), w, b, stride, padding, dilation, groups).squeeze(0);
+  const Geom g = conv_geom(x, w, b, stride, padding, dilation, groups);
   const Tensor xc = kernel::contiguous(x), wc = kernel::contiguous(w);
   const Tensor bc = b.defined() ? kernel::contiguous(b) : Tensor();
   const bool wino = g.winograd();
@@ -462,8 +491,60 @@ Tensor conv2d(const Tensor &x, const Tensor &w, const Tensor &b, Size2 stride, S
     record("Conv2dBackward", y, {x, w, b},
            [g, wino, gx, gw, gb, sx = SavedTensor(gw ? xc : Tensor()),
             sw = SavedTensor(gx ? wc : Tensor())](const Tensor &gy) {
-             ConvGrads r = (wino ? winograd_backward : conv_backward)(
-                 g, kernel::contiguous(gy), sx.get(), sw.get(), gx, gw, gb);
+             const Tensor gc = kernel::contiguous(gy);
+             ConvGrads r = wino ? winograd_backward(g, gc, sx.get(), sw.get(), gx, gw, gb)
+                                : conv_backward(g, gc, sx.get(), sw.get(), gx, gw, gb);
+             return grads{r.dx, r.dw, r.db};
+           });
+  }
+  return y;
+}
+
+Tensor conv2d_relu_max_pool2d(const Tensor &x, const Tensor &w, const Tensor &b, Size2 stride,
+                              Size2 padding, Size2 dilation, int64_t groups, Size2 pool_kernel,
+                              std::optional<Size2> pool_stride, Size2 pool_padding,
+                              Size2 pool_dilation, bool ceil_mode) {
+  check_conv_input(x, w);
+  if (x.dim() == 3)
+    return conv2d_relu_max_pool2d(x.unsqueeze(0), w, b, stride, padding, dilation, groups,
+                                  pool_kernel, pool_stride, pool_padding, pool_dilation, ceil_mode)
+        .squeeze(0);
+  const Geom g = conv_geom(x, w, b, stride, padding, dilation, groups);
+  if (g.winograd()) // its output comes in chunks of tiles, not images: not fused
+    return relu_max_pool2d(conv2d(x, w, b, stride, padding, dilation, groups), pool_kernel,
+                           pool_stride, pool_padding, pool_dilation, ceil_mode);
+  // The pooling of one image's O planes.
+  detail::PoolGeom pg =
+      detail::pool_geom("conv2d_relu_max_pool2d", {g.N, g.O, g.OH, g.OW}, pool_kernel,
+                        pool_stride.value_or(pool_kernel), pool_padding, pool_dilation, ceil_mode);
+  pg.P = g.O;
+  const int64_t per = g.O * pg.OH * pg.OW; // pooled floats per image
+  Tensor y = Tensor::empty({g.N, g.O, pg.OH, pg.OW});
+  // int32 argmax indices in a float32-sized buffer, as max_pool2d's.
+  Tensor idx = Tensor::empty({y.numel()});
+  int32_t *pi = reinterpret_cast<int32_t *>(idx.storage()->data);
+  float *py = y.data<float>();
+  const Tensor xc = kernel::contiguous(x), wc = kernel::contiguous(w);
+  const Tensor bc = b.defined() ? kernel::contiguous(b) : Tensor();
+  conv_forward(g, false, xc, wc, bc, [&](int, int64_t n, const float *yn) {
+    detail::max_pool_forward(pg, yn, py + n * per, pi + n * per, true);
+  });
+  if (needs_grad({x, w, b})) {
+    const bool gx = x.requires_grad(), gw = w.requires_grad(),
+               gb = b.defined() && b.requires_grad();
+    record("Conv2dReluMaxPool2dBackward", y, {x, w, b},
+           [g, pg, per, idx, gx, gw, gb, sx = SavedTensor(gw ? xc : Tensor()),
+            sw = SavedTensor(gx ? wc : Tensor())](const Tensor &gy) {
+             const Tensor gc = kernel::contiguous(gy);
+             const float *pgy = gc.data<float>();
+             const int32_t *pidx = reinterpret_cast<const int32_t *>(idx.storage()->data);
+             // Image n's conv gradient: dy routed to the winning inputs.
+             ConvGrads r =
+                 conv_backward(g, Tensor(), sx.get(), sw.get(), gx, gw, gb,
+                               [&](int, int64_t n, float *buf) -> const float * {
+                                 detail::max_pool_backward(pg, pgy + n * per, pidx + n * per, buf);
+                                 return buf;
+                               });
              return grads{r.dx, r.dw, r.db};
            });
   }
@@ -504,6 +585,12 @@ void Conv2d::reset_parameters() {
 }
 
 Tensor Conv2d::forward(const Tensor &x) {
+  check_input(x);
+  return functional::conv2d(x, weight, bias, options.stride, options.padding, options.dilation,
+                            options.groups);
+}
+
+void Conv2d::check_input(const Tensor &x) const {
   PG_CHECK(x.defined() && (x.dim() == 3 || x.dim() == 4), name(), "(", extra_repr(),
            "): expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got ",
            x.defined() ? "shape " + shape_str(x.shape()) : std::string("an undefined tensor"));
@@ -511,8 +598,6 @@ Tensor Conv2d::forward(const Tensor &x) {
   PG_CHECK(c == in_channels, name(), "(", extra_repr(), "): expected input with ", in_channels,
            " channels, got input of shape ", shape_str(x.shape()), " (", c,
            " channels); weight has shape ", shape_str(weight.shape()));
-  return functional::conv2d(x, weight, bias, options.stride, options.padding, options.dilation,
-                            options.groups);
 }
 
 std::string Conv2d::extra_repr() const {

@@ -34,6 +34,8 @@
 // A conv's backward uses the algorithm its forward used.
 #pragma once
 
+#include <optional>
+
 #include <polygrad/nn/module.h>
 #include <polygrad/nn/size2.h>
 
@@ -46,6 +48,24 @@ ConvAlgorithm conv_algorithm();
 namespace functional {
 Tensor conv2d(const Tensor &x, const Tensor &weight, const Tensor &bias = Tensor(),
               Size2 stride = 1, Size2 padding = 0, Size2 dilation = 1, int64_t groups = 1);
+
+// conv2d, relu and max-pool as ONE node:
+//   y = max_pool2d(relu(conv2d(x, weight, bias, stride, padding, dilation, groups)),
+//                  pool_kernel, pool_stride, pool_padding, pool_dilation, ceil_mode)
+// Each image's conv output lives only in a per-thread buffer and is pooled
+// while still in cache; the backward rebuilds that image's conv gradient (dy
+// at each window's argmax where y > 0, relu_max_pool2d in pooling.h) in the
+// same buffer right before its GEMMs. So the conv output, 4x the pooled size
+// for 2x2 pooling, is never written to memory nor read back, in either pass.
+// Values and gradients are bitwise those of the three ops in a row. A conv
+// that runs as Winograd (its output comes in chunks of tiles, not images) is
+// not fused: conv2d, then relu_max_pool2d. nn::Sequential runs every
+// Conv2d, ReLU, MaxPool2d sequence through it (nn/fusion.h).
+Tensor conv2d_relu_max_pool2d(const Tensor &x, const Tensor &weight, const Tensor &bias,
+                              Size2 stride, Size2 padding, Size2 dilation, int64_t groups,
+                              Size2 pool_kernel, std::optional<Size2> pool_stride = {},
+                              Size2 pool_padding = 0, Size2 pool_dilation = 1,
+                              bool ceil_mode = false);
 } // namespace functional
 
 struct Conv2dOptions {
@@ -68,6 +88,9 @@ public:
   // dilation, groups and bias shown only when not the default, as PyTorch).
   std::string extra_repr() const override;
   void reset_parameters();
+  // forward's argument checks (a 3-D or 4-D input with in_channels channels);
+  // the errors name the layer.
+  void check_input(const Tensor &x) const;
 
   int64_t in_channels, out_channels;
   Size2 kernel_size;

@@ -3,17 +3,35 @@
 #include <typeinfo>
 
 #include <polygrad/nn/activation.h>
+#include <polygrad/nn/conv2d.h>
 #include <polygrad/nn/pooling.h>
 
 namespace polygrad::nn::detail {
+namespace {
+template <class M> const M *exactly(const std::vector<std::shared_ptr<Module>> &mods, size_t i) {
+  return i < mods.size() && typeid(*mods[i]) == typeid(M) ? static_cast<const M *>(mods[i].get())
+                                                          : nullptr;
+}
+} // namespace
 
-bool fused_forward(const Module &a, const Module &b, const Tensor &x, Tensor &y) {
-  if (typeid(a) == typeid(ReLU) && typeid(b) == typeid(MaxPool2d)) {
-    const auto &p = static_cast<const MaxPool2d &>(b);
-    y = functional::relu_max_pool2d(x, p.kernel_size, p.stride, p.padding, p.dilation, p.ceil_mode);
-    return true;
+size_t fused_forward(const std::vector<std::shared_ptr<Module>> &mods, size_t i, const Tensor &x,
+                     Tensor &y) {
+  const auto *conv = exactly<Conv2d>(mods, i);
+  const auto *relu_at = exactly<ReLU>(mods, conv ? i + 1 : i);
+  const auto *pool = exactly<MaxPool2d>(mods, conv ? i + 2 : i + 1);
+  if (!relu_at || !pool)
+    return 0;
+  if (conv) {
+    conv->check_input(x);
+    const Conv2dOptions &o = conv->options;
+    y = functional::conv2d_relu_max_pool2d(x, conv->weight, conv->bias, o.stride, o.padding,
+                                           o.dilation, o.groups, pool->kernel_size, pool->stride,
+                                           pool->padding, pool->dilation, pool->ceil_mode);
+    return 3;
   }
-  return false;
+  y = functional::relu_max_pool2d(x, pool->kernel_size, pool->stride, pool->padding, pool->dilation,
+                                  pool->ceil_mode);
+  return 2;
 }
 
 } // namespace polygrad::nn::detail

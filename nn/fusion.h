@@ -1,17 +1,24 @@
-// Peephole fusions that nn::Sequential applies to adjacent children: a pair
-// whose composition has a fused kernel runs as that one node. Every fusion
-// is exact (the same values and gradients as the two layers one after the
-// other, NaN included); only the graph differs (one node instead of two).
-//   ReLU, MaxPool2d  ->  functional::relu_max_pool2d (see pooling.h)
-// A subclass of either layer is never fused (its forward may differ).
+// Peephole fusions that nn::Sequential applies to runs of adjacent children:
+// a run whose composition has a fused kernel executes as that one node.
+// Every fusion is exact (the same values and gradients as the layers one
+// after the other, NaN included); only the graph differs (one node).
+//   Conv2d, ReLU, MaxPool2d  ->  functional::conv2d_relu_max_pool2d (conv2d.h)
+//   ReLU, MaxPool2d          ->  functional::relu_max_pool2d (pooling.h)
+// The longest match wins. A subclass of any of these layers is never fused
+// (its forward may differ).
 #pragma once
+
+#include <memory>
+#include <vector>
 
 #include <polygrad/nn/module.h>
 
 namespace polygrad::nn::detail {
 
-// If `a` then `b` fuse, sets y = b(a(x)) through the fused node and returns
-// true; otherwise leaves y alone and returns false.
-bool fused_forward(const Module &a, const Module &b, const Tensor &x, Tensor &y);
+// If a fusion matches mods[i], mods[i + 1], ..., sets y to their composed
+// output for input x through the fused node and returns how many modules it
+// consumed; otherwise returns 0 and leaves y alone.
+size_t fused_forward(const std::vector<std::shared_ptr<Module>> &mods, size_t i, const Tensor &x,
+                     Tensor &y);
 
 } // namespace polygrad::nn::detail

@@ -1,6 +1,7 @@
 #include <polygrad/nn/module.h>
 
 #include <ostream>
+
 #include <polygrad/nn/fusion.h>
 
 namespace polygrad::nn {
@@ -133,12 +134,11 @@ void Sequential::push_back(std::shared_ptr<Module> m) {
 
 Tensor Sequential::forward(const Tensor &x) {
   Tensor h = x;
-  for (size_t i = 0; i < mods_.size(); ++i) {
-    if (i + 1 < mods_.size() && detail::fused_forward(*mods_[i], *mods_[i + 1], h, h)) {
-      ++i;
-      continue;
-    }
-    h = mods_[i]->forward(h);
+  for (size_t i = 0; i < mods_.size();) {
+    const size_t fused = detail::fused_forward(mods_, i, h, h);
+    if (fused == 0)
+      h = mods_[i]->forward(h);
+    i += fused == 0 ? 1 : fused;
   }
   return h;
 }

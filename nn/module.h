@@ -73,8 +73,8 @@ private:
 std::ostream &operator<<(std::ostream &os, const Module &m);
 
 // Sequential: applies its children in order; they are named "0", "1", ...
-// Adjacent children with a fused kernel run as one node (nn/fusion.h: a ReLU
-// followed by a MaxPool2d); the results and gradients are the same.
+// Runs of children with a fused kernel run as one node (nn/fusion.h: Conv2d,
+// ReLU, MaxPool2d and ReLU, MaxPool2d); the results and gradients are the same.
 class Sequential : public Module {
 public:
   Sequential() = default;

@@ -1,4 +1,5 @@
 #include <polygrad/nn/pooling.h>
+#include <polygrad/nn/pooling_detail.h>
 
 #include <cmath>
 #include <cstring>
@@ -14,10 +15,7 @@
 namespace polygrad::nn {
 namespace {
 
-struct PoolGeom {
-  int64_t P, H, W, OH, OW; // planes (N * C), input and output sizes
-  int64_t kh, kw, sh, sw, ph, pw, dh, dw;
-};
+using detail::PoolGeom;
 
 inline int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
@@ -38,7 +36,7 @@ void check_input(const char *op, const Tensor &x) {
            shape_str(x.shape()));
 }
 
-PoolGeom make_geom(const char *op, const Tensor &x, Size2 k, Size2 s, Size2 p, Size2 d,
+PoolGeom make_geom(const char *op, const Shape &x, Size2 k, Size2 s, Size2 p, Size2 d,
                    bool ceil_mode) {
   PG_CHECK(k.h >= 1 && k.w >= 1, op, ": kernel_size must be >= 1, got ", k.str());
   PG_CHECK(s.h >= 1 && s.w >= 1, op, ": stride must be >= 1, got ", s.str());
@@ -47,11 +45,11 @@ PoolGeom make_geom(const char *op, const Tensor &x, Size2 k, Size2 s, Size2 p, S
            ": padding must be >= 0 and at most half of the kernel size, got padding=", p.str(),
            " and kernel_size=", k.str());
   PoolGeom g{};
-  g.P = x.size(0) * x.size(1), g.H = x.size(2), g.W = x.size(3);
+  g.P = x[0] * x[1], g.H = x[2], g.W = x[3];
   g.kh = k.h, g.kw = k.w, g.sh = s.h, g.sw = s.w, g.ph = p.h, g.pw = p.w, g.dh = d.h, g.dw = d.w;
   g.OH = pool_out(g.H, k.h, s.h, p.h, d.h, ceil_mode);
   g.OW = pool_out(g.W, k.w, s.w, p.w, d.w, ceil_mode);
-  PG_CHECK(g.OH >= 1 && g.OW >= 1, op, ": input of shape ", shape_str(x.shape()),
+  PG_CHECK(g.OH >= 1 && g.OW >= 1, op, ": input of shape ", shape_str(x),
            " is too small for kernel_size=", k.str(), ", stride=", s.str(), ", padding=", p.str(),
            ", dilation=", d.str(), " (calculated output size (", g.OH, ", ", g.OW, "))");
   PG_CHECK(g.H * g.W < (int64_t(1) << 31), op, ": planes of ", g.H, "x", g.W,
@@ -392,27 +390,45 @@ Tensor max_pool(const char *op, bool relu, const Tensor &x, Size2 k, std::option
   check_input(op, x);
   if (x.dim() == 3)
     return max_pool(op, relu, x.unsqueeze(0), k, stride, padding, dilation, ceil_mode).squeeze(0);
-  const PoolGeom g = make_geom(op, x, k, stride.value_or(k), padding, dilation, ceil_mode);
+  const PoolGeom g = make_geom(op, x.shape(), k, stride.value_or(k), padding, dilation, ceil_mode);
   const Tensor xc = kernel::contiguous(x);
   Tensor y = Tensor::empty(out_shape(x, g.OH, g.OW));
   // int32 argmax indices in a float32-sized buffer (same 4-byte elements);
   // they never leave this file.
   Tensor idx = Tensor::empty({y.numel()});
   int32_t *pi = reinterpret_cast<int32_t *>(idx.storage()->data);
-  (relu ? max_forward<true> : max_forward<false>)(g, xc.data<float>(), y.data<float>(), pi);
+  detail::max_pool_forward(g, xc.data<float>(), y.data<float>(), pi, relu);
   if (needs_grad({x}))
     record(relu ? "ReluMaxPool2dBackward" : "MaxPool2dBackward", y, {x},
            [g, idx, xshape = x.shape()](const Tensor &gy) {
              const Tensor gc = kernel::contiguous(gy);
              Tensor dx = Tensor::empty(xshape);
-             max_backward(g, gc.data<float>(),
-                          reinterpret_cast<const int32_t *>(idx.storage()->data), dx.data<float>());
+             detail::max_pool_backward(g, gc.data<float>(),
+                                       reinterpret_cast<const int32_t *>(idx.storage()->data),
+                                       dx.data<float>());
              return grads{dx};
            });
   return y;
 }
 
 } // namespace
+
+namespace detail {
+
+PoolGeom pool_geom(const char *op, const Shape &x, Size2 k, Size2 s, Size2 p, Size2 d,
+                   bool ceil_mode) {
+  return make_geom(op, x, k, s, p, d, ceil_mode);
+}
+
+void max_pool_forward(const PoolGeom &g, const float *x, float *y, int32_t *idx, bool relu) {
+  (relu ? max_forward<true> : max_forward<false>)(g, x, y, idx);
+}
+
+void max_pool_backward(const PoolGeom &g, const float *gy, const int32_t *idx, float *dx) {
+  max_backward(g, gy, idx, dx);
+}
+
+} // namespace detail
 
 namespace functional {
 
@@ -435,7 +451,8 @@ Tensor avg_pool2d(const Tensor &x, Size2 k, std::optional<Size2> stride, Size2 p
         .squeeze(0);
   PG_CHECK(!divisor_override || *divisor_override != 0,
            "avg_pool2d: divisor_override must be non-zero");
-  const PoolGeom g = make_geom("avg_pool2d", x, k, stride.value_or(k), padding, 1, ceil_mode);
+  const PoolGeom g =
+      make_geom("avg_pool2d", x.shape(), k, stride.value_or(k), padding, 1, ceil_mode);
   const AvgOpts a{count_include_pad, divisor_override.value_or(0)};
   const Tensor xc = kernel::contiguous(x);
   Tensor y = Tensor::empty(out_shape(x, g.OH, g.OW));

@@ -164,6 +164,69 @@ TEST_CASE("nn golden: relu then max-pool, fused (functional and Sequential)", "[
   });
 }
 
+TEST_CASE("nn golden: conv2d then relu then max-pool, fused (functional and Sequential)", "[nn]") {
+  const auto f = golden::load("nn_fused.txt");
+  struct Case {
+    std::string name;
+    int64_t cin, cout;
+    nn::Size2 k;
+    nn::Conv2dOptions conv;
+    int pk, ps, pp;
+    bool ceil;
+  };
+  // Must match the crp cases of gen_fused in tools/golden/nn.py.
+  const std::vector<Case> cases = {
+      {"crp", 2, 3, 3, {.padding = 1}, 2, 2, 0, false},
+      {"crpstrided",
+       4,
+       6,
+       {3, 2},
+       {.stride = {2, 1}, .padding = {1, 0}, .dilation = {1, 2}, .groups = 2},
+       3,
+       2,
+       1,
+       true},
+      {"crpnobias", 3, 2, 1, {.bias = false}, 2, 2, 0, false},
+  };
+  at_1_and_2_threads([&] {
+    for (const Case &c : cases) {
+      const auto &o = c.conv;
+      std::vector<std::string> names{"x", "w"};
+      if (o.bias)
+        names.push_back("b");
+      check_case(f, c.name, names, [&](const std::vector<Tensor> &v) {
+        Tensor y =
+            F::conv2d_relu_max_pool2d(v[0], v[1], o.bias ? v[2] : Tensor(), o.stride, o.padding,
+                                      o.dilation, o.groups, c.pk, c.ps, c.pp, 1, c.ceil);
+        REQUIRE(y.grad_fn_name() == "Conv2dReluMaxPool2dBackward");
+        return y;
+      });
+      // The same through nn::Sequential(Conv2d, ReLU, MaxPool2d).
+      auto conv = nn::make<nn::Conv2d>(c.cin, c.cout, c.k, o);
+      {
+        pg::NoGradGuard ng;
+        conv->weight.copy_(golden::get(f, c.name + ".w"));
+        if (o.bias)
+          conv->bias.copy_(golden::get(f, c.name + ".b"));
+      }
+      nn::Sequential seq{conv, nn::make<nn::ReLU>(),
+                         nn::make<nn::MaxPool2d>(c.pk, c.ps, c.pp, 1, c.ceil)};
+      Tensor x = leaf(f, c.name + ".x");
+      Tensor y = seq(x);
+      REQUIRE(y.grad_fn_name() == "Conv2dReluMaxPool2dBackward");
+      golden::require_close(y, golden::get(f, c.name + ".y"), 1e-5, 1e-5, c.name + ": Sequential");
+      y.backward(golden::get(f, c.name + ".gy"));
+      golden::require_close(x.grad(), golden::get(f, c.name + ".dx"), 1e-5, 1e-5,
+                            c.name + ": Sequential dx");
+      golden::require_close(conv->weight.grad(), golden::get(f, c.name + ".dw"), 1e-5, 1e-5,
+                            c.name + ": Sequential dW");
+      if (o.bias)
+        golden::require_close(conv->bias.grad(), golden::get(f, c.name + ".db"), 1e-5, 1e-5,
+                              c.name + ": Sequential db");
+    }
+  });
+}
+
 namespace {
 // Builds the PyTorch module's state into `m`, runs the fixture's forward
 // passes and compares output, gradients and running statistics.

@@ -115,6 +115,72 @@ TEST_CASE("nn gradcheck: conv2d variants", "[nn]") {
                     {param({2, 4, 4}), param({3, 2, 3, 3}, 0.5f), param({3})});
 }
 
+namespace {
+// Random (x, w, b) for conv -> relu -> max-pool whose conv outputs all lie
+// at least `margin` from 0 and whose pool windows' two largest values
+// differ by at least `margin`: then no finite-difference step of one input
+// element (x is clamped to [-3, 3] and w to [-1, 1], so a step of 1e-2
+// moves a conv output by <= 0.03 < margin / 2) crosses relu's kink or changes a window's argmax.
+// Drawn from a fixed seed until they qualify.
+std::vector<Tensor> kink_free(const pg::Shape &xs, const pg::Shape &ws, bool bias, int stride,
+                              int pad, int groups, int pk, int ps, int pp, uint64_t seed) {
+  pg::manual_seed(seed);
+  const float margin = 0.08f;
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    std::vector<Tensor> v{pg::clamp(pg::randn(xs), -3.f, 3.f),
+                          pg::clamp(pg::randn(ws) * 0.5f, -1.f, 1.f),
+                          bias ? pg::randn({ws[0]}) : Tensor()};
+    const Tensor c = F::conv2d(v[0], v[1], v[2], stride, pad, 1, groups);
+    const auto cv = c.to_vector();
+    bool ok = std::all_of(cv.begin(), cv.end(), [&](float e) { return std::fabs(e) >= margin; });
+    const int64_t P = c.size(0) * c.size(1), H = c.size(2), W = c.size(3);
+    const int64_t OH = (H + 2 * pp - pk) / ps + 1, OW = (W + 2 * pp - pk) / ps + 1;
+    for (int64_t q = 0; ok && q < P; ++q)
+      for (int64_t i = 0; ok && i < OH; ++i)
+        for (int64_t j = 0; ok && j < OW; ++j) {
+          float m1 = -INFINITY, m2 = -INFINITY;
+          for (int64_t a = i * ps - pp; a < i * ps - pp + pk; ++a)
+            for (int64_t e = j * ps - pp; e < j * ps - pp + pk; ++e)
+              if (a >= 0 && a < H && e >= 0 && e < W) {
+                const float u = cv[(q * H + a) * W + e];
+                m2 = std::max(m2, std::min(m1, u));
+                m1 = std::max(m1, u);
+              }
+          ok = m1 < 0.f || m1 - m2 >= margin; // an all-negative window has no gradient
+        }
+    if (ok) {
+      for (Tensor &t : v)
+        if (t.defined())
+          t.requires_grad_(true);
+      return v;
+    }
+  }
+  FAIL("no kink-free inputs found");
+  return {};
+}
+} // namespace
+
+TEST_CASE("nn gradcheck: conv2d_relu_max_pool2d", "[nn]") {
+  const int saved = pg::get_num_threads();
+  // Strided, grouped conv; overlapping, padded pool; no bias.
+  std::vector<Tensor> no_bias = kink_free({1, 4, 7, 6}, {4, 2, 3, 3}, false, 2, 1, 2, 3, 2, 1, 9);
+  no_bias.pop_back();
+  for (int nt : {1, 2}) {
+    pg::set_num_threads(nt);
+    require_gradcheck(
+        [](const std::vector<Tensor> &v) {
+          return F::conv2d_relu_max_pool2d(v[0], v[1], v[2], 1, 1, 1, 1, 2);
+        },
+        kink_free({2, 2, 4, 5}, {3, 2, 3, 3}, true, 1, 1, 1, 2, 2, 0, 8));
+    require_gradcheck(
+        [](const std::vector<Tensor> &v) {
+          return F::conv2d_relu_max_pool2d(v[0], v[1], Tensor(), 2, 1, 1, 2, 3, 2, 1);
+        },
+        no_bias);
+  }
+  pg::set_num_threads(saved);
+}
+
 TEST_CASE("nn gradcheck: pooling", "[nn]") {
   require_gradcheck([](const std::vector<Tensor> &v) { return F::max_pool2d(v[0], 2); },
                     {distinct({2, 2, 4, 6}, 1)});

@@ -581,6 +581,101 @@ TEST_CASE("nn Sequential: fuses ReLU then MaxPool2d, and nothing else", "[nn]") 
   CHECK(fused(x).to_vector() == F::max_pool2d(pg::relu(x), 2).to_vector());
 }
 
+TEST_CASE("nn conv2d_relu_max_pool2d: bitwise the three ops in a row", "[nn]") {
+  pg::manual_seed(37);
+  struct Case {
+    pg::Shape x, w;
+    bool bias, x_grad;
+    nn::Conv2dOptions o;
+    int pk, ps, pp;
+    bool ceil;
+  };
+  const std::vector<Case> cases = {
+      // M2's first layer (input without gradient, as a network's first conv)
+      {{9, 1, 28, 28}, {32, 1, 3, 3}, true, false, {.padding = 1}, 2, 2, 0, false},
+      // odd sizes, input gradient, strided + grouped conv, overlapping pool
+      {{5, 4, 11, 9},
+       {6, 2, 3, 3},
+       true,
+       true,
+       {.stride = 2, .padding = 1, .groups = 2},
+       3,
+       2,
+       1,
+       true},
+      // 1x1 direct conv without bias; dilated pool
+      {{3, 3, 8, 10}, {4, 3, 1, 1}, false, true, {}, 2, 1, 0, false},
+  };
+  for (const Case &c : cases) {
+    INFO("x " << pg::shape_str(c.x) << " w " << pg::shape_str(c.w));
+    const Tensor x = pg::randn(c.x), w = pg::randn(c.w) * 0.3f, b = pg::randn({c.w[0]});
+    with_threads([&] {
+      const auto &o = c.o;
+      auto run = [&](bool fused, std::vector<Tensor> &leaves) {
+        leaves = {x.clone().requires_grad_(c.x_grad), w.clone().requires_grad_(true),
+                  c.bias ? b.clone().requires_grad_(true) : Tensor()};
+        const Tensor &bb = leaves[2];
+        Tensor y = fused ? F::conv2d_relu_max_pool2d(leaves[0], leaves[1], bb, o.stride, o.padding,
+                                                     o.dilation, o.groups, c.pk, c.ps, c.pp,
+                                                     c.pk == 2 && c.ps == 1 ? 2 : 1, c.ceil)
+                         : F::max_pool2d(pg::relu(F::conv2d(leaves[0], leaves[1], bb, o.stride,
+                                                            o.padding, o.dilation, o.groups)),
+                                         c.pk, c.ps, c.pp, c.pk == 2 && c.ps == 1 ? 2 : 1, c.ceil);
+        if (fused)
+          REQUIRE(y.grad_fn_name() == "Conv2dReluMaxPool2dBackward");
+        pg::manual_seed(5);
+        y.backward(pg::randn(y.shape()));
+        return y;
+      };
+      std::vector<Tensor> lf, lp;
+      const Tensor yf = run(true, lf), yp = run(false, lp);
+      REQUIRE(yf.to_vector() == yp.to_vector());
+      for (int i = 0; i < 3; ++i)
+        if (lf[i].defined() && lf[i].requires_grad()) {
+          INFO("gradient of input " << i);
+          REQUIRE(lf[i].grad().to_vector() == lp[i].grad().to_vector());
+        }
+      CHECK(!lf[0].grad().defined() == !c.x_grad);
+    });
+  }
+  // Unbatched input.
+  const Tensor x3 = pg::randn({2, 6, 6}), w3 = pg::randn({3, 2, 3, 3});
+  CHECK(F::conv2d_relu_max_pool2d(x3, w3, Tensor(), 1, 1, 1, 1, 2).to_vector() ==
+        F::max_pool2d(pg::relu(F::conv2d(x3, w3, Tensor(), 1, 1)), 2).to_vector());
+  // A conv that runs as Winograd is not fused, and gives the same result.
+  const Tensor xw = pg::randn({2, 16, 6, 6}), ww = pg::randn({16, 16, 3, 3});
+  Tensor yw =
+      F::conv2d_relu_max_pool2d(xw, ww.clone().requires_grad_(true), Tensor(), 1, 1, 1, 1, 2);
+  CHECK(yw.grad_fn_name() == "ReluMaxPool2dBackward");
+  CHECK(yw.to_vector() ==
+        F::max_pool2d(pg::relu(F::conv2d(xw, ww, Tensor(), 1, 1)), 2).to_vector());
+  // Bad pooling arguments name the fused op.
+  REQUIRE_THROWS_WITH(F::conv2d_relu_max_pool2d(x3, w3, Tensor(), 1, 1, 1, 1, 2, 2, 3),
+                      Contains("conv2d_relu_max_pool2d") && Contains("half of the kernel size"));
+}
+
+TEST_CASE("nn Sequential: fuses Conv2d, ReLU, MaxPool2d; the longest match wins", "[nn]") {
+  pg::manual_seed(41);
+  const Tensor x = pg::randn({2, 3, 8, 8});
+  auto conv = nn::make<nn::Conv2d>(3, 4, 3, nn::Conv2dOptions{.padding = 1});
+  nn::Sequential seq{conv, nn::make<nn::ReLU>(), nn::make<nn::MaxPool2d>(2)};
+  CHECK(seq(x).grad_fn_name() == "Conv2dReluMaxPool2dBackward");
+  CHECK(seq(x).to_vector() == F::max_pool2d(pg::relu((*conv)(x)), 2).to_vector());
+  // A Conv2d subclass: only the ReLU, MaxPool2d pair fuses.
+  struct MyConv : nn::Conv2d {
+    using nn::Conv2d::Conv2d;
+  };
+  nn::Sequential sub{std::make_shared<MyConv>(3, 4, 3, nn::Conv2dOptions{.padding = 1}),
+                     nn::make<nn::ReLU>(), nn::make<nn::MaxPool2d>(2)};
+  CHECK(sub(x).grad_fn_name() == "ReluMaxPool2dBackward");
+  // Conv2d, ReLU without a pool: nothing fuses.
+  nn::Sequential no_pool{conv, nn::make<nn::ReLU>()};
+  CHECK(no_pool(x).grad_fn_name() == "ReluBackward");
+  // The fused path keeps Conv2d's own input checks and message.
+  REQUIRE_THROWS_WITH(seq(pg::randn({2, 5, 8, 8})),
+                      Contains("Conv2d(3, 4") && Contains("expected input with 3 channels"));
+}
+
 TEST_CASE("nn relu: NaN passes like PyTorch, in value and gradient", "[nn]") {
   // torch.relu([nan, -1, 0, 2]) = [nan, 0, 0, 2]; its gradient for ones is
   // [1, 0, 0, 1] (threshold_backward passes g where !(y <= 0)).

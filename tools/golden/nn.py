@@ -19,7 +19,10 @@ Writes
   nn_fused.txt       relu then max-pool (polygrad's fused relu_max_pool2d and
                      what nn.Sequential(ReLU, MaxPool2d) runs as): 2x2 fast
                      path even/odd sizes, windows that are all <= 0 with ties
-                     at zero, overlapping 3x3 s2 p1
+                     at zero, overlapping 3x3 s2 p1; conv2d then relu then
+                     max-pool (conv2d_relu_max_pool2d): padded 3x3 + 2x2,
+                     strided/dilated/grouped conv + overlapping ceil_mode
+                     pool, 1x1 conv without bias
   nn_resblock.txt    a residual block (conv-bn-relu-conv-bn + 1x1 conv-bn
                      shortcut, relu) in train mode: output, input gradient,
                      every parameter's gradient (state_dict names) and the
@@ -237,7 +240,23 @@ def gen_fused(g):
     ]
     for name, x, fn in cases:
         _run(lambda x, fn=fn: fn(x), {"x": x}, g, name, out)
-    write_fixture("nn_fused.txt", out, "F.max_pool2d(F.relu(x), ...), float64 reference;"
+    # conv2d, relu, max-pool (polygrad's conv2d_relu_max_pool2d / Sequential(Conv2d, ReLU, MaxPool2d))
+    crp = [
+        # name, x shape, w shape, bias, conv stride, padding, dilation, groups, pool k, s, p, ceil
+        ("crp", (2, 2, 8, 7), (3, 2, 3, 3), True, 1, 1, 1, 1, 2, 2, 0, False),
+        ("crpstrided", (2, 4, 9, 8), (6, 2, 3, 2), True, (2, 1), (1, 0), (1, 2), 2, 3, 2, 1, True),
+        ("crpnobias", (1, 3, 6, 6), (2, 3, 1, 1), False, 1, 0, 1, 1, 2, 2, 0, False),
+    ]
+    for name, xs, ws, bias, st, pad, dil, grp, pk, ps, pp, ceil in crp:
+        ins = {"x": _f32(g, *xs), "w": _f32(g, *ws)}
+        if bias:
+            ins["b"] = _f32(g, ws[0])
+        fn = (lambda st, pad, dil, grp, pk, ps, pp, ceil: lambda x, w, b=None: F.max_pool2d(
+            F.relu(F.conv2d(x, w, b, st, pad, dil, grp)), pk, ps, pp, ceil_mode=ceil))(
+                st, pad, dil, grp, pk, ps, pp, ceil)
+        _run(fn, ins, g, name, out)
+    write_fixture("nn_fused.txt", out, "F.max_pool2d(F.relu(x), ...) and F.max_pool2d(F.relu(F.conv2d(...)), ...),"
+                  " float64 reference;"
                   " arguments: see gen_fused in tools/golden/nn.py")
 
 
