@@ -12,7 +12,6 @@
 #include <polygrad/core/kernels.h>
 #include <polygrad/core/parallel.h>
 #include <polygrad/nn/init.h>
-#include <polygrad/nn/pooling.h>
 #include <polygrad/nn/pooling_detail.h>
 #include <polygrad/nn/winograd.h>
 
@@ -246,27 +245,27 @@ int workers_for(const Geom &g) {
   return nt;
 }
 
-// Image n's output y_n (O x OH x OW) handed over right after its GEMMs
-// (from `worker`'s buffer, while it is still in cache) instead of being
-// written to a batch tensor: the fused epilogues' entry point.
-using ImageSink = std::function<void(int worker, int64_t n, const float *yn)>;
+using detail::ImageSink;
+using detail::ImageSource;
 
+// With a sink (winograd.h), image n's output goes to it from a per-worker
+// buffer right after its GEMMs, while still in cache, and no y is returned.
 Tensor conv_forward(const Geom &g, bool wino, const Tensor &x, const Tensor &w, const Tensor &b,
                     const ImageSink &sink = nullptr) {
+  const float *pb = b.defined() ? b.data<float>() : nullptr;
+  if (wino) {
+    Tensor y = sink ? Tensor() : Tensor::empty({g.N, g.O, g.OH, g.OW});
+    detail::winograd_forward(g.winograd_geom(), x.data<float>(), w.data<float>(), pb,
+                             sink ? nullptr : y.data<float>(), sink);
+    return y;
+  }
   const int64_t L = g.L(), Og = g.Og(), Kg = g.Kg();
   const int nw = workers_for(g);
   Tensor y = sink ? Tensor::empty({nw, g.O * L}) : Tensor::empty({g.N, g.O, g.OH, g.OW});
-  if (wino) {
-    PG_CHECK(!sink, "conv2d: internal error: no image sink on the Winograd path");
-    detail::winograd_forward(g.winograd_geom(), x.data<float>(), w.data<float>(),
-                             b.defined() ? b.data<float>() : nullptr, y.data<float>());
-    return y;
-  }
   const bool direct = g.direct();
   const int64_t rows = direct ? g.OH : block_rows(g), bufsize = g.K() * rows * g.OW;
   Tensor colbuf = direct ? Tensor() : Tensor::empty({nw, bufsize});
   const float *px = x.data<float>(), *pw = w.data<float>();
-  const float *pb = b.defined() ? b.data<float>() : nullptr;
   float *py = y.data<float>();
   kernel::run_workers(nw, g.N, [&](int t, int64_t n0, int64_t n1) {
     float *col = direct ? nullptr : colbuf.data<float>() + t * bufsize;
@@ -302,32 +301,30 @@ struct ConvGrads {
   Tensor dx, dw, db;
 };
 
-// dy_n for image n, written into `buf` (O x OH x OW floats of `worker`'s)
-// when it is not in a batch tensor: the fused epilogues' backward.
-using ImageGrad = std::function<const float *(int worker, int64_t n, float *buf)>;
-
+// With dy_of (winograd.h), image n's dy_n comes from it instead of gy.
 ConvGrads conv_backward(const Geom &g, const Tensor &gy, const Tensor &x, const Tensor &w, bool gx,
-                        bool gw, bool gb, const ImageGrad &dy_of = nullptr);
+                        bool gw, bool gb, const ImageSource &dy_of = nullptr);
 
 // Winograd's dx and dW; db (a plain sum over dy) from the im2col path.
 ConvGrads winograd_backward(const Geom &g, const Tensor &gy, const Tensor &x, const Tensor &w,
-                            bool gx, bool gw, bool gb) {
-  ConvGrads r = conv_backward(g, gy, x, w, false, false, gb);
+                            bool gx, bool gw, bool gb, const ImageSource &dy_of = nullptr) {
+  ConvGrads r = conv_backward(g, gy, x, w, false, false, gb, dy_of);
+  const float *pgy = dy_of ? nullptr : gy.data<float>();
   if (gx) {
     r.dx = Tensor::empty({g.N, g.C, g.H, g.W});
-    detail::winograd_backward_data(g.winograd_geom(), gy.data<float>(), w.data<float>(),
-                                   r.dx.data<float>());
+    detail::winograd_backward_data(g.winograd_geom(), pgy, w.data<float>(), r.dx.data<float>(),
+                                   dy_of);
   }
   if (gw) {
     r.dw = Tensor::empty({g.O, g.C, 3, 3});
-    detail::winograd_backward_weight(g.winograd_geom(), gy.data<float>(), x.data<float>(),
-                                     r.dw.data<float>());
+    detail::winograd_backward_weight(g.winograd_geom(), pgy, x.data<float>(), r.dw.data<float>(),
+                                     dy_of);
   }
   return r;
 }
 
 ConvGrads conv_backward(const Geom &g, const Tensor &gy, const Tensor &x, const Tensor &w, bool gx,
-                        bool gw, bool gb, const ImageGrad &dy_of) {
+                        bool gw, bool gb, const ImageSource &dy_of) {
   ConvGrads r;
   const int64_t L = g.L(), Og = g.Og(), Kg = g.Kg(), wsize = g.O * Kg;
   const int nw = workers_for(g);
@@ -510,9 +507,7 @@ Tensor conv2d_relu_max_pool2d(const Tensor &x, const Tensor &w, const Tensor &b,
                                   pool_kernel, pool_stride, pool_padding, pool_dilation, ceil_mode)
         .squeeze(0);
   const Geom g = conv_geom(x, w, b, stride, padding, dilation, groups);
-  if (g.winograd()) // its output comes in chunks of tiles, not images: not fused
-    return relu_max_pool2d(conv2d(x, w, b, stride, padding, dilation, groups), pool_kernel,
-                           pool_stride, pool_padding, pool_dilation, ceil_mode);
+  const bool wino = g.winograd();
   // The pooling of one image's O planes.
   detail::PoolGeom pg =
       detail::pool_geom("conv2d_relu_max_pool2d", {g.N, g.O, g.OH, g.OW}, pool_kernel,
@@ -526,25 +521,27 @@ Tensor conv2d_relu_max_pool2d(const Tensor &x, const Tensor &w, const Tensor &b,
   float *py = y.data<float>();
   const Tensor xc = kernel::contiguous(x), wc = kernel::contiguous(w);
   const Tensor bc = b.defined() ? kernel::contiguous(b) : Tensor();
-  conv_forward(g, false, xc, wc, bc, [&](int, int64_t n, const float *yn) {
+  conv_forward(g, wino, xc, wc, bc, [&](int, int64_t n, const float *yn) {
     detail::max_pool_forward(pg, yn, py + n * per, pi + n * per, true);
   });
   if (needs_grad({x, w, b})) {
     const bool gx = x.requires_grad(), gw = w.requires_grad(),
                gb = b.defined() && b.requires_grad();
     record("Conv2dReluMaxPool2dBackward", y, {x, w, b},
-           [g, pg, per, idx, gx, gw, gb, sx = SavedTensor(gw ? xc : Tensor()),
+           [g, wino, pg, per, idx, gx, gw, gb, sx = SavedTensor(gw ? xc : Tensor()),
             sw = SavedTensor(gx ? wc : Tensor())](const Tensor &gy) {
              const Tensor gc = kernel::contiguous(gy);
              const float *pgy = gc.data<float>();
              const int32_t *pidx = reinterpret_cast<const int32_t *>(idx.storage()->data);
-             // Image n's conv gradient: dy routed to the winning inputs.
+             // Image n's conv gradient: dy routed to the winning inputs
+             // (Winograd asks for it once per pass: data, weight, bias).
+             const ImageSource dy_of = [&](int, int64_t n, float *buf) -> const float * {
+               detail::max_pool_backward(pg, pgy + n * per, pidx + n * per, buf);
+               return buf;
+             };
              ConvGrads r =
-                 conv_backward(g, Tensor(), sx.get(), sw.get(), gx, gw, gb,
-                               [&](int, int64_t n, float *buf) -> const float * {
-                                 detail::max_pool_backward(pg, pgy + n * per, pidx + n * per, buf);
-                                 return buf;
-                               });
+                 wino ? winograd_backward(g, Tensor(), sx.get(), sw.get(), gx, gw, gb, dy_of)
+                      : conv_backward(g, Tensor(), sx.get(), sw.get(), gx, gw, gb, dy_of);
              return grads{r.dx, r.dw, r.db};
            });
   }

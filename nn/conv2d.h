@@ -57,10 +57,9 @@ Tensor conv2d(const Tensor &x, const Tensor &weight, const Tensor &bias = Tensor
 // at each window's argmax where y > 0, relu_max_pool2d in pooling.h) in the
 // same buffer right before its GEMMs. So the conv output, 4x the pooled size
 // for 2x2 pooling, is never written to memory nor read back, in either pass.
-// Values and gradients are bitwise those of the three ops in a row. A conv
-// that runs as Winograd (its output comes in chunks of tiles, not images) is
-// not fused: conv2d, then relu_max_pool2d. nn::Sequential runs every
-// Conv2d, ReLU, MaxPool2d sequence through it (nn/fusion.h).
+// Values and gradients are bitwise those of the three ops in a row (both
+// conv algorithms: Winograd hands over whole images too). nn::Sequential
+// runs every Conv2d, ReLU, MaxPool2d sequence through it (nn/fusion.h).
 Tensor conv2d_relu_max_pool2d(const Tensor &x, const Tensor &weight, const Tensor &bias,
                               Size2 stride, Size2 padding, Size2 dilation, int64_t groups,
                               Size2 pool_kernel, std::optional<Size2> pool_stride = {},

@@ -255,19 +255,24 @@ inline int rotated_index(int xi) {
 // y = conv(x) for the plan, from the transformed kernel V ([16][Co][Ci], or
 // with `rotated` the forward's [16][Ci][Co] of the kernel rotated by 180
 // degrees, read as V[rotated_index(xi)]^T).
+// With x_of, image n's input comes from it instead of x; with sink, image n's
+// output goes to it (from a per-worker buffer) instead of to y.
 void conv_tiles(const Plan &p, const float *x, const float *V, bool rotated, const float *bias,
-                float *y) {
+                float *y, const ImageSource &x_of = nullptr, const ImageSink &sink = nullptr) {
   const int nw = workers_for(p);
   const int64_t ic = images_per_chunk(p);
-  kernel::run_workers(nw, p.N, [&](int, int64_t n0, int64_t n1) {
+  const int64_t in_size = p.Ci * p.H * p.W, out_size = p.Co * p.OH * p.OW;
+  kernel::run_workers(nw, p.N, [&](int t, int64_t n0, int64_t n1) {
     const int64_t tiles = std::min(ic, std::max<int64_t>(1, n1 - n0)) * p.TI;
     Tensor ub = Tensor::empty({16 * p.Ci * tiles}), mb = Tensor::empty({16 * p.Co * tiles});
     Tensor sb = Tensor::empty({scratch_size(p)});
+    Tensor ib = Tensor::empty({x_of ? in_size : sink ? out_size : 0});
     float *U = ub.data<float>(), *M = mb.data<float>(), *buf = sb.data<float>();
     for (int64_t c0 = n0; c0 < n1; c0 += ic) {
       const int64_t c1 = std::min(n1, c0 + ic), ld = (c1 - c0) * p.TI;
       for (int64_t n = c0; n < c1; ++n)
-        input_tiles(p, x + n * p.Ci * p.H * p.W, U, ld, (n - c0) * p.TI, buf);
+        input_tiles(p, x_of ? x_of(t, n, ib.data<float>()) : x + n * in_size, U, ld,
+                    (n - c0) * p.TI, buf);
       for (int xi = 0; xi < 16; ++xi) {
         if (rotated)
           kernel::gemm(true, false, p.Co, ld, p.Ci, 1.f, V + rotated_index(xi) * p.Ci * p.Co, p.Co,
@@ -276,8 +281,12 @@ void conv_tiles(const Plan &p, const float *x, const float *V, bool rotated, con
           kernel::gemm(false, false, p.Co, ld, p.Ci, 1.f, V + xi * p.Co * p.Ci, p.Ci,
                        U + xi * p.Ci * ld, ld, 0.f, M + xi * p.Co * ld, ld);
       }
-      for (int64_t n = c0; n < c1; ++n)
-        output_tiles(p, M, ld, (n - c0) * p.TI, bias, y + n * p.Co * p.OH * p.OW, buf);
+      for (int64_t n = c0; n < c1; ++n) {
+        float *yn = sink ? ib.data<float>() : y + n * out_size;
+        output_tiles(p, M, ld, (n - c0) * p.TI, bias, yn, buf);
+        if (sink)
+          sink(t, n, yn);
+      }
     }
   });
 }
@@ -285,21 +294,24 @@ void conv_tiles(const Plan &p, const float *x, const float *V, bool rotated, con
 } // namespace
 
 void winograd_forward(const Winograd3x3 &g, const float *x, const float *w, const float *b,
-                      float *y) {
+                      float *y, const ImageSink &sink) {
   Tensor vb = Tensor::empty({16 * g.O * g.C});
   weight_transform(g.O, g.C, w, vb.data<float>());
-  conv_tiles(make_plan(g.N, g.C, g.H, g.W, g.O, g.ph, g.pw), x, vb.data<float>(), false, b, y);
+  conv_tiles(make_plan(g.N, g.C, g.H, g.W, g.O, g.ph, g.pw), x, vb.data<float>(), false, b, y,
+             nullptr, sink);
 }
 
-void winograd_backward_data(const Winograd3x3 &g, const float *dy, const float *w, float *dx) {
+void winograd_backward_data(const Winograd3x3 &g, const float *dy, const float *w, float *dx,
+                            const ImageSource &dy_of) {
   Tensor vb = Tensor::empty({16 * g.O * g.C});
   weight_transform(g.O, g.C, w, vb.data<float>());
   // dy (N, O, OH, OW) -> dx (N, C, H, W): padding 2 - p gives H = OH + 2 - 2p
   conv_tiles(make_plan(g.N, g.O, g.OH(), g.OW(), g.C, 2 - g.ph, 2 - g.pw), dy, vb.data<float>(),
-             true, nullptr, dx);
+             true, nullptr, dx, dy_of);
 }
 
-void winograd_backward_weight(const Winograd3x3 &g, const float *dy, const float *x, float *dw) {
+void winograd_backward_weight(const Winograd3x3 &g, const float *dy, const float *x, float *dw,
+                              const ImageSource &dy_of) {
   // Tiles of the forward: input x (C planes), output dy (O planes).
   const Plan p = make_plan(g.N, g.C, g.H, g.W, g.O, g.ph, g.pw);
   const int nw = workers_for(p);
@@ -315,12 +327,14 @@ void winograd_backward_weight(const Winograd3x3 &g, const float *dy, const float
     const int64_t tiles = std::min(ic, n1 - n0) * p.TI;
     Tensor ub = Tensor::empty({16 * p.Ci * tiles}), mb = Tensor::empty({16 * p.Co * tiles});
     Tensor sb = Tensor::empty({scratch_size(p)});
+    Tensor ib = Tensor::empty({dy_of ? p.Co * p.OH * p.OW : 0});
     float *U = ub.data<float>(), *dM = mb.data<float>(), *buf = sb.data<float>();
     for (int64_t c0 = n0; c0 < n1; c0 += ic) {
       const int64_t c1 = std::min(n1, c0 + ic), ld = (c1 - c0) * p.TI;
       for (int64_t n = c0; n < c1; ++n) {
         input_tiles(p, x + n * p.Ci * p.H * p.W, U, ld, (n - c0) * p.TI, buf);
-        output_tiles_adjoint(p, dy + n * p.Co * p.OH * p.OW, dM, ld, (n - c0) * p.TI, buf);
+        const float *dyn = dy_of ? dy_of(t, n, ib.data<float>()) : dy + n * p.Co * p.OH * p.OW;
+        output_tiles_adjoint(p, dyn, dM, ld, (n - c0) * p.TI, buf);
       }
       // dV[xi] (+)= dM[xi] (O x ld) U[xi]^T (ld x C)
       for (int xi = 0; xi < 16; ++xi)

@@ -31,6 +31,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 namespace polygrad::nn::detail {
 
@@ -42,12 +43,26 @@ struct Winograd3x3 {
   int64_t OW() const { return W + 2 * pw - 2; }
 };
 
-// y (N, O, OH, OW) = conv(x, w) + b (b may be null).
+// Per-image hooks for fused epilogues (conv2d.cpp's conv2d_relu_max_pool2d),
+// shared with the im2col path. A sink receives image n's conv output y_n
+// (O x OH x OW) from `worker`'s buffer right after it is computed, instead
+// of it being written to a batch tensor. A source returns image n's dy_n,
+// computed into `buf` (O x OH x OW floats of `worker`'s) or pointing
+// elsewhere. Workers are OpenMP threads 0..T-1; calls for one worker are
+// sequential.
+using ImageSink = std::function<void(int worker, int64_t n, const float *yn)>;
+using ImageSource = std::function<const float *(int worker, int64_t n, float *buf)>;
+
+// y (N, O, OH, OW) = conv(x, w) + b (b may be null); with a sink, y is
+// unused (may be null).
 void winograd_forward(const Winograd3x3 &g, const float *x, const float *w, const float *b,
-                      float *y);
-// dx (N, C, H, W) from dy (N, O, OH, OW); overwrites dx.
-void winograd_backward_data(const Winograd3x3 &g, const float *dy, const float *w, float *dx);
-// dw (O, C, 3, 3) from dy and x; overwrites dw.
-void winograd_backward_weight(const Winograd3x3 &g, const float *dy, const float *x, float *dw);
+                      float *y, const ImageSink &sink = nullptr);
+// dx (N, C, H, W) from dy (N, O, OH, OW), or from dy_of when given (dy
+// unused); overwrites dx.
+void winograd_backward_data(const Winograd3x3 &g, const float *dy, const float *w, float *dx,
+                            const ImageSource &dy_of = nullptr);
+// dw (O, C, 3, 3) from dy (or dy_of) and x; overwrites dw.
+void winograd_backward_weight(const Winograd3x3 &g, const float *dy, const float *x, float *dw,
+                              const ImageSource &dy_of = nullptr);
 
 } // namespace polygrad::nn::detail
