@@ -305,10 +305,11 @@ struct ConvGrads {
 ConvGrads conv_backward(const Geom &g, const Tensor &gy, const Tensor &x, const Tensor &w, bool gx,
                         bool gw, bool gb, const ImageSource &dy_of = nullptr);
 
-// Winograd's dx and dW; db (a plain sum over dy) from the im2col path.
+// Winograd's dx and dW; db in dW's pass over dy (or, without dW, from the
+// im2col path: a plain sum over dy).
 ConvGrads winograd_backward(const Geom &g, const Tensor &gy, const Tensor &x, const Tensor &w,
                             bool gx, bool gw, bool gb, const ImageSource &dy_of = nullptr) {
-  ConvGrads r = conv_backward(g, gy, x, w, false, false, gb, dy_of);
+  ConvGrads r = conv_backward(g, gy, x, w, false, false, gb && !gw, dy_of);
   const float *pgy = dy_of ? nullptr : gy.data<float>();
   if (gx) {
     r.dx = Tensor::empty({g.N, g.C, g.H, g.W});
@@ -317,8 +318,10 @@ ConvGrads winograd_backward(const Geom &g, const Tensor &gy, const Tensor &x, co
   }
   if (gw) {
     r.dw = Tensor::empty({g.O, g.C, 3, 3});
+    if (gb)
+      r.db = Tensor::empty({g.O});
     detail::winograd_backward_weight(g.winograd_geom(), pgy, x.data<float>(), r.dw.data<float>(),
-                                     dy_of);
+                                     gb ? r.db.data<float>() : nullptr, dy_of);
   }
   return r;
 }

@@ -311,30 +311,42 @@ void winograd_backward_data(const Winograd3x3 &g, const float *dy, const float *
 }
 
 void winograd_backward_weight(const Winograd3x3 &g, const float *dy, const float *x, float *dw,
-                              const ImageSource &dy_of) {
+                              float *db, const ImageSource &dy_of) {
   // Tiles of the forward: input x (C planes), output dy (O planes).
   const Plan p = make_plan(g.N, g.C, g.H, g.W, g.O, g.ph, g.pw);
   const int nw = workers_for(p);
   const int64_t ic = images_per_chunk(p), vsize = 16 * g.O * g.C;
-  // Per-worker dV partials, summed in worker order (deterministic).
-  Tensor part = Tensor::empty({nw, vsize});
+  const int64_t psize = vsize + (db ? g.O : 0), L = p.OH * p.OW;
+  // Per-worker dV (and db) partials, summed in worker order (deterministic).
+  Tensor part = Tensor::empty({nw, psize});
   kernel::run_workers(nw, p.N, [&](int t, int64_t n0, int64_t n1) {
-    float *dV = part.data<float>() + t * vsize;
+    float *dV = part.data<float>() + t * psize, *dbt = db ? dV + vsize : nullptr;
     if (n1 == n0) {
-      std::fill_n(dV, vsize, 0.f);
+      std::fill_n(dV, psize, 0.f);
       return;
     }
+    if (dbt)
+      std::fill_n(dbt, g.O, 0.f);
     const int64_t tiles = std::min(ic, n1 - n0) * p.TI;
     Tensor ub = Tensor::empty({16 * p.Ci * tiles}), mb = Tensor::empty({16 * p.Co * tiles});
     Tensor sb = Tensor::empty({scratch_size(p)});
-    Tensor ib = Tensor::empty({dy_of ? p.Co * p.OH * p.OW : 0});
+    Tensor ib = Tensor::empty({dy_of ? p.Co * L : 0});
     float *U = ub.data<float>(), *dM = mb.data<float>(), *buf = sb.data<float>();
     for (int64_t c0 = n0; c0 < n1; c0 += ic) {
       const int64_t c1 = std::min(n1, c0 + ic), ld = (c1 - c0) * p.TI;
       for (int64_t n = c0; n < c1; ++n) {
         input_tiles(p, x + n * p.Ci * p.H * p.W, U, ld, (n - c0) * p.TI, buf);
-        const float *dyn = dy_of ? dy_of(t, n, ib.data<float>()) : dy + n * p.Co * p.OH * p.OW;
+        const float *dyn = dy_of ? dy_of(t, n, ib.data<float>()) : dy + n * p.Co * L;
         output_tiles_adjoint(p, dyn, dM, ld, (n - c0) * p.TI, buf);
+        if (dbt) // db[o] = sum of dy[n, o] (while dy_n is in cache)
+          for (int64_t o = 0; o < g.O; ++o) {
+            const float *row = dyn + o * L;
+            float acc = 0.f;
+#pragma omp simd reduction(+ : acc)
+            for (int64_t j = 0; j < L; ++j)
+              acc += row[j];
+            dbt[o] += acc;
+          }
       }
       // dV[xi] (+)= dM[xi] (O x ld) U[xi]^T (ld x C)
       for (int xi = 0; xi < 16; ++xi)
@@ -344,11 +356,13 @@ void winograd_backward_weight(const Winograd3x3 &g, const float *dy, const float
   });
   float *dV = part.data<float>();
   for (int t = 1; t < nw; ++t) {
-    const float *q = dV + t * vsize;
-    for (int64_t i = 0; i < vsize; ++i)
+    const float *q = dV + t * psize;
+    for (int64_t i = 0; i < psize; ++i)
       dV[i] += q[i];
   }
   weight_transform_adjoint(g.O, g.C, dV, dw);
+  if (db)
+    std::copy(dV + vsize, dV + psize, db);
 }
 
 } // namespace polygrad::nn::detail

@@ -61,8 +61,9 @@ void winograd_forward(const Winograd3x3 &g, const float *x, const float *w, cons
 // unused); overwrites dx.
 void winograd_backward_data(const Winograd3x3 &g, const float *dy, const float *w, float *dx,
                             const ImageSource &dy_of = nullptr);
-// dw (O, C, 3, 3) from dy (or dy_of) and x; overwrites dw.
+// dw (O, C, 3, 3) from dy (or dy_of) and x, and db (O) = dy summed over
+// (n, i, j) when db is not null (in the same pass over dy); overwrites both.
 void winograd_backward_weight(const Winograd3x3 &g, const float *dy, const float *x, float *dw,
-                              const ImageSource &dy_of = nullptr);
+                              float *db = nullptr, const ImageSource &dy_of = nullptr);
 
 } // namespace polygrad::nn::detail
