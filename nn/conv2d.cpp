@@ -305,24 +305,26 @@ struct ConvGrads {
 ConvGrads conv_backward(const Geom &g, const Tensor &gy, const Tensor &x, const Tensor &w, bool gx,
                         bool gw, bool gb, const ImageSource &dy_of = nullptr);
 
-// Winograd's dx and dW; db in dW's pass over dy (or, without dW, from the
-// im2col path: a plain sum over dy).
+// Winograd's dx, dW and db in one pass over dy (db alone: the im2col path's
+// plain sum over dy).
 ConvGrads winograd_backward(const Geom &g, const Tensor &gy, const Tensor &x, const Tensor &w,
                             bool gx, bool gw, bool gb, const ImageSource &dy_of = nullptr) {
-  ConvGrads r = conv_backward(g, gy, x, w, false, false, gb && !gw, dy_of);
-  const float *pgy = dy_of ? nullptr : gy.data<float>();
-  if (gx) {
+  if (!gx && !gw)
+    return conv_backward(g, gy, x, w, false, false, gb, dy_of);
+  ConvGrads r;
+  if (gx)
     r.dx = Tensor::empty({g.N, g.C, g.H, g.W});
-    detail::winograd_backward_data(g.winograd_geom(), pgy, w.data<float>(), r.dx.data<float>(),
-                                   dy_of);
-  }
-  if (gw) {
+  if (gw)
     r.dw = Tensor::empty({g.O, g.C, 3, 3});
-    if (gb)
-      r.db = Tensor::empty({g.O});
-    detail::winograd_backward_weight(g.winograd_geom(), pgy, x.data<float>(), r.dw.data<float>(),
-                                     gb ? r.db.data<float>() : nullptr, dy_of);
-  }
+  const bool db_here = gb && gw; // summed in the dW half's pass over dy
+  if (db_here)
+    r.db = Tensor::empty({g.O});
+  detail::winograd_backward(g.winograd_geom(), dy_of ? nullptr : gy.data<float>(),
+                            gw ? x.data<float>() : nullptr, gx ? w.data<float>() : nullptr,
+                            gx ? r.dx.data<float>() : nullptr, gw ? r.dw.data<float>() : nullptr,
+                            db_here ? r.db.data<float>() : nullptr, dy_of);
+  if (gb && !db_here)
+    r.db = conv_backward(g, gy, x, w, false, false, true, dy_of).db;
   return r;
 }
 

@@ -32,10 +32,10 @@ Plan make_plan(int64_t N, int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t 
 // ~512 KB, so the GEMMs read what the transforms just wrote from L2; at
 // least one image. (M2 step, interleaved A/B: 20.7 ms at 512 KB and at
 // 256 KB, 21.3 at 1 MB, 22.5 at 2 MB.)
-int64_t images_per_chunk(const Plan &p) {
-  const int64_t per_image = 16 * (p.Ci + p.Co) * p.TI;
-  return std::max<int64_t>(1, (int64_t(1) << 17) / per_image);
+int64_t images_per_chunk(int64_t floats_per_image) {
+  return std::max<int64_t>(1, (int64_t(1) << 17) / floats_per_image);
 }
+int64_t images_per_chunk(const Plan &p) { return images_per_chunk(16 * (p.Ci + p.Co) * p.TI); }
 
 // The batch split: one worker per thread when each gets an image.
 int workers_for(const Plan &p) {
@@ -255,10 +255,24 @@ inline int rotated_index(int xi) {
 // y = conv(x) for the plan, from the transformed kernel V ([16][Co][Ci], or
 // with `rotated` the forward's [16][Ci][Co] of the kernel rotated by 180
 // degrees, read as V[rotated_index(xi)]^T).
-// With x_of, image n's input comes from it instead of x; with sink, image n's
-// output goes to it (from a per-worker buffer) instead of to y.
-void conv_tiles(const Plan &p, const float *x, const float *V, bool rotated, const float *bias,
-                float *y, const ImageSource &x_of = nullptr, const ImageSink &sink = nullptr) {
+// M[xi] (Co x ld) = V[xi] (Co x Ci) U[xi] (Ci x ld) for the 16 positions; with
+// `rotated`, V holds the forward's [16][Ci][Co] and position xi reads
+// V[rotated_index(xi)]^T.
+void tile_gemms(const Plan &p, const float *V, bool rotated, const float *U, float *M, int64_t ld) {
+  for (int xi = 0; xi < 16; ++xi) {
+    if (rotated)
+      kernel::gemm(true, false, p.Co, ld, p.Ci, 1.f, V + rotated_index(xi) * p.Ci * p.Co, p.Co,
+                   U + xi * p.Ci * ld, ld, 0.f, M + xi * p.Co * ld, ld);
+    else
+      kernel::gemm(false, false, p.Co, ld, p.Ci, 1.f, V + xi * p.Co * p.Ci, p.Ci,
+                   U + xi * p.Ci * ld, ld, 0.f, M + xi * p.Co * ld, ld);
+  }
+}
+
+// With sink, image n's output goes to it (from a per-worker buffer) instead
+// of to y.
+void conv_tiles(const Plan &p, const float *x, const float *V, const float *bias, float *y,
+                const ImageSink &sink) {
   const int nw = workers_for(p);
   const int64_t ic = images_per_chunk(p);
   const int64_t in_size = p.Ci * p.H * p.W, out_size = p.Co * p.OH * p.OW;
@@ -266,21 +280,13 @@ void conv_tiles(const Plan &p, const float *x, const float *V, bool rotated, con
     const int64_t tiles = std::min(ic, std::max<int64_t>(1, n1 - n0)) * p.TI;
     Tensor ub = Tensor::empty({16 * p.Ci * tiles}), mb = Tensor::empty({16 * p.Co * tiles});
     Tensor sb = Tensor::empty({scratch_size(p)});
-    Tensor ib = Tensor::empty({x_of ? in_size : sink ? out_size : 0});
+    Tensor ib = Tensor::empty({sink ? out_size : 0});
     float *U = ub.data<float>(), *M = mb.data<float>(), *buf = sb.data<float>();
     for (int64_t c0 = n0; c0 < n1; c0 += ic) {
       const int64_t c1 = std::min(n1, c0 + ic), ld = (c1 - c0) * p.TI;
       for (int64_t n = c0; n < c1; ++n)
-        input_tiles(p, x_of ? x_of(t, n, ib.data<float>()) : x + n * in_size, U, ld,
-                    (n - c0) * p.TI, buf);
-      for (int xi = 0; xi < 16; ++xi) {
-        if (rotated)
-          kernel::gemm(true, false, p.Co, ld, p.Ci, 1.f, V + rotated_index(xi) * p.Ci * p.Co, p.Co,
-                       U + xi * p.Ci * ld, ld, 0.f, M + xi * p.Co * ld, ld);
-        else
-          kernel::gemm(false, false, p.Co, ld, p.Ci, 1.f, V + xi * p.Co * p.Ci, p.Ci,
-                       U + xi * p.Ci * ld, ld, 0.f, M + xi * p.Co * ld, ld);
-      }
+        input_tiles(p, x + n * in_size, U, ld, (n - c0) * p.TI, buf);
+      tile_gemms(p, V, false, U, M, ld);
       for (int64_t n = c0; n < c1; ++n) {
         float *yn = sink ? ib.data<float>() : y + n * out_size;
         output_tiles(p, M, ld, (n - c0) * p.TI, bias, yn, buf);
@@ -297,47 +303,58 @@ void winograd_forward(const Winograd3x3 &g, const float *x, const float *w, cons
                       float *y, const ImageSink &sink) {
   Tensor vb = Tensor::empty({16 * g.O * g.C});
   weight_transform(g.O, g.C, w, vb.data<float>());
-  conv_tiles(make_plan(g.N, g.C, g.H, g.W, g.O, g.ph, g.pw), x, vb.data<float>(), false, b, y,
-             nullptr, sink);
+  conv_tiles(make_plan(g.N, g.C, g.H, g.W, g.O, g.ph, g.pw), x, vb.data<float>(), b, y, sink);
 }
 
-void winograd_backward_data(const Winograd3x3 &g, const float *dy, const float *w, float *dx,
-                            const ImageSource &dy_of) {
-  Tensor vb = Tensor::empty({16 * g.O * g.C});
-  weight_transform(g.O, g.C, w, vb.data<float>());
-  // dy (N, O, OH, OW) -> dx (N, C, H, W): padding 2 - p gives H = OH + 2 - 2p
-  conv_tiles(make_plan(g.N, g.O, g.OH(), g.OW(), g.C, 2 - g.ph, 2 - g.pw), dy, vb.data<float>(),
-             true, nullptr, dx, dy_of);
-}
-
-void winograd_backward_weight(const Winograd3x3 &g, const float *dy, const float *x, float *dw,
-                              float *db, const ImageSource &dy_of) {
-  // Tiles of the forward: input x (C planes), output dy (O planes).
-  const Plan p = make_plan(g.N, g.C, g.H, g.W, g.O, g.ph, g.pw);
-  const int nw = workers_for(p);
-  const int64_t ic = images_per_chunk(p), vsize = 16 * g.O * g.C;
-  const int64_t psize = vsize + (db ? g.O : 0), L = p.OH * p.OW;
+void winograd_backward(const Winograd3x3 &g, const float *dy, const float *x, const float *w,
+                       float *dx, float *dw, float *db, const ImageSource &dy_of) {
+  // dx: the forward's tiles on dy (O planes OH x OW) with padding 2 - p and
+  // the rotated kernel, giving C planes H x W. dW: the forward's own tiles
+  // (x: C planes, dy: O planes).
+  const Plan pd = make_plan(g.N, g.O, g.OH(), g.OW(), g.C, 2 - g.ph, 2 - g.pw);
+  const Plan pw = make_plan(g.N, g.C, g.H, g.W, g.O, g.ph, g.pw);
+  Tensor vb = dx ? Tensor::empty({16 * g.O * g.C}) : Tensor();
+  if (dx)
+    weight_transform(g.O, g.C, w, vb.data<float>());
+  const float *V = dx ? vb.data<float>() : nullptr;
+  const int nw = workers_for(pw);
+  // Both halves' U and M within a chunk's budget.
+  const int64_t ic = images_per_chunk(16 * (g.O + g.C) * ((dx ? pd.TI : 0) + (dw ? pw.TI : 0)));
+  const int64_t L = g.OH() * g.OW(), xsize = g.C * g.H * g.W, vsize = 16 * g.O * g.C;
+  const int64_t psize = vsize + (db ? g.O : 0);
   // Per-worker dV (and db) partials, summed in worker order (deterministic).
-  Tensor part = Tensor::empty({nw, psize});
-  kernel::run_workers(nw, p.N, [&](int t, int64_t n0, int64_t n1) {
-    float *dV = part.data<float>() + t * psize, *dbt = db ? dV + vsize : nullptr;
-    if (n1 == n0) {
+  Tensor part = dw ? Tensor::empty({nw, psize}) : Tensor();
+  kernel::run_workers(nw, g.N, [&](int t, int64_t n0, int64_t n1) {
+    float *dV = dw ? part.data<float>() + t * psize : nullptr;
+    float *dbt = db ? dV + vsize : nullptr;
+    if (dV && n1 == n0)
       std::fill_n(dV, psize, 0.f);
+    if (n1 == n0)
       return;
-    }
     if (dbt)
       std::fill_n(dbt, g.O, 0.f);
-    const int64_t tiles = std::min(ic, n1 - n0) * p.TI;
-    Tensor ub = Tensor::empty({16 * p.Ci * tiles}), mb = Tensor::empty({16 * p.Co * tiles});
-    Tensor sb = Tensor::empty({scratch_size(p)});
-    Tensor ib = Tensor::empty({dy_of ? p.Co * L : 0});
-    float *U = ub.data<float>(), *dM = mb.data<float>(), *buf = sb.data<float>();
+    const int64_t k = std::min(ic, n1 - n0), td = dx ? k * pd.TI : 0, tw = dw ? k * pw.TI : 0;
+    // Ud, Md (data half), Uw, dMw (weight half), transform scratch, dy_n.
+    const int64_t sz[6] = {16 * g.O * td,
+                           16 * g.C * td,
+                           16 * g.C * tw,
+                           16 * g.O * tw,
+                           std::max(scratch_size(pd), scratch_size(pw)),
+                           dy_of ? g.O * L : 0};
+    Tensor bufs = Tensor::empty({sz[0] + sz[1] + sz[2] + sz[3] + sz[4] + sz[5]});
+    float *Ud = bufs.data<float>(), *Md = Ud + sz[0], *Uw = Md + sz[1], *dMw = Uw + sz[2];
+    float *buf = dMw + sz[3], *ib = buf + sz[4];
     for (int64_t c0 = n0; c0 < n1; c0 += ic) {
-      const int64_t c1 = std::min(n1, c0 + ic), ld = (c1 - c0) * p.TI;
+      const int64_t c1 = std::min(n1, c0 + ic), ldd = (c1 - c0) * pd.TI, ldw = (c1 - c0) * pw.TI;
       for (int64_t n = c0; n < c1; ++n) {
-        input_tiles(p, x + n * p.Ci * p.H * p.W, U, ld, (n - c0) * p.TI, buf);
-        const float *dyn = dy_of ? dy_of(t, n, ib.data<float>()) : dy + n * p.Co * L;
-        output_tiles_adjoint(p, dyn, dM, ld, (n - c0) * p.TI, buf);
+        // dy_n once for both halves (a fused epilogue rebuilds it here)
+        const float *dyn = dy_of ? dy_of(t, n, ib) : dy + n * g.O * L;
+        if (dx)
+          input_tiles(pd, dyn, Ud, ldd, (n - c0) * pd.TI, buf);
+        if (dw) {
+          input_tiles(pw, x + n * xsize, Uw, ldw, (n - c0) * pw.TI, buf);
+          output_tiles_adjoint(pw, dyn, dMw, ldw, (n - c0) * pw.TI, buf);
+        }
         if (dbt) // db[o] = sum of dy[n, o] (while dy_n is in cache)
           for (int64_t o = 0; o < g.O; ++o) {
             const float *row = dyn + o * L;
@@ -348,12 +365,19 @@ void winograd_backward_weight(const Winograd3x3 &g, const float *dy, const float
             dbt[o] += acc;
           }
       }
-      // dV[xi] (+)= dM[xi] (O x ld) U[xi]^T (ld x C)
-      for (int xi = 0; xi < 16; ++xi)
-        kernel::gemm(false, true, p.Co, p.Ci, ld, 1.f, dM + xi * p.Co * ld, ld, U + xi * p.Ci * ld,
-                     ld, c0 == n0 ? 0.f : 1.f, dV + xi * p.Co * p.Ci, p.Ci);
+      if (dx) {
+        tile_gemms(pd, V, true, Ud, Md, ldd);
+        for (int64_t n = c0; n < c1; ++n)
+          output_tiles(pd, Md, ldd, (n - c0) * pd.TI, nullptr, dx + n * xsize, buf);
+      }
+      if (dw) // dV[xi] (+)= dM[xi] (O x ld) U[xi]^T (ld x C)
+        for (int xi = 0; xi < 16; ++xi)
+          kernel::gemm(false, true, g.O, g.C, ldw, 1.f, dMw + xi * g.O * ldw, ldw,
+                       Uw + xi * g.C * ldw, ldw, c0 == n0 ? 0.f : 1.f, dV + xi * g.O * g.C, g.C);
     }
   });
+  if (!dw)
+    return;
   float *dV = part.data<float>();
   for (int t = 1; t < nw; ++t) {
     const float *q = dV + t * psize;

@@ -57,13 +57,12 @@ using ImageSource = std::function<const float *(int worker, int64_t n, float *bu
 // unused (may be null).
 void winograd_forward(const Winograd3x3 &g, const float *x, const float *w, const float *b,
                       float *y, const ImageSink &sink = nullptr);
-// dx (N, C, H, W) from dy (N, O, OH, OW), or from dy_of when given (dy
-// unused); overwrites dx.
-void winograd_backward_data(const Winograd3x3 &g, const float *dy, const float *w, float *dx,
-                            const ImageSource &dy_of = nullptr);
-// dw (O, C, 3, 3) from dy (or dy_of) and x, and db (O) = dy summed over
-// (n, i, j) when db is not null (in the same pass over dy); overwrites both.
-void winograd_backward_weight(const Winograd3x3 &g, const float *dy, const float *x, float *dw,
-                              float *db = nullptr, const ImageSource &dy_of = nullptr);
+// The backward, in one pass over the batch (dy_n is read, or rebuilt by
+// dy_of, once per image for both halves): dx (N, C, H, W), dw (O, C, 3, 3)
+// and db (O) = dy summed over (n, i, j), each skipped when null; dy
+// (N, O, OH, OW) or dy_of (then dy is unused); x is needed for dw, w for dx.
+// Overwrites what it computes.
+void winograd_backward(const Winograd3x3 &g, const float *dy, const float *x, const float *w,
+                       float *dx, float *dw, float *db, const ImageSource &dy_of = nullptr);
 
 } // namespace polygrad::nn::detail

@@ -192,6 +192,17 @@ TEST_CASE("nn conv2d: Winograd F(2x2, 3x3) matches a direct reference", "[nn]") 
       // 8.8e-5 (im2col's 3.0e-5), on the first case 2.6e-5 (1.7e-5)
       require_near(wl.grad(), r.dw, 2e-4, "dw");
       require_near(bl.grad(), r.db, 1e-5, "db");
+      // Only some gradients wanted: the backward's pass skips the others.
+      Tensor wo = w.clone().requires_grad_(true), bo = b.clone().requires_grad_(true);
+      F::conv2d(x, wo, bo, 1, c.p).backward(gy);
+      require_near(wo.grad(), r.dw, 2e-4, "dw without dx");
+      require_near(bo.grad(), r.db, 1e-5, "db without dx");
+      Tensor xo = x.clone().requires_grad_(true);
+      F::conv2d(xo, w, b, 1, c.p).backward(gy);
+      require_near(xo.grad(), r.dx, 1e-5, "dx alone");
+      Tensor bw = b.clone().requires_grad_(true);
+      F::conv2d(x, w, bw, 1, c.p).backward(gy);
+      require_near(bw.grad(), r.db, 1e-5, "db alone");
     });
     nn::set_conv_algorithm(nn::ConvAlgorithm::Auto);
   }
