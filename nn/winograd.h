@@ -22,8 +22,10 @@
 //           0 and 3 of both axes of G g G^T, so it reuses V (transposed)
 //   weight  dM_t = A dY_t A^T,  dV[xi] = sum_t dM[xi] U[xi]^T  (GEMM NT),
 //           dW = G^T dV G
-// The batch is split across the threads; each processes a few images at a
-// time so that U and M (16 (C + O) floats per tile) stay near L2.
+// The batch is split across the threads; each processes chunks of images
+// small enough (~512 KB of U and M, 16 (C + O) floats per tile; one image
+// for M2's conv2) that the GEMMs read what the transforms wrote from L2.
+// The backward does dx, dW and db in one pass over the chunks.
 //
 // Accuracy: the transforms only add, subtract and halve, so the result
 // differs from the direct sum by rounding only: y and dx as close as
