@@ -10,6 +10,7 @@
 
 #include <polygrad/autograd/node.h>
 #include <polygrad/core/elementwise.h>
+#include <polygrad/core/interleave.h>
 #include <polygrad/core/kernels.h>
 
 namespace polygrad::nn {
@@ -76,24 +77,17 @@ template <bool Relu>
 void max2x2_row(const float *r0, const float *r1, float *y, int32_t *idx, int32_t base, int32_t W,
                 int64_t OW) {
 #if defined(__AVX512F__)
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
   const __m512i lane2 =
       _mm512_slli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1);
   for (int64_t j = 0; j < OW; j += 16) {
     const int64_t n = std::min<int64_t>(16, OW - j);
     const __mmask16 m = __mmask16((1u << n) - 1);
-    const __mmask16 mlo = __mmask16(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1);
-    const __mmask16 mhi = __mmask16(n <= 8 ? 0u : (1u << (2 * (n - 8))) - 1);
-    const __m512 a0 = _mm512_maskz_loadu_ps(mlo, r0 + 2 * j);
-    const __m512 a1 = _mm512_maskz_loadu_ps(mhi, r0 + 2 * j + 16);
-    const __m512 b0 = _mm512_maskz_loadu_ps(mlo, r1 + 2 * j);
-    const __m512 b1 = _mm512_maskz_loadu_ps(mhi, r1 + 2 * j + 16);
-    __m512 best = _mm512_permutex2var_ps(a0, even, a1);
+    __m512 a_even, a_odd, b_even, b_odd;
+    kernel::load_pairs(r0 + 2 * j, n, a_even, a_odd);
+    kernel::load_pairs(r1 + 2 * j, n, b_even, b_odd);
+    __m512 best = a_even;
     __m512i off = _mm512_setzero_si512();
-    const __m512 cand[3] = {_mm512_permutex2var_ps(a0, odd, a1),
-                            _mm512_permutex2var_ps(b0, even, b1),
-                            _mm512_permutex2var_ps(b0, odd, b1)};
+    const __m512 cand[3] = {a_odd, b_even, b_odd};
     const int32_t coff[3] = {1, W, W + 1};
     for (int c = 0; c < 3; ++c) {
       // a larger value or a NaN takes the max (unordered compare of v with
@@ -146,14 +140,9 @@ void max2x2_row_backward(const float *gy, const int32_t *idx, float *d0, float *
 #if defined(__AVX512F__)
   const __m512i lane2 =
       _mm512_slli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1);
-  // Interleave (x_0, y_0, x_1, y_1, ...) of two 16-lane vectors.
-  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
   for (int64_t j = 0; j < OW; j += 16) {
     const int64_t n = std::min<int64_t>(16, OW - j);
     const __mmask16 m = __mmask16((1u << n) - 1);
-    const __mmask16 mlo = __mmask16(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1);
-    const __mmask16 mhi = __mmask16(n <= 8 ? 0u : (1u << (2 * (n - 8))) - 1);
     const __m512 g = _mm512_maskz_loadu_ps(m, gy + j);
     const __m512i rel =
         _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, idx + j),
@@ -163,10 +152,8 @@ void max2x2_row_backward(const float *gy, const int32_t *idx, float *d0, float *
     const __m512 g10 = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(rel, _mm512_set1_epi32(W)), g);
     const __m512 g11 =
         _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(rel, _mm512_set1_epi32(W + 1)), g);
-    _mm512_mask_storeu_ps(d0 + 2 * j, mlo, _mm512_permutex2var_ps(g00, lo, g01));
-    _mm512_mask_storeu_ps(d0 + 2 * j + 16, mhi, _mm512_permutex2var_ps(g00, hi, g01));
-    _mm512_mask_storeu_ps(d1 + 2 * j, mlo, _mm512_permutex2var_ps(g10, lo, g11));
-    _mm512_mask_storeu_ps(d1 + 2 * j + 16, mhi, _mm512_permutex2var_ps(g10, hi, g11));
+    kernel::store_pairs(d0 + 2 * j, n, g00, g01);
+    kernel::store_pairs(d1 + 2 * j, n, g10, g11);
   }
 #else
 #pragma omp simd

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "test_core_util.h"
+#include <polygrad/core/interleave.h>
 
 namespace pg = polygrad;
 using Catch::Contains;
@@ -418,4 +419,27 @@ TEST_CASE("shape helpers and dim wrapping errors", "[core]") {
   REQUIRE(pg::broadcast_shapes({}, {2}, "op") == Shape{2});
   REQUIRE(pg::broadcast_shapes({0}, {1}, "op") == Shape{0});
   REQUIRE_THROWS_WITH(pg::broadcast_shapes({0}, {2}, "op"), Contains("[0]") && Contains("[2]"));
+}
+
+TEST_CASE("core interleave: (de)interleaving rows of every length up to 40", "[core]") {
+  // The AVX-512 path works in steps of 16 pairs with masked tails; guard
+  // floats around the rows catch a read or write past 2 n.
+  for (int64_t n = 0; n <= 40; ++n) {
+    INFO("n = " << n);
+    std::vector<float> src(2 * n + 2), even(n + 2, -1.f), odd(n + 2, -1.f);
+    for (int64_t i = 0; i < 2 * n; ++i)
+      src[i + 1] = float(i);
+    src[0] = src[2 * n + 1] = NAN;
+    pg::kernel::deinterleave(src.data() + 1, n, even.data() + 1, odd.data() + 1);
+    for (int64_t j = 0; j < n; ++j) {
+      REQUIRE(even[j + 1] == float(2 * j));
+      REQUIRE(odd[j + 1] == float(2 * j + 1));
+    }
+    REQUIRE((even[0] == -1.f && odd[0] == -1.f && even[n + 1] == -1.f && odd[n + 1] == -1.f));
+    std::vector<float> dst(2 * n + 2, -1.f);
+    pg::kernel::interleave(even.data() + 1, odd.data() + 1, n, dst.data() + 1);
+    for (int64_t i = 0; i < 2 * n; ++i)
+      REQUIRE(dst[i + 1] == float(i));
+    REQUIRE((dst[0] == -1.f && dst[2 * n + 1] == -1.f));
+  }
 }
