@@ -316,15 +316,12 @@ ConvGrads winograd_backward(const Geom &g, const Tensor &gy, const Tensor &x, co
     r.dx = Tensor::empty({g.N, g.C, g.H, g.W});
   if (gw)
     r.dw = Tensor::empty({g.O, g.C, 3, 3});
-  const bool db_here = gb && gw; // summed in the dW half's pass over dy
-  if (db_here)
+  if (gb)
     r.db = Tensor::empty({g.O});
   detail::winograd_backward(g.winograd_geom(), dy_of ? nullptr : gy.data<float>(),
                             gw ? x.data<float>() : nullptr, gx ? w.data<float>() : nullptr,
                             gx ? r.dx.data<float>() : nullptr, gw ? r.dw.data<float>() : nullptr,
-                            db_here ? r.db.data<float>() : nullptr, dy_of);
-  if (gb && !db_here)
-    r.db = conv_backward(g, gy, x, w, false, false, true, dy_of).db;
+                            gb ? r.db.data<float>() : nullptr, dy_of);
   return r;
 }
 

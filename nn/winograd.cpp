@@ -321,12 +321,12 @@ void winograd_backward(const Winograd3x3 &g, const float *dy, const float *x, co
   // Both halves' U and M within a chunk's budget.
   const int64_t ic = images_per_chunk(16 * (g.O + g.C) * ((dx ? pd.TI : 0) + (dw ? pw.TI : 0)));
   const int64_t L = g.OH() * g.OW(), xsize = g.C * g.H * g.W, vsize = 16 * g.O * g.C;
-  const int64_t psize = vsize + (db ? g.O : 0);
-  // Per-worker dV (and db) partials, summed in worker order (deterministic).
-  Tensor part = dw ? Tensor::empty({nw, psize}) : Tensor();
+  const int64_t voff = dw ? vsize : 0, psize = voff + (db ? g.O : 0);
+  // Per-worker dV and db partials, summed in worker order (deterministic).
+  Tensor part = psize ? Tensor::empty({nw, psize}) : Tensor();
   kernel::run_workers(nw, g.N, [&](int t, int64_t n0, int64_t n1) {
-    float *dV = dw ? part.data<float>() + t * psize : nullptr;
-    float *dbt = db ? dV + vsize : nullptr;
+    float *dV = psize ? part.data<float>() + t * psize : nullptr;
+    float *dbt = db ? dV + voff : nullptr;
     if (dV && n1 == n0)
       std::fill_n(dV, psize, 0.f);
     if (n1 == n0)
@@ -376,7 +376,7 @@ void winograd_backward(const Winograd3x3 &g, const float *dy, const float *x, co
                        Uw + xi * g.C * ldw, ldw, c0 == n0 ? 0.f : 1.f, dV + xi * g.O * g.C, g.C);
     }
   });
-  if (!dw)
+  if (!psize)
     return;
   float *dV = part.data<float>();
   for (int t = 1; t < nw; ++t) {
@@ -384,9 +384,10 @@ void winograd_backward(const Winograd3x3 &g, const float *dy, const float *x, co
     for (int64_t i = 0; i < psize; ++i)
       dV[i] += q[i];
   }
-  weight_transform_adjoint(g.O, g.C, dV, dw);
+  if (dw)
+    weight_transform_adjoint(g.O, g.C, dV, dw);
   if (db)
-    std::copy(dV + vsize, dV + psize, db);
+    std::copy(dV + voff, dV + psize, db);
 }
 
 } // namespace polygrad::nn::detail

@@ -203,6 +203,10 @@ TEST_CASE("nn conv2d: Winograd F(2x2, 3x3) matches a direct reference", "[nn]") 
       Tensor bw = b.clone().requires_grad_(true);
       F::conv2d(x, w, bw, 1, c.p).backward(gy);
       require_near(bw.grad(), r.db, 1e-5, "db alone");
+      Tensor xf = x.clone().requires_grad_(true), bf = b.clone().requires_grad_(true);
+      F::conv2d(xf, w, bf, 1, c.p).backward(gy); // frozen weight
+      require_near(xf.grad(), r.dx, 1e-5, "dx with a frozen weight");
+      require_near(bf.grad(), r.db, 1e-5, "db with a frozen weight");
     });
     nn::set_conv_algorithm(nn::ConvAlgorithm::Auto);
   }
