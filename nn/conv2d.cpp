@@ -535,8 +535,8 @@ Tensor conv2d_relu_max_pool2d(const Tensor &x, const Tensor &w, const Tensor &b,
              const Tensor gc = kernel::contiguous(gy);
              const float *pgy = gc.data<float>();
              const int32_t *pidx = reinterpret_cast<const int32_t *>(idx.storage()->data);
-             // Image n's conv gradient: dy routed to the winning inputs
-             // (Winograd asks for it once per pass: data, weight, bias).
+             // Image n's conv gradient: dy routed to the winning inputs,
+             // rebuilt per image in the backward's per-worker buffer.
              const ImageSource dy_of = [&](int, int64_t n, float *buf) -> const float * {
                detail::max_pool_backward(pg, pgy + n * per, pidx + n * per, buf);
                return buf;
