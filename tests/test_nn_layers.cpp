@@ -171,6 +171,11 @@ TEST_CASE("nn conv2d: Winograd F(2x2, 3x3) matches a direct reference", "[nn]") 
        {16, 16, 3, 3},
        1,
        nn::ConvAlgorithm::Winograd},
+      // one image over the chunk budget (M3's 64-channel 32x32 layer); with
+      // padding 0 and 2 the backward's two halves have different tile grids
+      {"large image, pad 1", {3, 64, 32, 30}, {64, 64, 3, 3}, 1, nn::ConvAlgorithm::Auto},
+      {"large image, pad 0", {2, 48, 26, 25}, {48, 48, 3, 3}, 0, nn::ConvAlgorithm::Winograd},
+      {"large image, pad 2", {2, 48, 23, 24}, {40, 48, 3, 3}, 2, nn::ConvAlgorithm::Winograd},
   };
   pg::manual_seed(17);
   for (const Case &c : cases) {
@@ -185,8 +190,11 @@ TEST_CASE("nn conv2d: Winograd F(2x2, 3x3) matches a direct reference", "[nn]") 
       const Tensor gy = pg::randn(y.shape());
       y.backward(gy);
       const ConvRef r = conv_ref(x, w, b, gy, 1, c.p, 1, 1);
-      require_near(y, r.y, 1e-5, "y");
-      require_near(xl.grad(), r.dx, 1e-5, "dx");
+      // y and dx sum 9 C (9 O) float products: with 48-64 channels im2col's
+      // own worst error on these shapes is 3.5e-5, Winograd's 2.2e-5.
+      const double tol = c.w[0] >= 40 ? 1e-4 : 1e-5;
+      require_near(y, r.y, tol, "y");
+      require_near(xl.grad(), r.dx, tol, "dx");
       // dW sums N * OH * OW products in float, and Winograd's transforms add
       // 16 of those sums per tap: on 40 images of 16x16 its worst error is
       // 8.8e-5 (im2col's 3.0e-5), on the first case 2.6e-5 (1.7e-5)
@@ -199,13 +207,13 @@ TEST_CASE("nn conv2d: Winograd F(2x2, 3x3) matches a direct reference", "[nn]") 
       require_near(bo.grad(), r.db, 1e-5, "db without dx");
       Tensor xo = x.clone().requires_grad_(true);
       F::conv2d(xo, w, b, 1, c.p).backward(gy);
-      require_near(xo.grad(), r.dx, 1e-5, "dx alone");
+      require_near(xo.grad(), r.dx, tol, "dx alone");
       Tensor bw = b.clone().requires_grad_(true);
       F::conv2d(x, w, bw, 1, c.p).backward(gy);
       require_near(bw.grad(), r.db, 1e-5, "db alone");
       Tensor xf = x.clone().requires_grad_(true), bf = b.clone().requires_grad_(true);
       F::conv2d(xf, w, bf, 1, c.p).backward(gy); // frozen weight
-      require_near(xf.grad(), r.dx, 1e-5, "dx with a frozen weight");
+      require_near(xf.grad(), r.dx, tol, "dx with a frozen weight");
       require_near(bf.grad(), r.db, 1e-5, "db with a frozen weight");
     });
     nn::set_conv_algorithm(nn::ConvAlgorithm::Auto);
@@ -622,6 +630,8 @@ TEST_CASE("nn conv2d_relu_max_pool2d: bitwise the three ops in a row", "[nn]") {
       // size (a half tile); padding 2
       {{5, 16, 9, 7}, {16, 16, 3, 3}, true, true, {.padding = 1}, 2, 2, 0, false},
       {{3, 16, 6, 6}, {16, 16, 3, 3}, false, true, {.padding = 2}, 3, 2, 1, false},
+      // Winograd with 64 channels (one image over the chunk budget)
+      {{3, 64, 19, 18}, {64, 64, 3, 3}, true, true, {.padding = 1}, 2, 2, 0, false},
       // 1x1 direct conv without bias; dilated pool
       {{3, 3, 8, 10}, {4, 3, 1, 1}, false, true, {}, 2, 1, 0, false},
   };
