@@ -191,7 +191,8 @@ TEST_CASE("nn conv2d: Winograd F(2x2, 3x3) matches a direct reference", "[nn]") 
       y.backward(gy);
       const ConvRef r = conv_ref(x, w, b, gy, 1, c.p, 1, 1);
       // y and dx sum 9 C (9 O) float products: with 48-64 channels im2col's
-      // own worst error on these shapes is 3.5e-5, Winograd's 2.2e-5.
+      // own worst error on these shapes is 3.5e-5, Winograd's 2.2e-5; db
+      // there (~2,900 terms) reached 1.2e-5 in the RelWithDebInfo build.
       const double tol = c.w[0] >= 40 ? 1e-4 : 1e-5;
       require_near(y, r.y, tol, "y");
       require_near(xl.grad(), r.dx, tol, "dx");
@@ -199,22 +200,22 @@ TEST_CASE("nn conv2d: Winograd F(2x2, 3x3) matches a direct reference", "[nn]") 
       // 16 of those sums per tap: on 40 images of 16x16 its worst error is
       // 8.8e-5 (im2col's 3.0e-5), on the first case 2.6e-5 (1.7e-5)
       require_near(wl.grad(), r.dw, 2e-4, "dw");
-      require_near(bl.grad(), r.db, 1e-5, "db");
+      require_near(bl.grad(), r.db, tol, "db");
       // Only some gradients wanted: the backward's pass skips the others.
       Tensor wo = w.clone().requires_grad_(true), bo = b.clone().requires_grad_(true);
       F::conv2d(x, wo, bo, 1, c.p).backward(gy);
       require_near(wo.grad(), r.dw, 2e-4, "dw without dx");
-      require_near(bo.grad(), r.db, 1e-5, "db without dx");
+      require_near(bo.grad(), r.db, tol, "db without dx");
       Tensor xo = x.clone().requires_grad_(true);
       F::conv2d(xo, w, b, 1, c.p).backward(gy);
       require_near(xo.grad(), r.dx, tol, "dx alone");
       Tensor bw = b.clone().requires_grad_(true);
       F::conv2d(x, w, bw, 1, c.p).backward(gy);
-      require_near(bw.grad(), r.db, 1e-5, "db alone");
+      require_near(bw.grad(), r.db, tol, "db alone");
       Tensor xf = x.clone().requires_grad_(true), bf = b.clone().requires_grad_(true);
       F::conv2d(xf, w, bf, 1, c.p).backward(gy); // frozen weight
       require_near(xf.grad(), r.dx, tol, "dx with a frozen weight");
-      require_near(bf.grad(), r.db, 1e-5, "db with a frozen weight");
+      require_near(bf.grad(), r.db, tol, "db with a frozen weight");
     });
     nn::set_conv_algorithm(nn::ConvAlgorithm::Auto);
   }
