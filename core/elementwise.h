@@ -35,6 +35,23 @@ template <class Fn> void parallel_range(int64_t n, int64_t work, Fn &&fn) {
     fn(n * c / chunks, n * (c + 1) / chunks);
 }
 
+// Sum of x[0 .. len): one float SIMD reduction (the order is fixed for a
+// given build, so results are deterministic).
+inline float row_sum(const float *x, int64_t len) {
+  float s = 0.f;
+#pragma omp simd reduction(+ : s)
+  for (int64_t j = 0; j < len; ++j)
+    s += x[j];
+  return s;
+}
+
+// acc[r] += row_sum(x + r len, len) for r < rows: a bias gradient's
+// per-channel sums over one image's planes.
+inline void add_row_sums(const float *x, int64_t rows, int64_t len, float *acc) {
+  for (int64_t r = 0; r < rows; ++r)
+    acc[r] += row_sum(x + r * len, len);
+}
+
 // fn(worker, begin, end) on nw OpenMP threads, a static contiguous split of
 // [0, n) (worker t gets [n t / nw, n (t + 1) / nw), possibly empty); nw == 1
 // calls fn(0, 0, n) on this thread. For kernels with per-worker buffers.

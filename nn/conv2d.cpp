@@ -391,14 +391,7 @@ ConvGrads conv_backward(const Geom &g, const Tensor &gy, const Tensor &x, const 
         }
       }
       if (gb)
-        for (int64_t o = 0; o < g.O; ++o) {
-          const float *row = gn + o * L;
-          float s = 0.f;
-#pragma omp simd reduction(+ : s)
-          for (int64_t j = 0; j < L; ++j)
-            s += row[j];
-          dbt[o] += s;
-        }
+        kernel::add_row_sums(gn, g.O, L, dbt);
     }
   });
   if (gw && nw > 1) {

@@ -324,11 +324,7 @@ void adaptive_forward(const PoolGeom &g, const float *x, float *y) {
       const float *xp = x + p * HW;
       float *yp = y + p * OHW;
       if (OHW == 1) { // global average pooling
-        float s = 0.f;
-#pragma omp simd reduction(+ : s)
-        for (int64_t k = 0; k < HW; ++k)
-          s += xp[k];
-        yp[0] = s / float(HW);
+        yp[0] = kernel::row_sum(xp, HW) / float(HW);
         continue;
       }
       for (int64_t i = 0; i < g.OH; ++i) {

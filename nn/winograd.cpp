@@ -356,14 +356,7 @@ void winograd_backward(const Winograd3x3 &g, const float *dy, const float *x, co
           output_tiles_adjoint(pw, dyn, dMw, ldw, (n - c0) * pw.TI, buf);
         }
         if (dbt) // db[o] = sum of dy[n, o] (while dy_n is in cache)
-          for (int64_t o = 0; o < g.O; ++o) {
-            const float *row = dyn + o * L;
-            float acc = 0.f;
-#pragma omp simd reduction(+ : acc)
-            for (int64_t j = 0; j < L; ++j)
-              acc += row[j];
-            dbt[o] += acc;
-          }
+          kernel::add_row_sums(dyn, g.O, L, dbt);
       }
       if (dx) {
         tile_gemms(pd, V, true, Ud, Md, ldd);

@@ -399,6 +399,11 @@ TEST_CASE("nn errors name the layer and the shapes", "[nn]") {
   REQUIRE_THROWS_WITH(F::max_pool2d(pg::randn({1, 1, 2, 2}), 3),
                       Contains("too small") && Contains("[1, 1, 2, 2]"));
   REQUIRE_THROWS_WITH(nn::MaxPool2d(2)(pg::randn({4, 4})), Contains("[4, 4]"));
+  // The fused relu + max-pool checks the same and names itself.
+  REQUIRE_THROWS_WITH(F::relu_max_pool2d(pg::randn({4, 4}), 2),
+                      Contains("relu_max_pool2d") && Contains("[4, 4]"));
+  REQUIRE_THROWS_WITH(F::relu_max_pool2d(pg::randn({1, 1, 2, 2}), 3),
+                      Contains("relu_max_pool2d") && Contains("too small"));
   REQUIRE_THROWS_WITH(F::adaptive_avg_pool2d(pg::randn({1, 1, 4, 4}), 0), Contains("output_size"));
   REQUIRE_THROWS_WITH(nn::Dropout(1.5), Contains("between 0 and 1"));
   REQUIRE_THROWS_WITH(nn::GELU("fast"), Contains("tanh"));
