@@ -117,6 +117,7 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const 
   }
   const int64_t blocks = (D + kSlabAlign - 1) / kSlabAlign;
   const int parts = (int)std::min<int64_t>(nt, blocks);
+  detail::count_parallel_region();
 #pragma omp parallel num_threads(parts)
   {
     const int t = omp_get_thread_num(), n = omp_get_num_threads();
@@ -228,6 +229,7 @@ Tensor matmul(const Tensor &a_in, const Tensor &b_in) {
   // gemm() sees omp_in_parallel()); few large ones: gemm() splits each.
   const int nt = get_num_threads();
   if (nt > 1 && nb >= nt && !omp_in_parallel() && 2.0 * nb * M * N * K >= kGemmSplitFlops) {
+    detail::count_parallel_region();
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t i = 0; i < nb; ++i)
       one(i);

@@ -1,5 +1,7 @@
 #include <polygrad/core/parallel.h>
 
+#include <atomic>
+
 #include <cblas.h>
 #include <omp.h>
 
@@ -26,6 +28,12 @@ void set_num_threads(int n) {
 }
 
 int get_num_threads() { return threads(); }
+
+namespace {
+std::atomic<uint64_t> g_parallel_regions{0};
+}
+uint64_t parallel_regions() { return g_parallel_regions.load(std::memory_order_relaxed); }
+void detail::count_parallel_region() { g_parallel_regions.fetch_add(1, std::memory_order_relaxed); }
 
 // Apply the default at load time so omp regions use it from the start.
 static const int kInit = (omp_set_num_threads(get_num_threads()), 0);

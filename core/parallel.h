@@ -30,4 +30,16 @@ int get_num_threads();
 // an add, two runs): 64K elements 1.44-1.84, 128K 0.77-0.80, 256K 0.63-0.73.
 constexpr int64_t kParallelGrain = 131072;
 
+// How many parallel regions (forks onto more than one thread) polygrad's
+// kernels have run in this process. A test that means to exercise a parallel
+// path reads it before and after the op, so the path cannot silently go
+// serial when a grain or threshold changes; also handy to count forks per
+// training step. One relaxed atomic increment per fork (a fork costs ~3 us).
+uint64_t parallel_regions();
+
+namespace detail {
+// Called by every kernel right before it forks onto nt > 1 threads.
+void count_parallel_region();
+} // namespace detail
+
 } // namespace polygrad

@@ -185,6 +185,8 @@ ImageDataset load_image_folder(const std::string &root, const ImageFolderOptions
   // thrown afterwards.
   std::vector<std::string> errors(n);
   std::vector<char> failed(n, 0);
+  if (get_num_threads() > 1)
+    detail::count_parallel_region();
 #pragma omp parallel num_threads(get_num_threads())
   {
     Scratch s;

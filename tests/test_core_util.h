@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -225,6 +227,56 @@ inline void check_grad(const pg::GradFn &fn, const std::vector<Tensor> &inputs,
   // Every input that requires grad must have been checked (a vacuous pass is
   // a defect): gradcheck reports a worst element when it checked anything.
   REQUIRE(r.input >= 0);
+}
+
+// Thread coverage. A test meant to exercise a parallel path proves that the
+// path forked: pg::parallel_regions() counts every fork onto > 1 thread, so a
+// test whose input shrinks below a grain (or whose grain grows) fails
+// instead of comparing the serial path with itself.
+//
+// at_1_and_2_threads(fn) runs fn() at 1 thread, then at 2 threads, requires
+// that the 2-thread run forked at least once, restores the thread count and
+// returns {serial result, parallel result}.
+template <class Fn> auto at_1_and_2_threads(Fn &&fn) {
+  const int saved = pg::get_num_threads();
+  struct Restore {
+    int n;
+    ~Restore() { pg::set_num_threads(n); }
+  } restore{saved};
+  pg::set_num_threads(1);
+  auto serial = fn();
+  pg::set_num_threads(2);
+  const uint64_t before = pg::parallel_regions();
+  auto parallel = fn();
+  INFO("the 2-thread run must take a parallel branch (is the input above the grain?)");
+  REQUIRE(pg::parallel_regions() > before);
+  return std::make_pair(std::move(serial), std::move(parallel));
+}
+
+// Runs fn() and requires that it forked at least one parallel region.
+template <class Fn> auto require_forks(Fn &&fn) {
+  const uint64_t before = pg::parallel_regions();
+  auto r = fn();
+  INFO("expected a parallel region (is the input above the grain?)");
+  REQUIRE(pg::parallel_regions() > before);
+  return r;
+}
+
+// Bitwise equality of two float tensors (same shape; NaNs must have the same
+// bits too): for ops with no cross-thread reduction, 2 threads equal 1.
+inline void require_bitwise(const Tensor &a, const Tensor &b, const std::string &what = "") {
+  INFO(what);
+  REQUIRE(a.shape() == b.shape());
+  const std::vector<float> va = a.to_vector(), vb = b.to_vector();
+  for (size_t i = 0; i < va.size(); ++i) {
+    uint32_t ba, bb;
+    std::memcpy(&ba, &va[i], 4);
+    std::memcpy(&bb, &vb[i], 4);
+    if (ba != bb) {
+      INFO("first difference at flat index " << i << ": " << va[i] << " vs " << vb[i]);
+      REQUIRE(ba == bb);
+    }
+  }
 }
 
 // A leaf that requires grad.
