@@ -50,6 +50,49 @@ TEST_CASE("gradcheck itself fails on a wrong backward and names the element", "[
   REQUIRE(big.input == 0);
   // An output that does not require grad is a failure, not a vacuous pass.
   REQUIRE_FALSE(pg::gradcheck([](const V &in) { return in[0].detach(); }, {U({2}, 3)}).ok);
+  // So is checking nothing: no input requires grad, or every input is empty.
+  const auto none = pg::gradcheck([](const V &in) { return in[0] * 2.f; }, {tu::uniform({3}, 4)});
+  REQUIRE_FALSE(none.ok);
+  REQUIRE(none.checked == 0);
+  const auto empty = pg::gradcheck([](const V &in) { return in[0].exp(); }, {U({0}, 4)});
+  REQUIRE_FALSE(empty.ok);
+  REQUIRE(empty.message.find("no input element was checked") != std::string::npos);
+}
+
+TEST_CASE("gradcheck sees a 1 % error in a backward with its default tolerances", "[autograd]") {
+  // y = f + d (f - detach(f)) has f's value and (1 + d) times f's gradient:
+  // a backward that is off by d everywhere.
+  auto mutant = [](double d, const std::function<Tensor(const Tensor &)> &f) {
+    return [d, f](const V &in) {
+      const Tensor y = f(in[0]);
+      return y + (y - y.detach()) * float(d);
+    };
+  };
+  const std::vector<std::pair<std::string, std::function<Tensor(const Tensor &)>>> fns = {
+      {"x^2", [](const Tensor &x) { return x * x; }},
+      {"exp", [](const Tensor &x) { return x.exp(); }},
+      {"softmax", [](const Tensor &x) { return x.softmax(1); }},
+      {"logsumexp-mean", [](const Tensor &x) { return x.logsumexp(1).mean(); }},
+      {"tanh", [](const Tensor &x) { return x.tanh(); }},
+  };
+  for (const auto &[name, f] : fns) {
+    INFO(name);
+    const Tensor x = U({4, 5}, 7);
+    const auto good = pg::gradcheck(mutant(0.0, f), {x});
+    INFO(good.message);
+    REQUIRE(good.ok);
+    REQUIRE(good.sensitive);
+    for (double d : {0.01, -0.01}) {
+      const auto bad = pg::gradcheck(mutant(d, f), {x});
+      INFO(bad.message);
+      REQUIRE_FALSE(bad.ok);
+    }
+  }
+  // The second-order stencil is there for kinks; it is still sensitive on a
+  // smooth function at its default step.
+  const auto o2 = pg::gradcheck(mutant(0.0, fns[1].second), {U({4, 5}, 8)}, {.order = 2});
+  INFO(o2.message);
+  REQUIRE(o2.ok);
 }
 
 TEST_CASE("gradcheck: binary element-wise ops with broadcasting", "[autograd]") {

@@ -38,6 +38,8 @@ void check(const std::string &what, const std::function<Tensor(const Tensor &, c
       pg::gradcheck([&](const std::vector<Tensor> &in) { return f(in[0], in[1]); }, {x, t});
   INFO(res.message);
   REQUIRE(res.ok);
+  REQUIRE(res.checked > 0);
+  REQUIRE(res.sensitive);
 }
 
 } // namespace
