@@ -18,6 +18,11 @@ Tensor poly1_focal_loss(const Tensor &input, const Tensor &labels, const Poly1Fo
   const SoftmaxLossPlan plan =
       plan_softmax_loss({"poly1_focal_loss", "Poly1FocalLossBackward", input, labels, o.alpha,
                          o.ignore_index, o.reduction});
+  // alpha_on_poly = false: the eps term is unweighted and the mean is over the
+  // count (the paper's code followed by a plain mean).
+  if (o.alpha.defined() && !o.alpha_on_poly)
+    return run_softmax_loss(plan, (double)plan.stats.count,
+                            rowwise(detail::FocalRow{o.gamma, o.epsilon, false}));
   return run_softmax_loss(plan, plan.stats.weight_sum,
                           rowwise(detail::FocalRow{o.gamma, o.epsilon}));
 }

@@ -48,8 +48,8 @@ PG_LOSS_IMPL(FocalLoss, FocalLossOptions, focal_loss, BUF(alpha),
                  "ignore_index=" + S::show(o.ignore_index) + ", " + red(o.reduction))
 PG_LOSS_IMPL(Poly1FocalLoss, Poly1FocalLossOptions, poly1_focal_loss, BUF(alpha),
              "epsilon=" + S::show(o.epsilon) + ", gamma=" + S::show(o.gamma) + ", " +
-                 tensor("alpha", o.alpha) + "ignore_index=" + S::show(o.ignore_index) + ", " +
-                 red(o.reduction))
+                 tensor("alpha", o.alpha) + "alpha_on_poly=" + S::show(o.alpha_on_poly) +
+                 ", ignore_index=" + S::show(o.ignore_index) + ", " + red(o.reduction))
 PG_LOSS_IMPL(SigmoidFocalLoss, SigmoidFocalLossOptions, sigmoid_focal_loss, (void)0,
              "alpha=" + S::show(o.alpha) + ", gamma=" + S::show(o.gamma) + ", " + red(o.reduction))
 PG_LOSS_IMPL(Poly1SigmoidFocalLoss, Poly1SigmoidFocalLossOptions, poly1_sigmoid_focal_loss,

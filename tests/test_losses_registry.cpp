@@ -61,9 +61,11 @@ TEST_CASE("losses registry: specs build the same losses as the functions", "[los
       [](auto &x, auto &y) { return L::poly1_focal_loss(x, y, {.epsilon = 2.f, .gamma = 1.5f}); },
       x, y);
   const std::string d = pf.describe();
-  REQUIRE_THAT(d, Contains("poly1_focal(epsilon=2, gamma=1.5, alpha=none, ignore_index=-100, "
-                           "reduction=mean)") &&
-                      Contains("(1-Pt)^(gamma+1)"));
+  REQUIRE_THAT(
+      d, Contains(
+             "poly1_focal(epsilon=2, gamma=1.5, alpha=none, alpha_on_poly=true, ignore_index=-100, "
+             "reduction=mean)") &&
+             Contains("(1-Pt)^(gamma+1)"));
   // aliases, whitespace, defaults
   require_same(
       L::make(" ce ").fn, [](auto &x, auto &y) { return L::cross_entropy(x, y); }, x, y);

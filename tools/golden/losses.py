@@ -316,6 +316,71 @@ def pointwise_cases():
                   "Element-wise losses vs PyTorch (tools/golden/losses.py)")
 
 
+def paper_poly1_focal(logits, labels, alpha, epsilon, gamma, ignore_index=IGN):
+    """The PolyLoss paper's poly1_focal_loss (its appendix code, TF), with the
+    softmax Pt of eq. 4 in place of the sigmoid one and alpha as per-class
+    weights, transcribed op by op into torch:
+        FL = ce * (1 - pt)^gamma;  FL = alpha_t * FL;  Poly1 = FL + eps (1 - pt)^(gamma+1)
+    Per example; the caller reduces (mean = a plain mean over the examples)."""
+    keep = labels != ignore_index
+    logits, labels = logits[keep], labels[keep]
+    p = torch.softmax(logits, dim=-1)
+    ce = F.cross_entropy(logits, labels, reduction="none")
+    pt = p.gather(1, labels[:, None])[:, 0]
+    FL = ce * torch.pow(1 - pt, gamma)
+    if alpha is not None:
+        FL = alpha[labels] * FL
+    return FL + epsilon * torch.pow(1 - pt, gamma + 1)
+
+
+def poly1_focal_convention_cases():
+    """softmax Poly-1 focal, both places for alpha, against the paper's code
+    (alpha_on_poly = false) and with alpha on the eps term as well (alpha_on_poly
+    = true: alpha_y times the paper's unweighted expression, mean over sum alpha_y).
+    Own generators (the upstream gradients of `none` use the global one, saved
+    and restored), so adding these rewrites no other fixture."""
+    state = torch.get_rng_state()
+    torch.manual_seed(1202)
+    g = torch.Generator().manual_seed(1201)
+    c = Cases()
+    N, C = 16, 7
+    x = (torch.randn(N, C, generator=g) * 2).float()
+    y = torch.randint(0, C, (N,), generator=g)
+    y[torch.randperm(N, generator=g)[:3]] = IGN
+    w = (torch.rand(C, generator=g) * 1.5 + 0.25).float()
+
+    def paper(eps, gamma, reduction, on_poly):
+        def fn(x, y, a, _):
+            keep = y != IGN
+            if on_poly:  # alpha_y x (the paper's expression without alpha)
+                per = a[y[keep]] * paper_poly1_focal(x, y, None, eps, gamma)
+                denom = a[y[keep]].sum()
+            else:
+                per = paper_poly1_focal(x, y, a, eps, gamma)
+                denom = torch.tensor(float(keep.sum()), dtype=D)
+            if reduction == "none":  # ignored rows are 0, as F.cross_entropy's
+                full = torch.zeros(len(y), dtype=D)
+                full[keep] = per
+                return full
+            return per.sum() if reduction == "sum" else per.sum() / denom
+        return fn
+
+    for on_poly in (False, True):
+        tag = "on" if on_poly else "off"
+        for eps, gamma in ((1.0, 2.0), (-1.0, 2.0), (2.0, 0.5), (0.5, 0.0)):
+            es, gs = str(eps).replace(".", "p").replace("-", "m"), str(gamma).replace(".", "p")
+            for red in ("mean", "sum", "none"):
+                c.add(f"p1f_{tag}_e{es}_g{gs}_{red}", x, y, paper(eps, gamma, red, on_poly), w=w,
+                      store_inputs=False)
+    c.t["p1f.x"], c.t["p1f.y"], c.t["p1f.w"] = x, y, w
+    for k in [k for k in c.t if k.endswith(".w") and k != "p1f.w"]:
+        del c.t[k]
+    torch.set_rng_state(state)
+    write_fixture("losses_poly1_focal_alpha.txt", c.t,
+                  "Softmax Poly-1 focal: alpha on / off the eps term vs the PolyLoss paper's code "
+                  "(tools/golden/losses.py)")
+
+
 def generate():
     import warnings
     warnings.filterwarnings("ignore", message="reduction: 'mean' divides")  # kl_div's notice
@@ -323,3 +388,4 @@ def generate():
     softmax_cases()
     large_cases()
     pointwise_cases()
+    poly1_focal_convention_cases()
