@@ -189,6 +189,7 @@ Tensor Tensor::expand(const Shape &shape_in) const {
     sh[i] = want;
     st[i] = cur == want ? strides()[i - lead] : 0;
   }
+  (void)shape_numel(sh, "expand"); // a view may be huge, its element count must not wrap
   Tensor out = as_strided(*this, sh, st, offset());
   if (needs_grad({*this}))
     // the engine sums the gradient back over the expanded dims

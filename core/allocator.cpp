@@ -1,5 +1,8 @@
 #include <polygrad/core/allocator.h>
 
+#include <polygrad/core/error.h>
+#include <polygrad/core/tensor.h>
+
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -25,6 +28,10 @@ Cache &cache() {
 } // namespace
 
 size_t bucket_size(size_t n) {
+  // Tensors are at most kMaxTensorBytes (2^62), so the doubling below never
+  // wraps; a larger request is an error, not an endless loop.
+  PG_CHECK(n <= size_t(kMaxTensorBytes), "allocate: ", n,
+           " bytes is larger than the 2^62-byte limit");
   if (n <= 64)
     return 64;
   if (n <= 128)
@@ -58,8 +65,13 @@ void *allocate(size_t nbytes) {
     }
   }
   void *p = std::aligned_alloc(64, b); // b is a multiple of 64
-  if (!p)
-    throw std::bad_alloc();
+  if (!p) {
+    // Give the cached blocks back and try once more before giving up.
+    empty_cache();
+    p = std::aligned_alloc(64, b);
+  }
+  PG_CHECK(p, "allocate: out of memory: cannot allocate ", b, " bytes (", nbytes, " requested; ",
+           stats().live_bytes, " bytes in use)");
   std::lock_guard<std::mutex> lock(c.mu);
   c.stats.system_bytes += b;
   c.stats.system_allocs++;

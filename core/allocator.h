@@ -23,7 +23,9 @@ struct AllocatorStats {
 
 namespace allocator {
 // 64-byte aligned block of at least `nbytes` (nbytes == 0 gives a valid,
-// unique, zero-size block).
+// unique, zero-size block). Out of memory (after returning the cache to the
+// system) or a request past kMaxTensorBytes is a polygrad::Error, never
+// std::bad_alloc.
 void *allocate(size_t nbytes);
 void deallocate(void *p, size_t nbytes);
 AllocatorStats stats();

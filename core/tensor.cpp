@@ -27,21 +27,43 @@ std::string shape_str(const Shape &s) {
   return r + "]";
 }
 
-int64_t shape_numel(const Shape &s) {
+int64_t shape_numel(const Shape &s, const char *op) {
   int64_t n = 1;
+  bool overflow = false;
+  for (int64_t d : s) {
+    PG_CHECK(d >= 0, op, ": negative size ", d, " in shape ", shape_str(s));
+    overflow |= __builtin_mul_overflow(n, d, &n);
+  }
+  // A zero anywhere makes the product 0 even if a partial product wrapped.
   for (int64_t d : s)
-    n *= d;
+    if (d == 0)
+      return 0;
+  PG_CHECK(!overflow, op, ": shape ", shape_str(s), " has more than 2^63 - 1 elements");
   return n;
 }
 
-Shape contiguous_strides(const Shape &s) {
+Shape contiguous_strides(const Shape &s, const char *op) {
   Shape st(s.size());
   int64_t acc = 1;
   for (int64_t i = (int64_t)s.size() - 1; i >= 0; --i) {
     st[i] = acc;
-    acc *= std::max<int64_t>(s[i], 1);
+    PG_CHECK(!__builtin_mul_overflow(acc, std::max<int64_t>(s[i], 1), &acc), op,
+             ": the strides of shape ", shape_str(s), " overflow int64");
   }
   return st;
+}
+
+void check_new_shape(const Shape &s, DType dtype, const char *op) {
+  const int64_t n = shape_numel(s, op);
+  PG_CHECK(n <= kMaxTensorBytes / (int64_t)dtype_size(dtype), op, ": shape ", shape_str(s), " (", n,
+           " elements of ", dtype_name(dtype), ") is larger than the 2^62-byte limit");
+  // With a size-0 dim the other sizes can still be absurd: their strides
+  // (product of the later sizes, zeros counted as 1) must stay representable.
+  int64_t span = 1;
+  for (int64_t d : s)
+    PG_CHECK(!__builtin_mul_overflow(span, std::max<int64_t>(d, 1), &span) &&
+                 span <= kMaxTensorBytes,
+             op, ": shape ", shape_str(s), " is larger than the 2^62-byte limit");
 }
 
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char *op) {
@@ -67,13 +89,12 @@ Shape broadcast_shapes(const Shape &a, const Shape &b, const char *op) {
 Storage::Storage(size_t n) : data(allocator::allocate(n)), nbytes(n) {}
 Storage::~Storage() { allocator::deallocate(data, nbytes); }
 
-Tensor Tensor::empty(const Shape &shape, DType dtype) {
-  for (int64_t d : shape)
-    PG_CHECK(d >= 0, "empty: negative size in shape ", shape_str(shape));
+Tensor Tensor::empty(const Shape &shape, DType dtype, const char *op) {
+  check_new_shape(shape, dtype, op);
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype));
+  impl->storage = std::make_shared<Storage>(size_t(shape_numel(shape)) * dtype_size(dtype));
   impl->shape = shape;
-  impl->strides = contiguous_strides(shape);
+  impl->strides = contiguous_strides(shape, op);
   impl->dtype = dtype;
   return Tensor(std::move(impl));
 }
@@ -127,16 +148,19 @@ float Tensor::item() const {
 
 // ----- factories -----
 Tensor zeros(const Shape &shape, DType dtype) {
-  Tensor t = Tensor::empty(shape, dtype);
+  Tensor t = Tensor::empty(shape, dtype, "zeros");
   std::memset(t.storage()->data, 0, t.storage()->nbytes);
   return t;
 }
-Tensor full(const Shape &shape, float value) {
-  Tensor t = Tensor::empty(shape);
+namespace {
+Tensor filled(const Shape &shape, float value, const char *op) {
+  Tensor t = Tensor::empty(shape, DType::Float32, op);
   std::fill_n(t.data<float>(), t.numel(), value);
   return t;
 }
-Tensor ones(const Shape &shape) { return full(shape, 1.f); }
+} // namespace
+Tensor full(const Shape &shape, float value) { return filled(shape, value, "full"); }
+Tensor ones(const Shape &shape) { return filled(shape, 1.f, "ones"); }
 Tensor scalar_tensor(float value) { return full({}, value); }
 Tensor zeros_like(const Tensor &t) { return zeros(t.shape(), t.dtype()); }
 Tensor ones_like(const Tensor &t) { return ones(t.shape()); }
@@ -158,16 +182,16 @@ Tensor arange(float start, float end, float step) {
 Tensor arange(int64_t end) { return arange(0.f, (float)end, 1.f); }
 
 Tensor rand(const Shape &shape) {
-  Tensor t = Tensor::empty(shape);
+  Tensor t = Tensor::empty(shape, DType::Float32, "rand");
   float *p = t.data<float>();
-  for (int64_t i = 0; i < t.numel(); ++i)
+  for (int64_t i = 0, n = t.numel(); i < n; ++i)
     p[i] = uniform();
   return t;
 }
 Tensor randn(const Shape &shape) {
-  Tensor t = Tensor::empty(shape);
+  Tensor t = Tensor::empty(shape, DType::Float32, "randn");
   float *p = t.data<float>();
-  for (int64_t i = 0; i < t.numel(); ++i)
+  for (int64_t i = 0, n = t.numel(); i < n; ++i)
     p[i] = normal();
   return t;
 }

@@ -28,8 +28,19 @@ template <> constexpr DType dtype_of<int64_t>() { return DType::Int64; }
 
 using Shape = std::vector<int64_t>;
 std::string shape_str(const Shape &s); // "[2, 3]"
-int64_t shape_numel(const Shape &s);
-Shape contiguous_strides(const Shape &s);
+// The largest tensor, in bytes: 2^62. Every element count, byte count,
+// stride, offset and allocator bucket then stays far from int64/size_t
+// overflow; anything larger cannot be allocated on any machine anyway.
+constexpr int64_t kMaxTensorBytes = int64_t(1) << 62;
+// Product of the sizes, checked: a negative size or a product past int64 is
+// a polygrad::Error naming `op` and the shape (never a wrapped count).
+int64_t shape_numel(const Shape &s, const char *op = "shape_numel");
+// Row-major strides (a size-0 dim counts as 1, as in PyTorch), checked the same way.
+Shape contiguous_strides(const Shape &s, const char *op = "contiguous_strides");
+// Throws naming `op` unless a new tensor of this shape and dtype can exist:
+// sizes >= 0, numel * dtype_size <= kMaxTensorBytes (also when a size is 0:
+// the strides must still be representable).
+void check_new_shape(const Shape &s, DType dtype, const char *op);
 // Wraps a possibly negative dim into [0, ndim); throws naming `op` otherwise.
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char *op);
 // NumPy broadcasting of two shapes; throws naming `op` and both shapes.
@@ -63,7 +74,8 @@ public:
   Tensor() = default; // an undefined tensor ("none")
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
   // A fresh contiguous tensor of the given shape; contents uninitialised.
-  static Tensor empty(const Shape &shape, DType dtype = DType::Float32);
+  // Uninitialised; `op` names the caller in a size error (zeros, randn, ...).
+  static Tensor empty(const Shape &shape, DType dtype = DType::Float32, const char *op = "empty");
 
   bool defined() const { return impl_ != nullptr; }
   const Shape &shape() const { return impl().shape; }

@@ -51,7 +51,8 @@ Shape infer_shape(const Shape &shape, int64_t numel, const char *op) {
       infer = (int64_t)i;
     } else {
       PG_CHECK(shape[i] >= 0, op, ": invalid size ", shape[i], " in ", shape_str(shape));
-      known *= shape[i];
+      PG_CHECK(!__builtin_mul_overflow(known, shape[i], &known), op, ": shape ", shape_str(shape),
+               " has more than 2^63 - 1 elements");
     }
   }
   if (infer >= 0) {

@@ -185,14 +185,18 @@ Entry parse_entry(const std::string &name, const json::Value &v, uint64_t data_l
 
   PG_CHECK(sh->kind == K::Array, at, "shape must be an array, got ", json::kind_name(sh->kind));
   const uint64_t esize = dtype_size(e.dtype);
-  uint64_t numel = 1;
+  // span: the product with zeros counted as 1 (what the strides need), so a
+  // zero dim cannot hide absurd other dims: [0, 2^60, 2^60] is rejected here.
+  uint64_t numel = 1, span = 1;
   for (const json::Value &d : sh->array) {
     uint64_t n = 0;
     PG_CHECK(d.as_uint64(n), at, "shape entries must be non-negative integers, got ",
              d.kind == K::Number ? d.text : json::kind_name(d.kind));
     // Bound each dim and every product, so numel * esize cannot overflow.
-    PG_CHECK(n <= (uint64_t(1) << 60) && (n == 0 || numel <= (uint64_t(1) << 60) / esize / n), at,
+    const uint64_t n1 = std::max<uint64_t>(n, 1);
+    PG_CHECK(n <= (uint64_t(1) << 60) && span <= (uint64_t(1) << 60) / esize / n1, at,
              "shape is too large (dim ", d.text, ")");
+    span *= n1;
     numel *= n;
     e.shape.push_back(int64_t(n));
   }

@@ -278,6 +278,13 @@ TEST_CASE("checkpoint: corrupt files are rejected with a clear error and the mod
                        R"({"dtype":"F32","shape":[0,18446744073709551615],"data_offsets":[8,16]})"),
            kPairData),
        {"tensor 'w': shape is too large (dim 18446744073709551615)"}},
+      {"zero dim hiding two 2^60 dims (their strides overflow)",
+       make_file(
+           pair_header(
+               kCount,
+               R"({"dtype":"F32","shape":[0,1152921504606846976,1152921504606846976],"data_offsets":[8,8]})"),
+           kPairData),
+       {"tensor 'w': shape is too large (dim 1152921504606846976)"}},
       {"overflowing element count",
        make_file(
            pair_header(kCount,
