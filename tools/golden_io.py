@@ -2,17 +2,37 @@
 
     tensor <name> <float32|int64> <ndim> <dims...>
     <values>
+
+Every fixture goes to FIXTURE_DIR (tests/fixtures by default);
+tools/gen_golden.py points it elsewhere with set_fixture_dir() for --out and
+--check (regenerate into a temporary folder and diff), so a generator must
+build its paths with fixture_path(), never from its own copy of the folder.
 """
 import os
 
-FIXTURE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures")
+DEFAULT_FIXTURE_DIR = os.path.normpath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures"))
+FIXTURE_DIR = DEFAULT_FIXTURE_DIR
+WRITTEN = []  # every path fixture_path() gave out, for gen_golden.py --check
+
+
+def set_fixture_dir(path):
+    global FIXTURE_DIR
+    FIXTURE_DIR = path
+
+
+def fixture_path(name):
+    """Where fixture `name` is written (its folder is created)."""
+    path = os.path.join(FIXTURE_DIR, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    WRITTEN.append(path)
+    return path
 
 
 def write_fixture(name, tensors, comment=""):
     """tensors: dict name -> torch.Tensor or numpy array (float32 or int64)."""
     import numpy as np
-    path = os.path.join(FIXTURE_DIR, name)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    path = fixture_path(name)
     with open(path, "w") as f:
         if comment:
             for line in comment.splitlines():
