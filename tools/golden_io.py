@@ -50,3 +50,26 @@ def write_fixture(name, tensors, comment=""):
             f.write(f"tensor {key} {dtype} {a.ndim} {' '.join(str(d) for d in a.shape)}\n")
             f.write(vals + "\n")
     return path
+
+
+def read_fixture(name):
+    """The committed fixture `name` as a dict name -> torch.Tensor."""
+    import torch
+    out = {}
+    with open(os.path.join(DEFAULT_FIXTURE_DIR, name)) as f:
+        words = [w for line in f if not line.startswith("#") for w in line.split()]
+    i = 0
+    while i < len(words):
+        assert words[i] == "tensor", f"{name}: expected 'tensor', got {words[i]!r}"
+        key, dtype, ndim = words[i + 1], words[i + 2], int(words[i + 3])
+        shape = [int(d) for d in words[i + 4:i + 4 + ndim]]
+        i += 4 + ndim
+        n = 1
+        for d in shape:
+            n *= d
+        conv = int if dtype == "int64" else float
+        vals = [conv(v) for v in words[i:i + n]]
+        i += n
+        out[key] = torch.tensor(vals, dtype=torch.int64 if dtype == "int64" else torch.float32
+                                ).reshape(shape)
+    return out
