@@ -2,7 +2,8 @@
 # Installs the Debian packages polygrad needs, only those that are missing.
 # Sourced by scripts/test.sh and scripts/demo.sh.
 set -euo pipefail
-PG_PACKAGES=(g++ cmake ninja-build pkg-config libopenblas-dev libstb-dev catch2 zlib1g-dev)
+# python3: tools/safetensors_check.py, run by ctest (pure Python: no numpy, no torch).
+PG_PACKAGES=(g++ cmake ninja-build pkg-config libopenblas-dev libstb-dev catch2 zlib1g-dev python3)
 missing=()
 for p in "${PG_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,17 +2,37 @@
 
     tensor <name> <float32|int64> <ndim> <dims...>
     <values>
+
+Every fixture goes to FIXTURE_DIR (tests/fixtures by default);
+tools/gen_golden.py points it elsewhere with set_fixture_dir() for --out and
+--check (regenerate into a temporary folder and diff), so a generator must
+build its paths with fixture_path(), never from its own copy of the folder.
 """
 import os
 
-FIXTURE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures")
+DEFAULT_FIXTURE_DIR = os.path.normpath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures"))
+FIXTURE_DIR = DEFAULT_FIXTURE_DIR
+WRITTEN = []  # every path fixture_path() gave out, for gen_golden.py --check
+
+
+def set_fixture_dir(path):
+    global FIXTURE_DIR
+    FIXTURE_DIR = path
+
+
+def fixture_path(name):
+    """Where fixture `name` is written (its folder is created)."""
+    path = os.path.join(FIXTURE_DIR, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    WRITTEN.append(path)
+    return path
 
 
 def write_fixture(name, tensors, comment=""):
     """tensors: dict name -> torch.Tensor or numpy array (float32 or int64)."""
     import numpy as np
-    path = os.path.join(FIXTURE_DIR, name)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    path = fixture_path(name)
     with open(path, "w") as f:
         if comment:
             for line in comment.splitlines():
@@ -30,3 +50,26 @@ def write_fixture(name, tensors, comment=""):
             f.write(f"tensor {key} {dtype} {a.ndim} {' '.join(str(d) for d in a.shape)}\n")
             f.write(vals + "\n")
     return path
+
+
+def read_fixture(name):
+    """The committed fixture `name` as a dict name -> torch.Tensor."""
+    import torch
+    out = {}
+    with open(os.path.join(DEFAULT_FIXTURE_DIR, name)) as f:
+        words = [w for line in f if not line.startswith("#") for w in line.split()]
+    i = 0
+    while i < len(words):
+        assert words[i] == "tensor", f"{name}: expected 'tensor', got {words[i]!r}"
+        key, dtype, ndim = words[i + 1], words[i + 2], int(words[i + 3])
+        shape = [int(d) for d in words[i + 4:i + 4 + ndim]]
+        i += 4 + ndim
+        n = 1
+        for d in shape:
+            n *= d
+        conv = int if dtype == "int64" else float
+        vals = [conv(v) for v in words[i:i + n]]
+        i += n
+        out[key] = torch.tensor(vals, dtype=torch.int64 if dtype == "int64" else torch.float32
+                                ).reshape(shape)
+    return out
