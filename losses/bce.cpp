@@ -11,6 +11,7 @@
 #include <polygrad/core/kernels.h>
 #include <polygrad/losses/bce_elem.h>
 #include <polygrad/losses/pointwise_loss.h>
+#include <polygrad/losses/registry.h>
 
 namespace polygrad::losses {
 
@@ -77,5 +78,16 @@ Tensor binary_cross_entropy_with_logits(const Tensor &input, const Tensor &targe
           bce_block<false, false>(X, T, W, PW, b, e, scale, loss, gx, gt);
       });
 }
+
+namespace {
+Series bce_series(const BCEWithLogitsOptions &, int n) { return log_series(n); } // target 1: -log p
+} // namespace
+
+PG_REGISTER_LOSS(binary_cross_entropy_with_logits,
+                 {.name = "bce_with_logits",
+                  .aliases = {"bce", "binary_cross_entropy_with_logits"},
+                  .kind = LossKind::Sigmoid,
+                  .formula = "per element: -w (pw t log sigmoid(x) + (1-t) log sigmoid(-x))"},
+                 bce_series);
 
 } // namespace polygrad::losses

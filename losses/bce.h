@@ -15,6 +15,10 @@ struct BCEWithLogitsOptions {
   Tensor weight{};     // broadcast to the input; undefined = 1
   Tensor pos_weight{}; // weight of positive targets, broadcast to the input; undefined = 1
   Reduction reduction = Reduction::Mean;
+  // The schema (registry specs, nn::Loss printing and buffers): every field once.
+  template <class O, class F> static void fields(O &o, F &&f) {
+    f("weight", o.weight), f("pos_weight", o.pos_weight), f("reduction", o.reduction);
+  }
 };
 void check_options(const BCEWithLogitsOptions &o);
 

@@ -15,6 +15,7 @@
 #include <string>
 
 #include <polygrad/core/tensor.h>
+#include <polygrad/core/text.h>
 
 namespace polygrad::losses {
 
@@ -58,3 +59,10 @@ struct ContiguousFloat {
 };
 
 } // namespace polygrad::losses
+
+// Reduction's text form (registry specs, flags, printing): core/text.h.
+template <> struct polygrad::text::EnumNames<polygrad::losses::Reduction> {
+  using R = polygrad::losses::Reduction;
+  static constexpr std::pair<R, const char *> values[] = {
+      {R::None, "none"}, {R::Mean, "mean"}, {R::Sum, "sum"}, {R::BatchMean, "batchmean"}};
+};

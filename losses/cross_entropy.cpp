@@ -4,6 +4,7 @@
 // (soft_targets.h) with eps = 0.
 #include <polygrad/losses/cross_entropy.h>
 
+#include <polygrad/losses/registry.h>
 #include <polygrad/losses/soft_targets.h>
 #include <polygrad/losses/softmax_loss.h>
 
@@ -30,5 +31,16 @@ Tensor cross_entropy(const Tensor &input, const Tensor &target, const CrossEntro
                             g = w;             // -d(-w l)/dl
                           }));
 }
+
+namespace {
+Series ce_series(const CrossEntropyOptions &, int n) { return log_series(n); }
+} // namespace
+
+PG_REGISTER_LOSS(cross_entropy,
+                 {.name = "cross_entropy",
+                  .aliases = {"ce"},
+                  .kind = LossKind::Softmax,
+                  .formula = "-sum_j w_j t_j log p_j (hard label: -w_y log Pt)"},
+                 ce_series);
 
 } // namespace polygrad::losses

@@ -19,6 +19,11 @@ struct CrossEntropyOptions {
   int64_t ignore_index = -100; // hard labels equal to it are skipped
   float label_smoothing = 0.f; // in [0, 1]
   Reduction reduction = Reduction::Mean;
+  // The schema (registry specs, nn::Loss printing and buffers): every field once.
+  template <class O, class F> static void fields(O &o, F &&f) {
+    f("weight", o.weight), f("ignore_index", o.ignore_index),
+        f("label_smoothing", o.label_smoothing), f("reduction", o.reduction);
+  }
 };
 void check_options(const CrossEntropyOptions &o); // label_smoothing in [0, 1], reduction
 

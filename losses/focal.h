@@ -17,6 +17,11 @@ struct FocalLossOptions {
   Tensor alpha{};    // (C) per-class weights; undefined = all ones
   int64_t ignore_index = -100;
   Reduction reduction = Reduction::Mean;
+  // The schema (registry specs, nn::Loss printing and buffers): every field once.
+  template <class O, class F> static void fields(O &o, F &&f) {
+    f("gamma", o.gamma), f("alpha", o.alpha), f("ignore_index", o.ignore_index),
+        f("reduction", o.reduction);
+  }
 };
 void check_options(const FocalLossOptions &o);
 

@@ -10,6 +10,7 @@
 #include <polygrad/core/kernels.h>
 #include <polygrad/core/vec_math.h>
 #include <polygrad/losses/pointwise_loss.h>
+#include <polygrad/losses/registry.h>
 
 namespace polygrad::losses {
 
@@ -54,5 +55,10 @@ Tensor kl_div(const Tensor &input, const Tensor &target, const KLDivOptions &o) 
         }
       });
 }
+
+PG_REGISTER_LOSS(kl_div, {.name = "kl_div",
+                          .aliases = {"kl"},
+                          .kind = LossKind::Distribution,
+                          .formula = "per element: t (log t - x) (log_target: e^t (t - x))"});
 
 } // namespace polygrad::losses

@@ -16,6 +16,10 @@ namespace polygrad::losses {
 struct KLDivOptions {
   Reduction reduction = Reduction::Mean; // also BatchMean
   bool log_target = false;
+  // The schema (registry specs, nn::Loss printing and buffers): every field once.
+  template <class O, class F> static void fields(O &o, F &&f) {
+    f("reduction", o.reduction), f("log_target", o.log_target);
+  }
 };
 void check_options(const KLDivOptions &o);
 

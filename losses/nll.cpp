@@ -6,6 +6,7 @@
 #include <polygrad/autograd/node.h>
 #include <polygrad/core/kernels.h>
 #include <polygrad/losses/loss_node.h>
+#include <polygrad/losses/registry.h>
 
 namespace polygrad::losses {
 
@@ -59,5 +60,10 @@ Tensor nll_loss(const Tensor &input, const Tensor &labels, const NLLLossOptions 
   }
   return out;
 }
+
+PG_REGISTER_LOSS(nll_loss, {.name = "nll",
+                            .aliases = {"nll_loss"},
+                            .kind = LossKind::LogProbabilities,
+                            .formula = "-w_y x_y (x: log-probabilities)"});
 
 } // namespace polygrad::losses

@@ -10,6 +10,7 @@
 #include <polygrad/losses/poly1_cross_entropy.h>
 
 #include <polygrad/core/vec_math.h>
+#include <polygrad/losses/registry.h>
 #include <polygrad/losses/soft_targets.h>
 #include <polygrad/losses/softmax_loss.h>
 
@@ -81,5 +82,20 @@ Tensor poly1_cross_entropy(const Tensor &input, const Tensor &target,
                             g = w + ek * b * pt;
                           }));
 }
+
+namespace {
+Series poly1_series(const Poly1CrossEntropyOptions &o, int n) { // 1 + eps, 1/2, 1/3, ...
+  Series s = log_series(n);
+  s.coefficients[0] += o.epsilon;
+  return s;
+}
+} // namespace
+
+PG_REGISTER_LOSS(poly1_cross_entropy,
+                 {.name = "poly1",
+                  .aliases = {"poly1_ce", "poly1_cross_entropy"},
+                  .kind = LossKind::Softmax,
+                  .formula = "w_y (-log Pt + epsilon (1-Pt))"},
+                 poly1_series);
 
 } // namespace polygrad::losses

@@ -32,6 +32,12 @@ struct Poly1CrossEntropyOptions {
   float label_smoothing = 0.f; // in [0, 1]
   PolyWeighting weighting = PolyWeighting::Both;
   Reduction reduction = Reduction::Mean;
+  // The schema (registry specs, nn::Loss printing and buffers): every field once.
+  template <class O, class F> static void fields(O &o, F &&f) {
+    f("epsilon", o.epsilon), f("weight", o.weight), f("ignore_index", o.ignore_index),
+        f("label_smoothing", o.label_smoothing), f("weighting", o.weighting),
+        f("reduction", o.reduction);
+  }
 };
 void check_options(const Poly1CrossEntropyOptions &o);
 
@@ -40,3 +46,9 @@ Tensor poly1_cross_entropy(const Tensor &input, const Tensor &target,
                            const Poly1CrossEntropyOptions &options = {});
 
 } // namespace polygrad::losses
+
+template <> struct polygrad::text::EnumNames<polygrad::losses::PolyWeighting> {
+  using W = polygrad::losses::PolyWeighting;
+  static constexpr std::pair<W, const char *> values[] = {
+      {W::Both, "both"}, {W::CrossEntropyOnly, "ce_only"}, {W::RescaledPt, "rescaled_pt"}};
+};

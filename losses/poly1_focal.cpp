@@ -3,6 +3,7 @@
 #include <polygrad/losses/poly1_focal.h>
 
 #include <polygrad/losses/focal_row.h>
+#include <polygrad/losses/registry.h>
 #include <polygrad/losses/softmax_loss.h>
 
 namespace polygrad::losses {
@@ -26,5 +27,22 @@ Tensor poly1_focal_loss(const Tensor &input, const Tensor &labels, const Poly1Fo
   return run_softmax_loss(plan, plan.stats.weight_sum,
                           rowwise(detail::FocalRow{o.gamma, o.epsilon}));
 }
+
+namespace {
+Series poly1_focal_series(const Poly1FocalLossOptions &o, int n) { // alpha = 1
+  Series s = log_series(n, 1, 1 + o.gamma);
+  s.coefficients[0] += o.epsilon;
+  return s;
+}
+} // namespace
+
+PG_REGISTER_LOSS(
+    poly1_focal_loss,
+    {.name = "poly1_focal",
+     .aliases = {"poly1_focal_loss"},
+     .kind = LossKind::Softmax,
+     .formula =
+         "alpha_y (-(1-Pt)^gamma log Pt) + epsilon [alpha_y if alpha_on_poly] (1-Pt)^(gamma+1)"},
+    poly1_focal_series);
 
 } // namespace polygrad::losses

@@ -36,6 +36,12 @@ struct Poly1FocalLossOptions {
   int64_t ignore_index = -100;
   Reduction reduction = Reduction::Mean;
   bool alpha_on_poly = true; // weight the eps term by alpha_y too (see above)
+  // The schema (registry specs, nn::Loss printing and buffers): every field once.
+  template <class O, class F> static void fields(O &o, F &&f) {
+    f("epsilon", o.epsilon), f("gamma", o.gamma), f("alpha", o.alpha),
+        f("alpha_on_poly", o.alpha_on_poly), f("ignore_index", o.ignore_index),
+        f("reduction", o.reduction);
+  }
 };
 void check_options(const Poly1FocalLossOptions &o);
 

@@ -4,6 +4,7 @@
 #include <polygrad/losses/poly_loss.h>
 
 #include <polygrad/core/vec_math.h>
+#include <polygrad/losses/registry.h>
 #include <polygrad/losses/softmax_loss.h>
 
 namespace polygrad::losses {
@@ -40,5 +41,21 @@ Tensor poly_loss(const Tensor &input, const Tensor &labels, const PolyLossOption
         }
       });
 }
+
+namespace {
+Series poly_series(const PolyLossOptions &o, int n) { // 1/j + eps_j
+  Series s = log_series(n);
+  for (size_t j = 0; j < o.epsilons.size() && j < s.coefficients.size(); ++j)
+    s.coefficients[j] += o.epsilons[j];
+  return s;
+}
+} // namespace
+
+PG_REGISTER_LOSS(poly_loss,
+                 {.name = "poly",
+                  .aliases = {"poly_loss"},
+                  .kind = LossKind::Softmax,
+                  .formula = "w_y (-log Pt + sum_j epsilons[j-1] (1-Pt)^j)"},
+                 poly_series);
 
 } // namespace polygrad::losses

@@ -19,6 +19,11 @@ struct PolyLossOptions {
   Tensor weight{};                           // (C) class weights; undefined = all ones
   int64_t ignore_index = -100;
   Reduction reduction = Reduction::Mean;
+  // The schema (registry specs, nn::Loss printing and buffers): every field once.
+  template <class O, class F> static void fields(O &o, F &&f) {
+    f("epsilons", o.epsilons), f("weight", o.weight), f("ignore_index", o.ignore_index),
+        f("reduction", o.reduction);
+  }
 };
 void check_options(const PolyLossOptions &o);
 

@@ -10,6 +10,7 @@
 
 #include <polygrad/core/kernels.h>
 #include <polygrad/losses/pointwise_loss.h>
+#include <polygrad/losses/registry.h>
 
 namespace polygrad::losses {
 
@@ -61,6 +62,11 @@ Tensor mse_loss(const Tensor &input, const Tensor &target, const MSELossOptions 
                     });
 }
 
+PG_REGISTER_LOSS(mse_loss, {.name = "mse",
+                            .aliases = {"mse_loss"},
+                            .kind = LossKind::Regression,
+                            .formula = "per element: (x - y)^2"});
+
 Tensor l1_loss(const Tensor &input, const Tensor &target, const L1LossOptions &o) {
   check_options(o);
   return regression("l1_loss", "L1LossBackward", input, target, o.reduction,
@@ -69,6 +75,11 @@ Tensor l1_loss(const Tensor &input, const Tensor &target, const L1LossOptions &o
                       g = d > 0.f ? 1.f : (d < 0.f ? -1.f : 0.f); // sign(d)
                     });
 }
+
+PG_REGISTER_LOSS(l1_loss, {.name = "l1",
+                           .aliases = {"l1_loss"},
+                           .kind = LossKind::Regression,
+                           .formula = "per element: |x - y|"});
 
 Tensor smooth_l1_loss(const Tensor &input, const Tensor &target, const SmoothL1LossOptions &o) {
   check_options(o);
@@ -82,6 +93,12 @@ Tensor smooth_l1_loss(const Tensor &input, const Tensor &target, const SmoothL1L
                     });
 }
 
+PG_REGISTER_LOSS(smooth_l1_loss,
+                 {.name = "smooth_l1",
+                  .aliases = {"smooth_l1_loss"},
+                  .kind = LossKind::Regression,
+                  .formula = "per element: d^2/(2 beta) if |d| < beta else |d| - beta/2"});
+
 Tensor huber_loss(const Tensor &input, const Tensor &target, const HuberLossOptions &o) {
   check_options(o);
   const float delta = o.delta;
@@ -93,5 +110,11 @@ Tensor huber_loss(const Tensor &input, const Tensor &target, const HuberLossOpti
                       g = d < -delta ? -delta : (d > delta ? delta : d);
                     });
 }
+
+PG_REGISTER_LOSS(huber_loss,
+                 {.name = "huber",
+                  .aliases = {"huber_loss"},
+                  .kind = LossKind::Regression,
+                  .formula = "per element: d^2/2 if |d| <= delta else delta (|d| - delta/2)"});
 
 } // namespace polygrad::losses

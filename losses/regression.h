@@ -16,17 +16,29 @@ namespace polygrad::losses {
 
 struct MSELossOptions {
   Reduction reduction = Reduction::Mean;
+  // The schema (registry specs, nn::Loss printing and buffers): every field once.
+  template <class O, class F> static void fields(O &o, F &&f) { f("reduction", o.reduction); }
 };
 struct L1LossOptions {
   Reduction reduction = Reduction::Mean;
+  // The schema (registry specs, nn::Loss printing and buffers): every field once.
+  template <class O, class F> static void fields(O &o, F &&f) { f("reduction", o.reduction); }
 };
 struct SmoothL1LossOptions {
   float beta = 1.f; // >= 0
   Reduction reduction = Reduction::Mean;
+  // The schema (registry specs, nn::Loss printing and buffers): every field once.
+  template <class O, class F> static void fields(O &o, F &&f) {
+    f("beta", o.beta), f("reduction", o.reduction);
+  }
 };
 struct HuberLossOptions {
   float delta = 1.f; // > 0
   Reduction reduction = Reduction::Mean;
+  // The schema (registry specs, nn::Loss printing and buffers): every field once.
+  template <class O, class F> static void fields(O &o, F &&f) {
+    f("delta", o.delta), f("reduction", o.reduction);
+  }
 };
 void check_options(const MSELossOptions &o);
 void check_options(const L1LossOptions &o);

@@ -17,6 +17,7 @@
 #include <polygrad/losses/bce.h>
 #include <polygrad/losses/bce_elem.h>
 #include <polygrad/losses/pointwise_loss.h>
+#include <polygrad/losses/registry.h>
 
 namespace polygrad::losses {
 
@@ -138,6 +139,19 @@ Tensor sigmoid_focal_loss(const Tensor &input, const Tensor &targets,
                            {0.f, o.alpha, o.gamma, false}, Tensor(), o.reduction);
 }
 
+namespace {
+Series sigmoid_focal_series(const SigmoidFocalLossOptions &o, int n) { // target 1: alpha_t = alpha
+  return log_series(n, o.alpha < 0 ? 1.0 : o.alpha, 1 + o.gamma);
+}
+} // namespace
+
+PG_REGISTER_LOSS(sigmoid_focal_loss,
+                 {.name = "sigmoid_focal",
+                  .aliases = {"sigmoid_focal_loss"},
+                  .kind = LossKind::Sigmoid,
+                  .formula = "per element: alpha_t bce(x, t) (1-p_t)^gamma"},
+                 sigmoid_focal_series);
+
 Tensor poly1_sigmoid_focal_loss(const Tensor &input, const Tensor &targets,
                                 const Poly1SigmoidFocalLossOptions &o) {
   check_options(o);
@@ -145,5 +159,22 @@ Tensor poly1_sigmoid_focal_loss(const Tensor &input, const Tensor &targets,
                            targets, {o.epsilon, o.alpha, o.gamma, o.alpha_on_poly}, o.pos_weight,
                            o.reduction);
 }
+
+namespace {
+Series poly1_sigmoid_focal_series(const Poly1SigmoidFocalLossOptions &o, int n) { // target 1
+  const double at = o.alpha < 0 ? 1.0 : o.alpha;
+  Series s = log_series(n, at, 1 + o.gamma);
+  s.coefficients[0] += o.epsilon * (o.alpha_on_poly ? at : 1.0);
+  return s;
+}
+} // namespace
+
+PG_REGISTER_LOSS(poly1_sigmoid_focal_loss,
+                 {.name = "poly1_sigmoid_focal",
+                  .aliases = {"poly1_sigmoid_focal_loss"},
+                  .kind = LossKind::Sigmoid,
+                  .formula = "per element: alpha_t bce(x, t) (1-p_t)^gamma + epsilon [alpha_t if "
+                             "alpha_on_poly] (1-p_t)^(gamma+1)"},
+                 poly1_sigmoid_focal_series);
 
 } // namespace polygrad::losses

@@ -23,6 +23,10 @@ struct SigmoidFocalLossOptions {
   float alpha = 0.25f; // weight of the positives in [0, 1]; < 0 disables
   float gamma = 2.f;   // >= 0
   Reduction reduction = Reduction::Mean;
+  // The schema (registry specs, nn::Loss printing and buffers): every field once.
+  template <class O, class F> static void fields(O &o, F &&f) {
+    f("alpha", o.alpha), f("gamma", o.gamma), f("reduction", o.reduction);
+  }
 };
 void check_options(const SigmoidFocalLossOptions &o);
 
@@ -33,6 +37,12 @@ struct Poly1SigmoidFocalLossOptions {
   Tensor pos_weight{}; // weight of positive targets in ce, broadcast to the input; undefined = 1
   bool alpha_on_poly = false; // also weight the eps term by alpha_t
   Reduction reduction = Reduction::Mean;
+  // The schema (registry specs, nn::Loss printing and buffers): every field once.
+  template <class O, class F> static void fields(O &o, F &&f) {
+    f("epsilon", o.epsilon), f("alpha", o.alpha), f("gamma", o.gamma),
+        f("pos_weight", o.pos_weight), f("alpha_on_poly", o.alpha_on_poly),
+        f("reduction", o.reduction);
+  }
 };
 void check_options(const Poly1SigmoidFocalLossOptions &o);
 

@@ -38,6 +38,9 @@ void require_same(const std::function<Tensor(const Tensor &, const Tensor &)> &a
 struct ScaledMseOptions {
   float scale = 1.f;
   L::Reduction reduction = L::Reduction::Mean;
+  template <class O, class F> static void fields(O &o, F &&f) {
+    f("scale", o.scale), f("reduction", o.reduction);
+  }
 };
 void check_options(const ScaledMseOptions &o) {
   PG_CHECK(o.scale > 0.f, "scaled_mse: scale must be > 0, got ", o.scale);
@@ -149,7 +152,7 @@ TEST_CASE("losses registry: every registered loss builds with defaults and runs"
   // the registry knows at least these names
   std::vector<std::string> have;
   for (const auto &e : L::registered_losses())
-    have.push_back(e.name);
+    have.push_back(e.info.name);
   for (const char *n : {"cross_entropy", "poly1", "poly", "focal", "poly1_focal", "sigmoid_focal",
                         "poly1_sigmoid_focal", "bce_with_logits", "mse", "l1", "smooth_l1", "huber",
                         "nll", "kl_div"})
@@ -163,46 +166,47 @@ TEST_CASE("losses registry: errors list what is valid", "[losses]") {
   REQUIRE_THROWS_WITH(L::make("poly1_focal:eps=2"),
                       Contains("'poly1_focal' has no parameter 'eps'") &&
                           Contains("valid: epsilon (number), gamma (number)") &&
-                          Contains("reduction (none/mean/sum)"));
+                          Contains("reduction (none/mean/sum/batchmean)"));
   REQUIRE_THROWS_WITH(L::make("poly1:epsilon=abc"),
                       Contains("bad value 'abc' for epsilon: expected a number"));
   REQUIRE_THROWS_WITH(L::make("poly1:epsilon=-2"),
                       Contains("invalid options for 'poly1'") && Contains("epsilon must be >= -1"));
   REQUIRE_THROWS_WITH(L::make("focal:gamma=-1"), Contains("gamma must be >= 0"));
   REQUIRE_THROWS_WITH(L::make("poly1:reduction=median"),
-                      Contains("expected a reduction (none, mean, sum, batchmean)"));
+                      Contains("expected one of none/mean/sum/batchmean, got 'median'"));
   REQUIRE_THROWS_WITH(L::make("ce:reduction=batchmean"),
                       Contains("reduction 'batchmean' is not supported"));
   REQUIRE_THROWS_WITH(L::make("poly1:weighting=all"),
-                      Contains("expected a weighting (both, ce_only, rescaled_pt)"));
+                      Contains("expected one of both/ce_only/rescaled_pt, got 'all'"));
   REQUIRE_THROWS_WITH(L::make("poly1:epsilon"), Contains("expected key=value"));
   REQUIRE_THROWS_WITH(L::make("poly1:epsilon=1,epsilon=2"), Contains("given twice"));
-  REQUIRE_THROWS_WITH(L::make("poly:epsilons=1;;x"), Contains("expected a number"));
+  REQUIRE_THROWS_WITH(L::make("poly:epsilons=1;;x"), Contains("expected numbers separated by ';'"));
   REQUIRE_THROWS_WITH(L::make("poly:epsilons=1;-0.9"), Contains("epsilons[1]"));
   REQUIRE_THROWS_WITH(L::make("sigmoid_focal:alpha_on_poly=true"),
                       Contains("has no parameter 'alpha_on_poly'"));
   REQUIRE_THROWS_WITH(L::make("poly1_sigmoid_focal:alpha_on_poly=yes"),
-                      Contains("expected a boolean"));
+                      Contains("expected true/false (or 1/0), got 'yes'"));
   REQUIRE_THROWS_WITH(L::make("ce:ignore_index=1.5"), Contains("expected an integer"));
 }
 
 TEST_CASE("losses registry: out-of-tree losses register with one call", "[losses]") {
-  using O = ScaledMseOptions;
   static bool registered = false; // Catch may run this test case more than once
   if (!registered) {
-    L::register_loss(
-        L::make_entry<O>("scaled_mse", {"smse"}, "scale (x - y)^2", scaled_mse,
-                         {L::field("scale", &O::scale), L::field("reduction", &O::reduction)}));
+    L::register_loss(L::make_entry(scaled_mse, {.name = "scaled_mse",
+                                                .aliases = {"smse"},
+                                                .kind = L::LossKind::Regression,
+                                                .formula = "scale (x - y)^2"}));
     registered = true;
   }
   const Tensor x = pg::randn({3, 2}), t = pg::randn({3, 2});
   REQUIRE(L::make("smse:scale=3")(x, t).item() ==
           Approx(3 * L::mse_loss(x, t).item()).epsilon(1e-6));
   REQUIRE_THROWS_WITH(L::make("scaled_mse:scale=0"), Contains("scale must be > 0"));
-  REQUIRE_THROWS_WITH(L::register_loss(L::make_entry<O>("scaled_mse", {}, "", scaled_mse, {})),
+  REQUIRE_THROWS_WITH(L::register_loss(L::make_entry(scaled_mse, {.name = "scaled_mse"})),
                       Contains("'scaled_mse' is already registered"));
-  REQUIRE_THROWS_WITH(L::register_loss(L::make_entry<O>("my_ce", {"ce"}, "", scaled_mse, {})),
-                      Contains("'ce' is already an alias of 'cross_entropy'"));
+  REQUIRE_THROWS_WITH(
+      L::register_loss(L::make_entry(scaled_mse, {.name = "my_ce", .aliases = {"ce"}})),
+      Contains("'ce' is already an alias of 'cross_entropy'"));
 }
 
 TEST_CASE("losses modules: nn forms equal the functional forms", "[losses]") {

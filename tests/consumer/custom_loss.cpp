@@ -30,6 +30,11 @@ struct TaylorCrossEntropyOptions {
   Tensor weight{};             // (C) class weights; undefined = all ones
   int64_t ignore_index = -100; // labels equal to it are skipped
   L::Reduction reduction = L::Reduction::Mean;
+  // The schema: the registry's parameters and the module form come from it.
+  template <class O, class F> static void fields(O &o, F &&f) {
+    f("order", o.order), f("weight", o.weight), f("ignore_index", o.ignore_index),
+        f("reduction", o.reduction);
+  }
 };
 
 void check_options(const TaylorCrossEntropyOptions &o) {
@@ -59,8 +64,15 @@ Tensor taylor_cross_entropy(const Tensor &logits, const Tensor &labels,
                              }));
 }
 
-} // namespace mylosses
 // [/doc:loss]
+// [doc:register]
+PG_REGISTER_LOSS(taylor_cross_entropy, {.name = "taylor_ce",
+                                        .aliases = {"taylor_cross_entropy"},
+                                        .kind = L::LossKind::Softmax,
+                                        .formula = "w_y sum_{j=1..order} (1-Pt)^j / j"});
+// [/doc:register]
+
+} // namespace mylosses
 
 namespace {
 int failures = 0;
@@ -76,15 +88,7 @@ int main() {
   const Tensor x = pg::randn({6, 4}) * 2.f;
   const Tensor y = pg::from_labels({0, 3, 1, -100, 2, 2});
 
-  // [doc:register]
-  using O = mylosses::TaylorCrossEntropyOptions;
-  L::register_loss(L::make_entry<O>(
-      "taylor_ce", {"taylor_cross_entropy"}, "w_y sum_{j=1..order} (1-Pt)^j / j",
-      mylosses::taylor_cross_entropy,
-      {L::field("order", &O::order), L::field("weight", &O::weight),
-       L::field("ignore_index", &O::ignore_index), L::field("reduction", &O::reduction)}));
   const L::Loss loss = L::make("taylor_ce:order=3");
-  // [/doc:register]
 
   // [doc:test]
   // 1. the fused node equals the formula written with primitive ops
