@@ -25,6 +25,7 @@
 #include <polygrad/nn/loss_modules.h>
 #include <polygrad/nn/module.h>
 #include <polygrad/nn/pooling.h>
+#include <polygrad/nn/sequential.h>
 #include <polygrad/nn/utils.h>
 
 #include <polygrad/optim/adam.h>

@@ -25,6 +25,7 @@
 #include <polygrad/nn/batchnorm.h>
 #include <polygrad/nn/checkpoint.h>
 #include <polygrad/nn/linear.h>
+#include <polygrad/nn/sequential.h>
 
 namespace pg = polygrad;
 namespace nn = polygrad::nn;

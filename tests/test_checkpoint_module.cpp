@@ -16,6 +16,7 @@
 #include <polygrad/core/random.h>
 #include <polygrad/nn/checkpoint.h>
 #include <polygrad/nn/json.h>
+#include <polygrad/nn/sequential.h>
 
 namespace pg = polygrad;
 namespace nn = polygrad::nn;

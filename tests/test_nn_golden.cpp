@@ -14,6 +14,7 @@
 #include <polygrad/nn/conv2d.h>
 #include <polygrad/nn/linear.h>
 #include <polygrad/nn/pooling.h>
+#include <polygrad/nn/sequential.h>
 
 namespace pg = polygrad;
 namespace nn = polygrad::nn;

@@ -19,6 +19,7 @@
 #include <polygrad/nn/init.h>
 #include <polygrad/nn/linear.h>
 #include <polygrad/nn/pooling.h>
+#include <polygrad/nn/sequential.h>
 
 namespace pg = polygrad;
 namespace nn = polygrad::nn;
