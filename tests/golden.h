@@ -4,9 +4,10 @@
 //   tensor <name> <float32|int64> <ndim> <d0> ... <dn-1>
 //   <numel values, whitespace separated>
 // repeated. Float values are printed with 9 significant digits (exact for
-// float32).
+// float32). Large fixtures use the binary form (load_binary below).
 #pragma once
 
+#include <bit>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -53,6 +54,54 @@ inline Fixture load(const std::string &name) {
         in >> s;
         x = std::strtof(s.c_str(), nullptr); // handles nan/inf
       }
+      f[tname] = polygrad::from_vector(v, shape);
+    }
+    if (!in)
+      throw polygrad::Error("golden: " + path + ": truncated at tensor " + tname);
+  }
+  return f;
+}
+
+// The binary form (tools/golden_io.py write_binary_fixture), for fixtures
+// whose text would be megabytes:
+//   polygrad-golden-binary 1
+//   # comments
+//   tensor <name> <float32|int64> <ndim> <d0> ... <dn-1>
+//   <numel raw little-endian float32 / int64 values>
+// repeated.
+inline Fixture load_binary(const std::string &name) {
+  static_assert(std::endian::native == std::endian::little,
+                "binary fixtures are little-endian; add a byte swap for this host");
+  const std::string path = std::string(PG_FIXTURE_DIR) + "/" + name;
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw polygrad::Error("golden: cannot open fixture " + path);
+  std::string line;
+  if (!std::getline(in, line) || line != "polygrad-golden-binary 1")
+    throw polygrad::Error("golden: " + path + ": not a binary fixture (first line '" + line + "')");
+  Fixture f;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#')
+      continue;
+    std::istringstream hs(line);
+    std::string word, tname, dtype;
+    int ndim = -1;
+    hs >> word >> tname >> dtype >> ndim;
+    if (word != "tensor" || ndim < 0 || (dtype != "float32" && dtype != "int64"))
+      throw polygrad::Error("golden: " + path + ": bad tensor header '" + line + "'");
+    polygrad::Shape shape(ndim);
+    for (auto &d : shape)
+      hs >> d;
+    if (!hs)
+      throw polygrad::Error("golden: " + path + ": bad tensor header '" + line + "'");
+    const int64_t n = polygrad::shape_numel(shape);
+    if (dtype == "int64") {
+      std::vector<int64_t> v(n);
+      in.read(reinterpret_cast<char *>(v.data()), n * (std::streamsize)sizeof(int64_t));
+      f[tname] = polygrad::from_labels(v, shape);
+    } else {
+      std::vector<float> v(n);
+      in.read(reinterpret_cast<char *>(v.data()), n * (std::streamsize)sizeof(float));
       f[tname] = polygrad::from_vector(v, shape);
     }
     if (!in)

@@ -17,7 +17,7 @@ in the C++ test next to the case name.
 import torch
 import torch.nn.functional as F
 
-from golden_io import write_fixture
+from golden_io import write_binary_fixture, write_fixture
 
 D = torch.float64
 IGN = -100
@@ -32,6 +32,14 @@ def _labels(n, c, ignore=0, ignore_index=IGN):
     if ignore:
         y[torch.randperm(n)[:ignore]] = ignore_index
     return y
+
+
+def _mask(per, valid, masked):
+    """Zeroes the ignored rows. masked=False multiplies by the 0/1 mask (the
+    original fixtures); masked=True selects with torch.where, as F.cross_entropy
+    does: an ignored row then gets gradient 0 even when the mean's denominator is
+    0 (all weights zero, N = 0, all ignored), where 0 * inf would make it NaN."""
+    return torch.where(valid > 0, per, torch.zeros_like(per)) if masked else per * valid
 
 
 def _reduce(per, reduction, denom):
@@ -86,7 +94,7 @@ def _hard_parts(x, y, w, ignore_index):
     return valid.to(D), logpt, wy
 
 
-def poly1_ref(eps, weighting="both", reduction="mean", ls=0.0, ignore_index=IGN):
+def poly1_ref(eps, weighting="both", reduction="mean", ls=0.0, ignore_index=IGN, masked=False):
     """Poly-1 CE: CE + eps (1 - Pt), Pt = sum_j t_j p_j; weighting as in issue 4."""
 
     def fn(x, y, w, _):
@@ -117,7 +125,7 @@ def poly1_ref(eps, weighting="both", reduction="mean", ls=0.0, ignore_index=IGN)
             ceterm, polyterm, cden, pden = ce, eps * (1 - pt * wrow / m), W, n
         if y.dtype != torch.int64:  # soft targets: every mean is over N
             cden = pden = n
-        polyterm = polyterm * valid
+        polyterm = _mask(polyterm, valid, masked)
         if reduction == "none":
             return ceterm + polyterm
         if reduction == "sum":
@@ -127,24 +135,24 @@ def poly1_ref(eps, weighting="both", reduction="mean", ls=0.0, ignore_index=IGN)
     return fn
 
 
-def poly_n_ref(epsilons, reduction="mean", ignore_index=IGN):
+def poly_n_ref(epsilons, reduction="mean", ignore_index=IGN, masked=False):
     def fn(x, y, w, _):
         valid, logpt, wy = _hard_parts(x, y, w, ignore_index)
         q = 1 - logpt.exp()
         per = -logpt + sum(e * q ** (j + 1) for j, e in enumerate(epsilons))
-        return _reduce(wy * per, reduction, wy.sum())
+        return _reduce(_mask(wy * per, valid, masked), reduction, wy.sum())
 
     return fn
 
 
-def focal_ref(gamma, eps=0.0, reduction="mean", ignore_index=IGN):
+def focal_ref(gamma, eps=0.0, reduction="mean", ignore_index=IGN, masked=False):
     """Softmax focal: -alpha_y (1-Pt)^gamma log Pt (+ eps alpha_y (1-Pt)^(gamma+1))."""
 
     def fn(x, y, a, _):
         valid, logpt, ay = _hard_parts(x, y, a, ignore_index)
         q = 1 - logpt.exp()
         per = -(q ** gamma) * logpt + eps * q ** (gamma + 1)
-        return _reduce(ay * per, reduction, ay.sum())
+        return _reduce(_mask(ay * per, valid, masked), reduction, ay.sum())
 
     return fn
 
@@ -248,6 +256,73 @@ def large_cases():
     write_fixture("losses_large.txt", c.t, "C = 1000 softmax losses vs PyTorch (tools/golden/losses.py)")
 
 
+# ----- N x C = 4096 x 64: the parallel, multi-block path (tests/test_losses_large.cpp) -----
+# The inputs are not stored: C++ (tests/test_losses_large.cpp, hash_inputs) and
+# this function build them from the same integer hash, so the fixture holds
+# only the outputs. Every value is an integer times a power of two, hence exact
+# in float32 on both sides.
+BIG_N, BIG_C = 4096, 64
+
+
+def _mix32(x):
+    """Chris Wellons' lowbias32 integer hash on uint32 arrays (wrapping arithmetic)."""
+    import numpy as np
+    x = np.asarray(x, dtype=np.uint32)
+    x = x ^ (x >> np.uint32(16))
+    x = x * np.uint32(0x7FEB352D)
+    x = x ^ (x >> np.uint32(15))
+    x = x * np.uint32(0x846CA68B)
+    return x ^ (x >> np.uint32(16))
+
+
+def _hash(stream, n):
+    """hash(stream, i) = mix32(i + stream * 0x9E3779B9 mod 2^32) for i < n."""
+    import numpy as np
+    i = np.arange(n, dtype=np.uint64)
+    return _mix32(((i + np.uint64(stream) * np.uint64(0x9E3779B9)) & np.uint64(0xFFFFFFFF))
+                  .astype(np.uint32))
+
+
+def hash_inputs(N=BIG_N, C=BIG_C):
+    """x in [-8, 8) (multiples of 2^-20), labels with ~1/8 ignored (-100),
+    class weights in (0, 2] (multiples of 1/128), upstream v in [-1, 1)."""
+    import numpy as np
+    top24 = lambda h: (h >> np.uint32(8)).astype(np.int64) - (1 << 23)  # [-2^23, 2^23)
+    x = (top24(_hash(1, N * C)) * 2.0 ** -20).astype(np.float32).reshape(N, C)
+    y = (_hash(2, N) % np.uint32(C)).astype(np.int64)
+    y[_hash(3, N) % np.uint32(8) == 0] = IGN
+    w = ((1 + _hash(4, C) % np.uint32(256)) / 128.0).astype(np.float32)
+    v = (top24(_hash(5, N)) * 2.0 ** -23).astype(np.float32)
+    return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(w), torch.from_numpy(v)
+
+
+def big_cases():
+    """CE, Poly-1 (eps 2), focal (gamma 2), Poly-1 focal (eps 1, gamma 1.5), each
+    with class weights / alpha and ignored labels, mean / sum / none. Stored: the
+    losses, and the gradients of mean and of none (upstream v); the gradient of sum
+    is D times that of mean (D = the weight sum, checked against sum / mean)."""
+    x, y, w, v = hash_inputs()
+    t = {"inputs.x_head": x.reshape(-1)[:16], "inputs.y_head": y[:16], "inputs.w": w,
+         "inputs.v_head": v[:16]}
+    refs = {
+        "ce": lambda r: lambda x, y, w, _: F.cross_entropy(x, y, weight=w, reduction=r),
+        "poly1": lambda r: poly1_ref(2.0, reduction=r),
+        "focal": lambda r: focal_ref(2.0, reduction=r),
+        "poly1_focal": lambda r: focal_ref(1.5, eps=1.0, reduction=r),
+    }
+    for name, ref in refs.items():
+        for r in ("mean", "sum", "none"):
+            xd = x.to(D).requires_grad_(True)
+            loss = ref(r)(xd, y, w.to(D), None)
+            up = v.to(D) if r == "none" else torch.ones((), dtype=D)
+            (gx,) = torch.autograd.grad((loss * up).sum(), [xd])
+            t[f"{name}.{r}.loss"] = loss.detach().float()
+            if r != "sum":
+                t[f"{name}.{r}.gx"] = gx.float()
+    write_binary_fixture("losses_4096x64.bin", t,
+                         "N x C = 4096 x 64 softmax losses vs PyTorch (tools/golden/losses.py big_cases)")
+
+
 def pointwise_cases():
     c = Cases()
     N, C = 6, 5
@@ -323,3 +398,4 @@ def generate():
     softmax_cases()
     large_cases()
     pointwise_cases()
+    big_cases()  # no torch RNG: its inputs come from hash_inputs
