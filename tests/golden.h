@@ -117,32 +117,53 @@ inline const polygrad::Tensor &get(const Fixture &f, const std::string &key) {
   return it->second;
 }
 
-// Element-wise |a - e| <= atol + rtol |e| (NaN matches NaN), with the worst
-// element reported on failure.
-inline void require_close(const polygrad::Tensor &actual, const polygrad::Tensor &expected,
-                          double rtol = 1e-5, double atol = 1e-6,
-                          const std::string &what = "") {
-  INFO(what);
-  REQUIRE(actual.defined());
-  REQUIRE(actual.shape() == expected.shape());
+// Element-wise |a - e| <= atol + rtol |e|; NaN must match NaN and an
+// infinity the same infinity (the tolerance formula is NaN there and would
+// let any value pass). Returns "" or a description of the worst mismatch.
+inline std::string mismatch(const polygrad::Tensor &actual, const polygrad::Tensor &expected,
+                            double rtol, double atol) {
+  if (!actual.defined())
+    return "actual is undefined";
+  if (actual.shape() != expected.shape())
+    return "shape " + polygrad::shape_str(actual.shape()) + ", expected " +
+           polygrad::shape_str(expected.shape());
   const auto a = actual.to_vector(), e = expected.to_vector();
   double worst = 0;
   size_t wi = 0;
-  bool nan_mismatch = false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::isnan(e[i]) || std::isnan(a[i])) {
-      if (std::isnan(e[i]) != std::isnan(a[i]))
-        nan_mismatch = true, wi = i;
+    if (!std::isfinite(e[i]) || !std::isfinite(a[i])) {
+      const bool same = std::isnan(e[i]) ? std::isnan(a[i]) : a[i] == e[i];
+      if (!same) {
+        std::ostringstream os;
+        os << "element " << i << ": actual " << a[i] << " expected " << e[i];
+        return os.str();
+      }
       continue;
     }
     const double excess = std::fabs(double(a[i]) - e[i]) - (atol + rtol * std::fabs(e[i]));
     if (excess > worst)
       worst = excess, wi = i;
   }
-  INFO("worst element " << wi << ": actual " << (a.empty() ? 0 : a[wi]) << " expected "
-                        << (e.empty() ? 0 : e[wi]));
-  REQUIRE(!nan_mismatch);
-  REQUIRE(worst <= 0);
+  if (worst <= 0)
+    return "";
+  std::ostringstream os;
+  os << "worst element " << wi << ": actual " << a[wi] << " expected " << e[wi];
+  return os.str();
+}
+
+inline void require_close(const polygrad::Tensor &actual, const polygrad::Tensor &expected,
+                          double rtol = 1e-5, double atol = 1e-6, const std::string &what = "") {
+  const std::string m = mismatch(actual, expected, rtol, atol);
+  INFO(what << ": " << m);
+  REQUIRE(m.empty());
+}
+
+// As require_close, but the test case goes on (to report every failing case).
+inline void check_close(const polygrad::Tensor &actual, const polygrad::Tensor &expected,
+                        double rtol = 1e-5, double atol = 1e-6, const std::string &what = "") {
+  const std::string m = mismatch(actual, expected, rtol, atol);
+  INFO(what << ": " << m);
+  CHECK(m.empty());
 }
 
 } // namespace golden
