@@ -89,7 +89,7 @@ def write_binary_fixture(name, tensors, comment=""):
     repeated. Raw float32 is exact and 4 bytes a value (the text form takes ~16).
     """
     import numpy as np
-    path = os.path.join(FIXTURE_DIR, name)
+    path = fixture_path(name)
     with open(path, "wb") as f:
         f.write((BINARY_MAGIC + "\n").encode())
         for line in comment.splitlines():
