@@ -11,6 +11,9 @@
 #include <polygrad/autograd/grad_mode.h>
 #include <polygrad/autograd/gradcheck.h>
 
+#include <polygrad/io/atomic_file.h>
+#include <polygrad/io/safetensors.h>
+
 #include <polygrad/losses/losses.h>
 #include <polygrad/losses/registry.h>
 

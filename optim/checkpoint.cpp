@@ -7,20 +7,20 @@ const std::string kSched = "scheduler.";
 }
 
 void save(const Optimizer &opt, const std::string &path, const LRScheduler *sched) {
-  nn::StateDict sd = opt.state_dict();
+  io::StateDict sd = opt.state_dict();
   PG_CHECK(!sched || &sched->optimizer() == &opt, "optim::save: ", path,
            ": the scheduler drives a different optimizer");
   if (sched)
     for (const auto &[k, v] : sched->state_dict())
       sd.metadata[kSched + k] = v;
-  nn::save_safetensors(sd, path);
+  io::save_safetensors(sd, path);
 }
 
 void load(Optimizer &opt, const std::string &path, LRScheduler *sched) {
-  nn::StateDict sd = nn::load_safetensors(path);
+  io::StateDict sd = io::load_safetensors(path);
   PG_CHECK(!sched || &sched->optimizer() == &opt, "optim::load: ", path,
            ": the scheduler drives a different optimizer");
-  nn::Metadata sm;
+  io::Metadata sm;
   for (const auto &[k, v] : sd.metadata)
     if (k.rfind(kSched, 0) == 0)
       sm[k.substr(kSched.size())] = v;

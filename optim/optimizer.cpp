@@ -2,7 +2,7 @@
 #include <polygrad/optim/optimizer.h>
 
 #include <polygrad/autograd/grad_mode.h>
-#include <polygrad/nn/json.h>
+#include <polygrad/io/detail/json.h>
 
 #include <algorithm>
 #include <charconv>
@@ -37,18 +37,14 @@ void parse_value(const std::string &s, const std::string &what, bool &out) {
   out = s == "true";
 }
 void parse_value(const std::string &s, const std::string &what, std::array<double, 2> &out) {
-  nn::json::Value v;
+  nlohmann::json v;
   try {
-    v = nn::json::parse(s);
+    v = io::parse_json(s);
   } catch (const Error &) {
-    v = {};
   }
-  PG_CHECK(v.kind == nn::json::Value::Kind::Array && v.array.size() == 2 &&
-               v.array[0].kind == nn::json::Value::Kind::Number &&
-               v.array[1].kind == nn::json::Value::Kind::Number,
-           what, ": '", s, "' is not a pair of numbers like [0.9, 0.999]");
-  parse_value(v.array[0].text, what, out[0]);
-  parse_value(v.array[1].text, what, out[1]);
+  PG_CHECK(v.is_array() && v.size() == 2 && v[0].is_number() && v[1].is_number(), what, ": '", s,
+           "' is not a pair of numbers like [0.9, 0.999]");
+  out = {v[0].get<double>(), v[1].get<double>()};
 }
 
 } // namespace detail
@@ -134,8 +130,8 @@ void Optimizer::add_group_params(const std::vector<Tensor> &params) {
 
 // -------------------------------------------------------------- state dict --
 
-nn::StateDict Optimizer::state_dict() const {
-  nn::StateDict sd;
+io::StateDict Optimizer::state_dict() const {
+  io::StateDict sd;
   sd.metadata["optimizer"] = name();
   const auto slots = state_slots();
   size_t index = 0;
@@ -159,9 +155,9 @@ nn::StateDict Optimizer::state_dict() const {
   return sd;
 }
 
-void Optimizer::load_state_dict(const nn::StateDict &sd) {
+void Optimizer::load_state_dict(const io::StateDict &sd) {
   const std::string where = name() + ": load_state_dict: ";
-  const nn::Metadata &meta = sd.metadata;
+  const io::Metadata &meta = sd.metadata;
   auto it = meta.find("optimizer");
   PG_CHECK(it != meta.end(), where, "no 'optimizer' entry (not an optimizer state dict)");
   PG_CHECK(it->second == name(), where, "the state dict is for optimizer '", it->second, "', not '",
@@ -199,20 +195,18 @@ void Optimizer::load_state_dict(const nn::StateDict &sd) {
     PG_CHECK(pit != meta.end(), where, "missing '", prefix, "params'");
     // Parameters are matched by position, as in PyTorch; the ids must be the
     // consecutive indices this group's parameters have.
-    nn::json::Value pv;
+    nlohmann::json pv;
     try {
-      pv = nn::json::parse(pit->second);
+      pv = io::parse_json(pit->second);
     } catch (const Error &) {
     }
-    PG_CHECK(pv.kind == nn::json::Value::Kind::Array, where, "'", prefix,
-             "params' is not a list of indices: '", pit->second, "'");
-    PG_CHECK(pv.array.size() == n, where, "param group ", g, " has ", pv.array.size(),
+    PG_CHECK(pv.is_array(), where, "'", prefix, "params' is not a list of indices: '", pit->second,
+             "'");
+    PG_CHECK(pv.size() == n, where, "param group ", g, " has ", pv.size(),
              " parameters in the state dict but ", n, " in the optimizer");
-    for (size_t j = 0; j < n; ++j) {
-      uint64_t id = 0;
-      PG_CHECK(pv.array[j].as_uint64(id) && id == total - n + j, where, "'", prefix, "params' is ",
-               pit->second, ", expected ", ids);
-    }
+    for (size_t j = 0; j < n; ++j)
+      PG_CHECK(pv[j].is_number_unsigned() && pv[j].get<uint64_t>() == total - n + j, where, "'",
+               prefix, "params' is ", pit->second, ", expected ", ids);
     options_from_text(meta, prefix, where, size_t(-1)); // validate only
     required[g] = required_slots(meta, prefix);
     for (const auto &[k, v] : meta) {

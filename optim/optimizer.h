@@ -33,7 +33,7 @@
 #include <vector>
 
 #include <polygrad/core/tensor.h>
-#include <polygrad/nn/checkpoint.h>
+#include <polygrad/io/safetensors.h>
 
 namespace polygrad::optim {
 
@@ -105,11 +105,11 @@ public:
 
   // The state for resuming. Its tensors are the live buffers (as PyTorch's
   // are): save or clone them before the next step if they must not change.
-  nn::StateDict state_dict() const;
+  io::StateDict state_dict() const;
   // Restores hyper-parameters, extras and buffers (copied). Validated first:
   // optimizer type, group count and sizes, option values, buffer names,
   // shapes and dtypes; on error the optimizer is unchanged.
-  void load_state_dict(const nn::StateDict &sd);
+  void load_state_dict(const io::StateDict &sd);
 
 protected:
   Optimizer() = default;
@@ -127,14 +127,14 @@ protected:
   virtual void set_state(size_t g, size_t j, const std::string &slot, const Tensor &t) = 0;
   virtual void reset_state(size_t g, size_t j) = 0;
   virtual std::vector<std::string> option_names() const = 0;
-  virtual void options_to_text(size_t g, nn::Metadata &out, const std::string &prefix) const = 0;
+  virtual void options_to_text(size_t g, io::Metadata &out, const std::string &prefix) const = 0;
   // Parses and validates a group's options from `in` (keys prefix+name);
   // applies them only if `commit_to_group` is a valid group index.
-  virtual void options_from_text(const nn::Metadata &in, const std::string &prefix,
+  virtual void options_from_text(const io::Metadata &in, const std::string &prefix,
                                  const std::string &where, size_t commit_to_group) = 0;
   // Slots that must all be present once a parameter has state, for the
   // group options found at `prefix` in `in` (already validated).
-  virtual std::vector<std::string> required_slots(const nn::Metadata &in,
+  virtual std::vector<std::string> required_slots(const io::Metadata &in,
                                                   const std::string &prefix) const = 0;
 
   struct Group {
@@ -214,23 +214,23 @@ protected:
     Options::fields(defaults_, [&](const char *n, const auto &) { out.push_back(n); });
     return out;
   }
-  void options_to_text(size_t g, nn::Metadata &out, const std::string &prefix) const override {
+  void options_to_text(size_t g, io::Metadata &out, const std::string &prefix) const override {
     Options::fields(options_[g], [&](const char *n, const auto &h) {
       out[prefix + n] = detail::format_value(h.value);
     });
   }
-  void options_from_text(const nn::Metadata &in, const std::string &prefix,
+  void options_from_text(const io::Metadata &in, const std::string &prefix,
                          const std::string &where, size_t commit_to_group) override {
     Options o = parse_options(in, prefix, where);
     if (commit_to_group < options_.size())
       options_[commit_to_group] = o;
   }
-  std::vector<std::string> required_slots(const nn::Metadata &in,
+  std::vector<std::string> required_slots(const io::Metadata &in,
                                           const std::string &prefix) const override {
     return State::required(parse_options(in, prefix, ""));
   }
 
-  Options parse_options(const nn::Metadata &in, const std::string &prefix,
+  Options parse_options(const io::Metadata &in, const std::string &prefix,
                         const std::string &where) const {
     Options o;
     Options::fields(o, [&](const char *n, auto &h) {
