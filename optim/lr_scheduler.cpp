@@ -14,27 +14,11 @@ namespace {
 
 constexpr double kPi = std::numbers::pi;
 
-std::string format_list(const std::vector<double> &v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) {
-    s += i ? ", " : "";
-    s += detail::format_value(v[i]);
-  }
-  return s + "]";
-}
+std::string format_list(const std::vector<double> &v) { return text::show(v); }
 
 std::vector<double> parse_list(const std::string &s, const std::string &what) {
-  nlohmann::json v;
-  try {
-    v = io::parse_json(s);
-  } catch (const Error &) {
-  }
-  PG_CHECK(v.is_array(), what, ": '", s, "' is not a list of numbers");
   std::vector<double> out;
-  for (const auto &x : v) {
-    PG_CHECK(x.is_number(), what, ": '", s, "' is not a list of numbers");
-    out.push_back(x.get<double>());
-  }
+  detail::parse_value(s, what, out);
   return out;
 }
 

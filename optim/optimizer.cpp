@@ -10,45 +10,6 @@
 
 namespace polygrad::optim {
 
-// ------------------------------------------------------- value text forms --
-namespace detail {
-
-std::string format_value(double v) {
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v); // shortest round-trip form
-  return std::string(buf, r.ptr);
-}
-std::string format_value(bool v) { return v ? "true" : "false"; }
-std::string format_value(const std::array<double, 2> &v) {
-  std::string s = "[";
-  s += format_value(v[0]);
-  s += ", ";
-  s += format_value(v[1]);
-  return s + "]";
-}
-
-void parse_value(const std::string &s, const std::string &what, double &out) {
-  const char *b = s.data(), *e = s.data() + s.size();
-  auto r = std::from_chars(b, e, out);
-  PG_CHECK(!s.empty() && r.ec == std::errc() && r.ptr == e, what, ": '", s, "' is not a number");
-}
-void parse_value(const std::string &s, const std::string &what, bool &out) {
-  PG_CHECK(s == "true" || s == "false", what, ": '", s, "' is not true or false");
-  out = s == "true";
-}
-void parse_value(const std::string &s, const std::string &what, std::array<double, 2> &out) {
-  nlohmann::json v;
-  try {
-    v = io::parse_json(s);
-  } catch (const Error &) {
-  }
-  PG_CHECK(v.is_array() && v.size() == 2 && v[0].is_number() && v[1].is_number(), what, ": '", s,
-           "' is not a pair of numbers like [0.9, 0.999]");
-  out = {v[0].get<double>(), v[1].get<double>()};
-}
-
-} // namespace detail
-
 // ------------------------------------------------------------------ groups --
 
 namespace {
@@ -150,7 +111,7 @@ io::StateDict Optimizer::state_dict() const {
     sd.metadata[prefix + "params"] = ids + "]";
     options_to_text(g, sd.metadata, prefix);
     for (const auto &[k, v] : groups_[g].extras)
-      sd.metadata[prefix + k] = detail::format_value(v);
+      sd.metadata[prefix + k] = text::show(v);
   }
   return sd;
 }

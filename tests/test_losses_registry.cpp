@@ -477,7 +477,7 @@ TEST_CASE("losses modules: nn forms equal the functional forms", "[losses]") {
   REQUIRE(bufs.size() == 1);
   REQUIRE(bufs[0].first == "weight");
   REQUIRE(crit.parameters().empty());
-  REQUIRE_THAT(crit.repr(), Contains("Poly1CrossEntropyLoss(epsilon=2, weight=1;2;0.5;1.5, "
+  REQUIRE_THAT(crit.repr(), Contains("Poly1CrossEntropyLoss(epsilon=2, weight=[1, 2, 0.5, 1.5], "
                                      "ignore_index=-100, label_smoothing=0, weighting=both, "
                                      "reduction=mean)"));
   REQUIRE(nn::BCEWithLogitsLoss({.weight = t, .pos_weight = w}).named_buffers().size() == 2);

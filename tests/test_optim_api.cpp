@@ -161,12 +161,12 @@ TEST_CASE("optim: load_state_dict validates everything and changes nothing on er
   {
     auto sd = good;
     sd.metadata["param_groups.0.lr"] = "fast";
-    expect_fail(sd, "'param_groups.0.lr': 'fast' is not a number");
+    expect_fail(sd, "'param_groups.0.lr': expected a number, got 'fast'");
   }
   {
     auto sd = good;
     sd.metadata["param_groups.0.nesterov"] = "yes";
-    expect_fail(sd, "not true or false");
+    expect_fail(sd, "expected true/false (or 1/0), got 'yes'");
   }
   {
     auto sd = good;
