@@ -735,6 +735,33 @@ def degenerate_cases():
                   "(tools/golden/losses.py degenerate_cases)")
 
 
+def gce_ref(q, reduction="mean", ignore_index=IGN):
+    """Generalized cross-entropy (Zhang & Sabuncu 2018): w_y (1 - Pt^q) / q, the
+    mean over sum w_y (F.cross_entropy's weighted mean)."""
+
+    def fn(x, y, w, _):
+        valid, logpt, wy = _hard_parts(x, y, w, ignore_index)
+        per = wy * (1 - torch.exp(logpt) ** q) / q
+        return _reduce(per, reduction, wy.sum())
+
+    return fn
+
+
+def gce_cases():
+    c = Cases()
+    g = rng("gce_cases")
+    N, C = 12, 6
+    x, y, yi = _rand(g, N, C), _labels(g, N, C), _labels(g, N, C, ignore=3)
+    w = torch.rand(C, generator=g).float() + 0.25
+    c.add("gce_q0p7", x, y, gce_ref(0.7))
+    c.add("gce_q0p7_w_ignore", x, yi, gce_ref(0.7), w=w)
+    c.add("gce_q1_sum", x, yi, gce_ref(1.0, reduction="sum"), w=w)
+    c.add("gce_q0p05_none", x, yi, gce_ref(0.05, reduction="none"), w=w)
+    c.add("gce_q0p3_ignore2", x, y, gce_ref(0.3, ignore_index=2))
+    write_fixture("losses_gce.txt", c.t, "Generalized cross-entropy vs its formula in torch "
+                  "(tools/golden/losses.py gce_ref)")
+
+
 def generate():
     import warnings
     warnings.filterwarnings("ignore", message="reduction: 'mean' divides")  # kl_div's notice
@@ -744,3 +771,4 @@ def generate():
     poly1_focal_convention_cases()
     big_cases()  # no torch RNG: its inputs come from hash_inputs
     degenerate_cases()  # its own torch.Generator
+    gce_cases()
