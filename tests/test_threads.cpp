@@ -1,6 +1,7 @@
 // [threads] Every parallel kernel family at 2 threads against 1 thread: the
 // loss zoo, pooling, BatchNorm, element-wise ops, reductions, conv2d (im2col
-// and Winograd), matmul / linear and the optimizers; values and gradients.
+// and Winograd), matmul / linear, gradient clipping and the optimizers; values
+// and gradients.
 //
 // Each case sizes its input from the grain or threshold that gates the
 // parallel branch (kParallelGrain, kColumnSumGrain, kGemmSplitFlops,
@@ -763,6 +764,38 @@ TEST_CASE("threads: conv2d and conv2d_relu_max_pool2d (im2col, Winograd), 2 thre
         {small_ints(c.x, 64), small_ints(c.w, 65), c.bias ? small_ints({c.w[0]}, 66) : Tensor()});
   }
   nn::set_conv_algorithm(nn::ConvAlgorithm::Auto);
+}
+
+// ---------------------------------------------------------------------------
+// Gradient clipping (nn/utils.cpp): each gradient's norm is accumulated in
+// double over 64 fixed blocks (split across the threads, added in block
+// order), then every gradient is scaled or clamped in place: bitwise.
+TEST_CASE("threads: clip_grad_norm_ and clip_grad_value_, 2 threads == 1 bitwise",
+          "[threads][nn]") {
+  const int64_t n = pg::kParallelGrain + 5;
+  const Tensor g0 = tu::uniform({n}, 81, -3.f, 3.f);
+  for (double norm_type : {2.0, 1.0, 3.0, double(INFINITY)}) {
+    INFO("norm_type " << norm_type);
+    const auto [one, two] = tu::at_1_and_2_threads([&] {
+      Tensor p = pg::zeros({n}).requires_grad_(true);
+      p.set_grad(g0.clone());
+      const double total =
+          phase("clip_grad_norm_", [&] { return nn::utils::clip_grad_norm_({p}, 1.0, norm_type); });
+      return std::pair{total, p.grad().clone()};
+    });
+    REQUIRE(one.first == two.first);
+    tu::require_bitwise(one.second, two.second, "the clipped gradient");
+  }
+  const auto [one, two] = tu::at_1_and_2_threads([&] {
+    Tensor p = pg::zeros({n}).requires_grad_(true);
+    p.set_grad(g0.clone());
+    phase("clip_grad_value_", [&] {
+      nn::utils::clip_grad_value_({p}, 1.5);
+      return 0;
+    });
+    return p.grad().clone();
+  });
+  tu::require_bitwise(one, two, "the clamped gradient");
 }
 
 // ---------------------------------------------------------------------------
