@@ -21,6 +21,7 @@ namespace {
 const Tensor kW = pg::from_vector({1.f, 2.f, 0.5f, 1.f, 3.f}, {5});
 } // namespace
 
+// [doc:registry-case]
 // The registry test (test_losses_registry.cpp) checks "gce" with this case.
 PG_REGISTRY_CASE(
     "gce", {.options = "q=0.5,weight=[1, 2, 0.5, 1, 3],ignore_index=4,reduction=sum",
@@ -56,6 +57,7 @@ TEST_CASE("gce_loss matches its formula in torch", "[losses][golden]") {
   }
 }
 
+// [doc:gradcheck]
 TEST_CASE("gce_loss gradcheck for every option", "[losses]") {
   pg::manual_seed(5);
   const Tensor y = pg::from_labels({0, 3, 1, -100, 2, 4});
@@ -68,6 +70,7 @@ TEST_CASE("gce_loss gradcheck for every option", "[losses]") {
                        {tu::leaf(pg::randn({6, 5}) * 1.5f)});
       }
 }
+// [/doc:gradcheck]
 
 TEST_CASE("gce_loss limits: q -> 0 is cross-entropy, q = 1 is 1 - Pt", "[losses]") {
   pg::manual_seed(6);

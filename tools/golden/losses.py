@@ -735,6 +735,7 @@ def degenerate_cases():
                   "(tools/golden/losses.py degenerate_cases)")
 
 
+# [doc:golden]
 def gce_ref(q, reduction="mean", ignore_index=IGN):
     """Generalized cross-entropy (Zhang & Sabuncu 2018): w_y (1 - Pt^q) / q, the
     mean over sum w_y (F.cross_entropy's weighted mean)."""
@@ -760,6 +761,7 @@ def gce_cases():
     c.add("gce_q0p3_ignore2", x, y, gce_ref(0.3, ignore_index=2))
     write_fixture("losses_gce.txt", c.t, "Generalized cross-entropy vs its formula in torch "
                   "(tools/golden/losses.py gce_ref)")
+# [/doc:golden]
 
 
 def generate():
