@@ -35,6 +35,7 @@ PG_REGISTRY_CASE(
             .golden_file = "losses_gce.txt",
             .golden_case = "gce_q0p05_none",
             .golden_options = "q=0.05,weight={w},reduction=none"});
+// [/doc:registry-case]
 
 TEST_CASE("gce_loss matches its formula in torch", "[losses][golden]") {
   const golden::Fixture f = golden::load("losses_gce.txt");

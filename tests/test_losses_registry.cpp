@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <regex>
+#include <set>
 #include <sstream>
 
 #include <catch2/catch.hpp>
@@ -484,36 +486,56 @@ TEST_CASE("losses modules: nn forms equal the functional forms", "[losses]") {
   REQUIRE_THROWS(crit.forward(x));
 }
 
-TEST_CASE("losses docs: adding-a-loss.md shows tests/consumer/custom_loss.cpp verbatim",
-          "[losses]") {
+TEST_CASE("losses docs: adding-a-loss.md shows its sources verbatim", "[losses]") {
+  // The rule tools/sync_doc_blocks.py applies: a code block whose first line
+  // is "// path" ("# path" for Python) is the whole file, "// path [doc:name]"
+  // the region between "// [doc:name]" and "// [/doc:name]" in that file.
   auto read = [](const std::string &rel) {
     std::ifstream in(std::string(PG_SOURCE_DIR) + "/" + rel);
+    INFO("reading " << rel);
     REQUIRE(in.good());
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
   };
   const std::string md = read("docs/adding-a-loss.md");
-  const std::string src = read("tests/consumer/custom_loss.cpp");
-  int blocks = 0;
-  for (const char *name : {"loss", "register", "test"}) {
-    INFO("region " << name);
-    // the region between "// [doc:name]" and "// [/doc:name]" in the source ...
-    const std::string open = std::string("// [doc:") + name + "]\n",
-                      close = std::string("// [/doc:") + name + "]";
-    const size_t a = src.find(open), b = src.find(close);
-    REQUIRE(a != std::string::npos);
-    REQUIRE(b != std::string::npos);
-    std::string region = src.substr(a + open.size(), b - a - open.size());
-    region = region.substr(0, region.find_last_not_of(" \n") + 1);
-    // ... is the body of the page's block headed "// tests/consumer/custom_loss.cpp [doc:name]"
-    const std::string head = std::string("// tests/consumer/custom_loss.cpp [doc:") + name + "]\n";
-    const size_t h = md.find(head);
-    REQUIRE(h != std::string::npos);
-    const size_t body = h + head.size(), end = md.find("\n```", body);
+  const std::regex head(R"(^(//|#) ([\w./-]+)(?: \[doc:([\w-]+)\])?$)");
+  std::set<std::string> shown;
+  for (size_t fence = md.find("```"); fence != std::string::npos;
+       fence = md.find("\n```", fence + 1)) {
+    const size_t line = md.find('\n', fence + 1); // end of the fence's own line
+    if (line == std::string::npos)
+      break;
+    const size_t eol = md.find('\n', line + 1);
+    std::smatch m;
+    const std::string first = md.substr(line + 1, eol - line - 1);
+    if (!std::regex_match(first, m, head))
+      continue;
+    const std::string path = m[2], region = m[3], marker = m[1];
+    INFO("block " << first);
+    std::string want = read(path);
+    if (!region.empty()) {
+      const std::string open = marker + " [doc:" + region + "]\n",
+                        close = marker + " [/doc:" + region + "]";
+      const size_t a = want.find(open), b = want.find(close);
+      REQUIRE(a != std::string::npos);
+      REQUIRE(b != std::string::npos);
+      want = want.substr(a + open.size(), b - a - open.size());
+    }
+    want = want.substr(0, want.find_last_not_of(" \n") + 1);
+    const size_t end = md.find("\n```", eol);
     REQUIRE(end != std::string::npos);
-    REQUIRE(md.substr(body, end - body) == region);
-    ++blocks;
+    CHECK(md.substr(eol + 1, end - eol - 1) == want); // else: tools/sync_doc_blocks.py
+    shown.insert(first);
+    fence = end;
   }
-  REQUIRE(blocks == 3);
+  // The worked example (the in-tree GCE) and the out-of-tree one are all there.
+  for (const char *b :
+       {"// losses/gce.h", "// losses/gce.cpp", "# tools/golden/losses.py [doc:golden]",
+        "// tests/test_losses_gce.cpp [doc:gradcheck]",
+        "// tests/test_losses_gce.cpp [doc:registry-case]",
+        "// tests/consumer/custom_loss.cpp [doc:loss]",
+        "// tests/consumer/custom_loss.cpp [doc:register]",
+        "// tests/consumer/custom_loss.cpp [doc:test]"})
+    CHECK(shown.count(b) == 1);
 }
