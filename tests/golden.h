@@ -15,6 +15,8 @@
 #include <string>
 
 #include <catch2/catch.hpp>
+
+#include "compare.h"
 #include <polygrad/core/tensor.h>
 
 namespace golden {
@@ -117,9 +119,8 @@ inline const polygrad::Tensor &get(const Fixture &f, const std::string &key) {
   return it->second;
 }
 
-// Element-wise |a - e| <= atol + rtol |e|; NaN must match NaN and an
-// infinity the same infinity (the tolerance formula is NaN there and would
-// let any value pass). Returns "" or a description of the worst mismatch.
+// pgtest::mismatch's rule (tests/compare.h) for tensors, shapes first.
+// Returns "" or a description of the worst mismatch.
 inline std::string mismatch(const polygrad::Tensor &actual, const polygrad::Tensor &expected,
                             double rtol, double atol) {
   if (!actual.defined())
@@ -127,28 +128,7 @@ inline std::string mismatch(const polygrad::Tensor &actual, const polygrad::Tens
   if (actual.shape() != expected.shape())
     return "shape " + polygrad::shape_str(actual.shape()) + ", expected " +
            polygrad::shape_str(expected.shape());
-  const auto a = actual.to_vector(), e = expected.to_vector();
-  double worst = 0;
-  size_t wi = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (!std::isfinite(e[i]) || !std::isfinite(a[i])) {
-      const bool same = std::isnan(e[i]) ? std::isnan(a[i]) : a[i] == e[i];
-      if (!same) {
-        std::ostringstream os;
-        os << "element " << i << ": actual " << a[i] << " expected " << e[i];
-        return os.str();
-      }
-      continue;
-    }
-    const double excess = std::fabs(double(a[i]) - e[i]) - (atol + rtol * std::fabs(e[i]));
-    if (excess > worst)
-      worst = excess, wi = i;
-  }
-  if (worst <= 0)
-    return "";
-  std::ostringstream os;
-  os << "worst element " << wi << ": actual " << a[wi] << " expected " << e[wi];
-  return os.str();
+  return pgtest::mismatch(actual.to_vector(), expected.to_vector(), rtol, atol);
 }
 
 inline void require_close(const polygrad::Tensor &actual, const polygrad::Tensor &expected,

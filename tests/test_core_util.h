@@ -13,6 +13,8 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
+
+#include "compare.h"
 #include <polygrad/autograd/node.h>
 #include <polygrad/polygrad.h>
 
@@ -72,30 +74,12 @@ inline float at(const Tensor &t, const std::vector<int64_t> &idx) {
   return t.data<float>()[off];
 }
 
-// |a - e| <= atol + rtol |e| element-wise (NaN == NaN, inf == inf of the
-// same sign); reports the worst element.
+// pgtest::mismatch's rule (tests/compare.h), failing the test with its report.
 inline void require_values(const std::vector<float> &a, const std::vector<float> &e,
                            double rtol = 1e-5, double atol = 1e-6, const std::string &what = "") {
-  INFO(what);
-  REQUIRE(a.size() == e.size());
-  double worst = 0;
-  size_t wi = 0;
-  bool special_mismatch = false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::isnan(e[i]) || std::isnan(a[i]) || std::isinf(e[i]) || std::isinf(a[i])) {
-      const bool same = (std::isnan(e[i]) && std::isnan(a[i])) || a[i] == e[i];
-      if (!same)
-        special_mismatch = true, wi = i;
-      continue;
-    }
-    const double excess = std::fabs(double(a[i]) - e[i]) - (atol + rtol * std::fabs(e[i]));
-    if (excess > worst)
-      worst = excess, wi = i;
-  }
-  INFO("worst element " << wi << ": actual " << (a.empty() ? 0.f : a[wi]) << " expected "
-                        << (e.empty() ? 0.f : e[wi]));
-  REQUIRE(!special_mismatch);
-  REQUIRE(worst <= 0);
+  const std::string m = pgtest::mismatch(a, e, rtol, atol);
+  INFO(what << ": " << m);
+  REQUIRE(m.empty());
 }
 inline void require_tensor(const Tensor &t, const Shape &shape, const std::vector<float> &e,
                            double rtol = 1e-5, double atol = 1e-6, const std::string &what = "") {
