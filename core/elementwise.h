@@ -111,10 +111,12 @@ void for_each_row(const Shape &shape, const std::array<Shape, N> &strides, Fn &&
   });
 }
 
-inline void check_float(const Tensor &t, const char *op) {
-  PG_CHECK(t.dtype() == DType::Float32, op, ": expected a float32 tensor, got ",
-           dtype_name(t.dtype()), " of shape ", shape_str(t.shape()));
+// Throws naming `op` unless `t` holds elements of type T.
+template <class T = float> void check_dtype(const Tensor &t, const char *op) {
+  PG_CHECK(t.dtype() == dtype_of<T>(), op, ": expected a ", dtype_name(dtype_of<T>()),
+           " tensor, got ", dtype_name(t.dtype()), " of shape ", shape_str(t.shape()));
 }
+inline void check_float(const Tensor &t, const char *op) { check_dtype<float>(t, op); }
 
 // out = f(a) element-wise; out is contiguous.
 template <class F> Tensor map(const Tensor &a, const char *op, F f) {
@@ -139,14 +141,18 @@ template <class F> Tensor map(const Tensor &a, const char *op, F f) {
   return out;
 }
 
-// out = f(a, b) with broadcasting; out is contiguous.
-template <class F> Tensor zip(const Tensor &a, const Tensor &b, const char *op, F f) {
-  check_float(a, op);
-  check_float(b, op);
+// out = f(a, b) with broadcasting; out is float32 and contiguous. The
+// operands hold Ta and Tb elements (float by default; the comparisons also
+// read int64).
+template <class Ta = float, class Tb = float, class F>
+Tensor zip(const Tensor &a, const Tensor &b, const char *op, F f) {
+  check_dtype<Ta>(a, op);
+  check_dtype<Tb>(b, op);
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
   Tensor out = Tensor::empty(shape);
   float *o = out.data<float>();
-  const float *pa = a.data<float>(), *pb = b.data<float>();
+  const Ta *pa = a.data<Ta>();
+  const Tb *pb = b.data<Tb>();
   const int64_t n = out.numel();
   if (a.shape() == b.shape() && a.is_contiguous() && b.is_contiguous()) {
     parallel_range(n, n, [&](int64_t s, int64_t e) {
@@ -156,7 +162,7 @@ template <class F> Tensor zip(const Tensor &a, const Tensor &b, const char *op, 
     return out;
   }
   if (b.numel() == 1 && a.shape() == shape && a.is_contiguous()) {
-    const float vb = *pb;
+    const Tb vb = *pb;
     parallel_range(n, n, [&](int64_t s, int64_t e) {
       for (int64_t i = s; i < e; ++i)
         o[i] = f(pa[i], vb);
@@ -168,7 +174,8 @@ template <class F> Tensor zip(const Tensor &a, const Tensor &b, const char *op, 
   const int64_t ia = sa.empty() ? 0 : sa.back(), ib = sb.empty() ? 0 : sb.back();
   for_each_row<3>(shape, {so, sa, sb}, [&](const std::array<int64_t, 3> &off, int64_t len) {
     float *po = o + off[0];
-    const float *qa = pa + off[1], *qb = pb + off[2];
+    const Ta *qa = pa + off[1];
+    const Tb *qb = pb + off[2];
     if (ia == 1 && ib == 1)
       for (int64_t i = 0; i < len; ++i)
         po[i] = f(qa[i], qb[i]);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <iomanip>
 #include <ostream>
+#include <type_traits>
 
 #include <polygrad/core/allocator.h>
 #include <polygrad/core/elementwise.h>
@@ -138,13 +139,20 @@ template <class T> std::vector<T> Tensor::to_vector() const {
 template std::vector<float> Tensor::to_vector<float>() const;
 template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
 
-float Tensor::item() const {
+template <class T> T Tensor::item() const {
   PG_CHECK(numel() == 1, "item: tensor with ", numel(), " elements (shape ", shape_str(shape()),
            ") is not a scalar");
   if (dtype() == DType::Int64)
-    return (float)*data<int64_t>();
-  return *data<float>();
+    return (T)*data<int64_t>();
+  const float v = *data<float>();
+  if constexpr (std::is_same_v<T, int64_t>)
+    // never a silent truncation or an undefined out-of-range cast
+    PG_CHECK(v >= -0x1p63f && v < 0x1p63f && std::trunc(v) == v, "item<int64>: the float32 value ",
+             v, " is not a whole number in int64's range");
+  return (T)v;
 }
+template float Tensor::item<float>() const;
+template int64_t Tensor::item<int64_t>() const;
 
 // ----- factories -----
 Tensor zeros(const Shape &shape, DType dtype) {
