@@ -225,8 +225,9 @@ Tensor from_labels(const std::vector<int64_t> &labels) {
 
 // ----- in-place -----
 namespace {
-void check_inplace(const Tensor &t, const char *op) {
-  PG_CHECK(t.dtype() == DType::Float32, op, ": needs a float32 tensor, got ",
+// any_dtype: copy_ also writes int64 tensors; the arithmetic ones need float32.
+void check_inplace(const Tensor &t, const char *op, bool any_dtype = false) {
+  PG_CHECK(any_dtype || t.dtype() == DType::Float32, op, ": needs a float32 tensor, got ",
            dtype_name(t.dtype()));
   // In-place ops are not recorded, so changing a tensor that is part of a
   // graph would silently change the math under autograd's feet.
@@ -245,14 +246,14 @@ void check_inplace(const Tensor &t, const char *op) {
 
 // A source sharing memory with the destination under a different layout
 // (x.copy_(x.t())) would read elements already overwritten: read a copy.
-Tensor unaliased(const Tensor &dst, const Tensor &src) {
+template <class T = float> Tensor unaliased(const Tensor &dst, const Tensor &src) {
   if (!src.defined() || src.storage() != dst.storage() ||
       (src.offset() == dst.offset() && src.shape() == dst.shape() &&
        src.strides() == dst.strides()))
     return src;
-  kernel::check_float(src, "in-place op");
-  Tensor c = Tensor::empty(src.shape());
-  kernel::apply_inplace(c, src, [](float, float s) { return s; });
+  kernel::check_dtype<T>(src, "in-place op");
+  Tensor c = Tensor::empty(src.shape(), dtype_of<T>());
+  kernel::apply_inplace<T>(c, src, [](T, T s) { return s; });
   return c;
 }
 } // namespace
@@ -264,8 +265,16 @@ Tensor &Tensor::fill_(float v) {
   return *this;
 }
 Tensor &Tensor::copy_(const Tensor &src) {
-  check_inplace(*this, "copy_");
-  kernel::apply_inplace(*this, unaliased(*this, src), [](float, float s) { return s; });
+  check_inplace(*this, "copy_", true);
+  // No conversion (PyTorch's copy_ converts; polygrad's two dtypes never
+  // need it): a mismatch is a mistake worth naming.
+  PG_CHECK(!src.defined() || src.dtype() == dtype(), "copy_: source of dtype ",
+           dtype_name(src.dtype()), " into a tensor of dtype ", dtype_name(dtype()));
+  if (dtype() == DType::Int64)
+    kernel::apply_inplace<int64_t>(*this, unaliased<int64_t>(*this, src),
+                                   [](int64_t, int64_t s) { return s; });
+  else
+    kernel::apply_inplace(*this, unaliased(*this, src), [](float, float s) { return s; });
   bump_version();
   return *this;
 }

@@ -147,7 +147,9 @@ public:
   // ----- in-place (bump the version counter; not recorded) -----
   Tensor &fill_(float v);
   Tensor &zero_() { return fill_(0.f); }
-  Tensor &copy_(const Tensor &src); // src broadcast to this shape
+  // src broadcast to this shape, of the same dtype (float32 or int64; the
+  // other in-place ops need float32).
+  Tensor &copy_(const Tensor &src);
   Tensor &add_(const Tensor &o, float alpha = 1.f);
   Tensor &add_(float v);
   Tensor &mul_(const Tensor &o);

@@ -32,14 +32,8 @@
 
 namespace polygrad::nn {
 
-// String key/value pairs: the header's "__metadata__".
-using Metadata = std::map<std::string, std::string>;
-
-// What a checkpoint file holds.
-struct StateDict {
-  NamedTensors tensors;
-  Metadata metadata;
-};
+// A checkpoint file holds one StateDict (core/state_dict.h): its tensors,
+// and its metadata as the header's "__metadata__".
 
 // Writes tensors (float32 or int64, any layout) atomically. Names must be
 // unique, non-empty and not "__metadata__". The data section is ordered by
@@ -54,11 +48,9 @@ StateDict load_safetensors(const std::string &path);
 // (and {"format": "pt"}, the convention of PyTorch's safetensors files).
 void save(const Module &m, const std::string &path, const Metadata &metadata = {});
 
-// Loads a checkpoint into m's parameters and buffers, in place. strict: the
-// file's names must equal m.state_dict()'s exactly (else: the missing and
-// unexpected names are listed); not strict: names present in both are loaded
-// and the rest ignored. A shape or dtype mismatch is always an error. On any
-// error m is unchanged. Returns the file's metadata.
+// Loads a checkpoint into m's parameters and buffers, in place:
+// m.load_state_dict(load_safetensors(path), strict), with errors naming the
+// file. On any error m is unchanged. Returns the file's metadata.
 Metadata load(Module &m, const std::string &path, bool strict = true);
 
 namespace detail {

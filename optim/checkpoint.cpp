@@ -1,5 +1,7 @@
 #include <polygrad/optim/checkpoint.h>
 
+#include <polygrad/nn/checkpoint.h>
+
 namespace polygrad::optim {
 
 namespace {
