@@ -6,21 +6,23 @@
 
 namespace polygrad {
 
-bool StateDict::contains(const std::string &name) const {
+namespace {
+// A linear scan: state dicts hold hundreds of entries, and the order is the
+// point of the type (a map beside it would have to be kept in sync).
+const Tensor *find(const NamedTensors &tensors, const std::string &name) {
   for (const auto &[n, t] : tensors)
     if (n == name)
-      return true;
-  return false;
+      return &t;
+  return nullptr;
 }
+} // namespace
+
+bool StateDict::contains(const std::string &name) const { return find(tensors, name) != nullptr; }
 
 Tensor StateDict::at(const std::string &name) const {
-  // A linear scan: state dicts hold hundreds of entries, and the order is
-  // the point of the type (a map beside it would have to be kept in sync).
-  for (const auto &[n, t] : tensors)
-    if (n == name)
-      return t;
-  throw Error("StateDict::at: no tensor named '" + name + "' (of " +
-              std::to_string(tensors.size()) + ")");
+  const Tensor *t = find(tensors, name);
+  PG_CHECK(t, "StateDict::at: no tensor named '", name, "' (of ", tensors.size(), ")");
+  return *t;
 }
 
 void StateDict::add(const std::string &prefix, const StateDict &other) {
