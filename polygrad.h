@@ -8,6 +8,7 @@
 #include <polygrad/core/error.h>
 #include <polygrad/core/parallel.h>
 #include <polygrad/core/random.h>
+#include <polygrad/core/state_dict.h>
 #include <polygrad/core/tensor.h>
 #include <polygrad/core/text.h>
 #include <polygrad/core/vec_math.h>
@@ -16,6 +17,9 @@
 #include <polygrad/autograd/grad_mode.h>
 #include <polygrad/autograd/gradcheck.h>
 #include <polygrad/autograd/node.h>
+
+#include <polygrad/io/atomic_file.h>
+#include <polygrad/io/safetensors.h>
 
 #include <polygrad/losses/loss_node.h>
 #include <polygrad/losses/losses.h>
@@ -33,6 +37,7 @@
 #include <polygrad/nn/loss_modules.h>
 #include <polygrad/nn/module.h>
 #include <polygrad/nn/pooling.h>
+#include <polygrad/nn/sequential.h>
 #include <polygrad/nn/utils.h>
 
 #include <polygrad/optim/adam.h>

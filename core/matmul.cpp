@@ -30,15 +30,7 @@
 namespace polygrad::kernel {
 namespace {
 
-// Below this many flops (2 M N K) a GEMM runs on one thread: the fork/join
-// (~3.5 us on the VM) and the duplicated packing of the shared operand cost
-// more than the second core gains. Row split / serial at 2 threads, measured
-// (bench/core_bench "split"): 0.5 MFLOP 0.79, 1.0 MFLOP 1.05-1.12,
-// 1.3 MFLOP (K = 10) 0.86, 1.8 MFLOP 1.19, 4.2 MFLOP 1.45, >= 67 MFLOP 1.6-1.85.
-constexpr double kGemmSplitFlops = 2e6;
-// Slab edges on multiples of 16 keep the kernels' register panels full; a
-// dimension is split only if every thread gets at least one 16-wide slab.
-constexpr int64_t kSlabAlign = 16;
+// kGemmSplitFlops and kSlabAlign: see kernels.h.
 
 // C[MxN] = alpha op(A) op(B) + beta C on the calling thread, with the fast
 // paths for vectors and rank-1 products.

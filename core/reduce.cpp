@@ -119,7 +119,7 @@ template <class Init, class Step> void reduce_ori(const ORI &r, float *out, Init
     // Below ~4 grains the fork, the partials and their combine cost more
     // than the second core saves (core_bench, 512x512 column sum: 0.85x of
     // serial); splitting the columns instead is worse still (0.4x).
-    if (work < 4 * kParallelGrain) {
+    if (work < kColumnSumGrain) {
       fold(out, 0, r.outer, 0, r.inner, 0, r.R);
       return;
     }

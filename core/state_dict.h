@@ -2,15 +2,15 @@
 // state-dict OrderedDict with its _metadata. It is the one type that
 // nn::Module::state_dict() and optim::Optimizer::state_dict() return, that
 // both load_state_dict()s take and that a checkpoint file holds
-// (nn::save_safetensors / nn::load_safetensors), so either is saved with the
+// (io::save_safetensors / io::load_safetensors), so either is saved with the
 // same call and the two combine into one:
 //
 //   StateDict ckpt;
 //   ckpt.add("model.", model.state_dict());
 //   ckpt.add("optim.", opt.state_dict());
-//   nn::save_safetensors(ckpt, "ckpt.safetensors");
+//   io::save_safetensors(ckpt, "ckpt.safetensors");
 //   ... later, after building the same model and optimizer:
-//   StateDict back = nn::load_safetensors("ckpt.safetensors");
+//   StateDict back = io::load_safetensors("ckpt.safetensors");
 //   model.load_state_dict(back.extract("model."));
 //   opt.load_state_dict(back.extract("optim."));
 //

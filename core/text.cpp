@@ -51,7 +51,12 @@ std::vector<std::string_view> list_items(std::string_view text) {
   return items;
 }
 
+// "[]" is the empty list; an empty text is not a list.
 template <class T> void parse_list(std::string_view text, std::vector<T> &out) {
+  if (trim(text) == "[]") {
+    out.clear();
+    return;
+  }
   std::vector<T> v;
   for (std::string_view item : list_items(text)) {
     T x;
@@ -64,10 +69,10 @@ template <class T> void parse_list(std::string_view text, std::vector<T> &out) {
 }
 
 template <class T> std::string show_list(const std::vector<T> &v) {
-  std::string r;
+  std::string r = "[";
   for (size_t i = 0; i < v.size(); ++i)
-    r.append(i ? ";" : "").append(show(v[i]));
-  return r;
+    r.append(i ? ", " : "").append(show(v[i]));
+  return r + "]";
 }
 } // namespace
 
@@ -124,7 +129,7 @@ std::string show(int v) { return std::to_string(v); }
 std::string show(bool v) { return v ? "true" : "false"; }
 std::string show(const std::vector<float> &v) { return show_list(v); }
 std::string show(const std::vector<double> &v) { return show_list(v); }
-std::string show(const std::array<double, 2> &v) { return show(v[0]) + ";" + show(v[1]); }
+std::string show(const std::array<double, 2> &v) { return show(std::vector<double>{v[0], v[1]}); }
 std::string show(const Tensor &v) {
   if (!v.defined())
     return "none";

@@ -10,9 +10,11 @@
 //   type_name<T>()    what the text must look like, for error messages and
 //                     usage lines ("number", "true/false", "none/mean/sum").
 //
-// Types: float, double, int64_t, bool, lists of numbers ("1;2;0.5"; "[1, 2,
-// 0.5]" is read too), an optional 1-D tensor ("none" or a list), and any enum
-// that specializes EnumNames:
+// Types: float, double, int64_t, int, bool, lists of numbers (shown as
+// "[1, 2, 0.5]", the form PyTorch prints; "1;2;0.5" and "1, 2, 0.5" are read
+// too, so a list fits in a comma-separated spec without brackets), an
+// optional 1-D tensor ("none" or a list), and any enum that specializes
+// EnumNames:
 //
 //   template <> struct polygrad::text::EnumNames<Reduction> {
 //     static constexpr std::pair<Reduction, const char *> values[] = {
@@ -35,7 +37,9 @@ namespace polygrad::text {
 // Specialize with `static constexpr std::pair<E, const char *> values[]`.
 template <class E> struct EnumNames;
 template <class E>
-concept Enumerated = std::is_enum_v<E> && requires { EnumNames<E>::values; };
+concept Enumerated = std::is_enum_v<E> && requires {
+  EnumNames<E>::values;
+};
 
 void parse(std::string_view text, float &out);
 void parse(std::string_view text, double &out);
@@ -67,7 +71,8 @@ template <class T> std::string type_name() {
     return "integer";
   else if constexpr (std::is_same_v<T, bool>)
     return "true/false";
-  else if constexpr (std::is_same_v<T, std::vector<float>> || std::is_same_v<T, std::vector<double>>)
+  else if constexpr (std::is_same_v<T, std::vector<float>> ||
+                     std::is_same_v<T, std::vector<double>>)
     return "numbers separated by ';'";
   else if constexpr (std::is_same_v<T, std::array<double, 2>>)
     return "two numbers separated by ';'";

@@ -11,10 +11,12 @@
 // and prints the coefficients.
 //
 // Everything comes from the real loss nodes, through autograd:
-//  * softmax losses (cross_entropy, poly1, poly, focal, poly1_focal): two-class
-//    logits z = (log Pt, log(1 - Pt)) with label 0, so softmax(z)_0 = Pt;
-//  * sigmoid losses (sigmoid_focal, poly1_sigmoid_focal, bce_with_logits): one
-//    logit x = log(Pt / (1 - Pt)) with target 1, so sigmoid(x) = Pt.
+//  * losses the registry marks softmax (cross_entropy, poly1, poly, focal,
+//    poly1_focal, gce, ...): two-class logits z = (log Pt, log(1 - Pt)) with
+//    label 0, so softmax(z)_0 = Pt;
+//  * losses it marks sigmoid (sigmoid_focal, poly1_sigmoid_focal,
+//    bce_with_logits, ...): one logit x = log(Pt / (1 - Pt)) with target 1, so
+//    sigmoid(x) = Pt.
 // In both cases dPt/dz_0 (dPt/dx) = Pt (1 - Pt), so the chain rule gives
 // dL/dPt = (dL/dz_0) / (Pt (1 - Pt)) from the gradient autograd returns.
 //
@@ -25,9 +27,10 @@
 // log q between q = 0.005 and 0.01 (rounded to 1/20); a_1.. are then fitted by
 // least squares (QR in double, 200 points on q in (0, 0.15], 6 terms), each
 // point weighted by the float32 noise of L (see expand()). a_1..a_3 are printed
-// next to the PolyLoss paper's values for the built-in families (CE: 1/j,
-// Poly-1: 1 + eps then 1/j, Poly-N: 1/j + eps_j, focal: 1/j at powers j + gamma,
-// sigmoid focal: alpha/j, ...); a_1, a_2 come out to ~1e-4, a_3 to ~1e-2.
+// next to the values each loss's registered series gives (the PolyLoss paper's
+// view: CE: 1/j, Poly-1: 1 + eps then 1/j, Poly-N: 1/j + eps_j, focal: 1/j at
+// powers j + gamma, sigmoid focal: alpha/j, ...); a_1, a_2 come out to ~1e-4,
+// a_3 to ~1e-2.
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -45,20 +48,17 @@ namespace ex = polygrad::examples;
 
 namespace {
 
-enum class Kind { Softmax, Sigmoid };
-
-Kind kind_of(const std::string &name) {
-  if (name == "sigmoid_focal" || name == "poly1_sigmoid_focal" || name == "bce_with_logits")
-    return Kind::Sigmoid;
-  return Kind::Softmax;
+// The registry says what each loss takes: softmax losses get two-class
+// logits and a label, sigmoid losses one logit and a target of 1.
+bool supported(const L::Loss &l) {
+  return l.kind == L::LossKind::Softmax || l.kind == L::LossKind::Sigmoid;
 }
-
-bool supported(const std::string &name) {
-  for (const char *n : {"cross_entropy", "poly1", "poly", "focal", "poly1_focal", "sigmoid_focal",
-                        "poly1_sigmoid_focal", "bce_with_logits"})
-    if (name == n)
-      return true;
-  return false;
+std::string supported_names() {
+  std::string r;
+  for (const L::LossEntry &e : L::registered_losses())
+    if (e.info.kind == L::LossKind::Softmax || e.info.kind == L::LossKind::Sigmoid)
+      r.append(r.empty() ? "" : ", ").append(e.info.name);
+  return r;
 }
 
 // Loss, dL/dPt and the exact Pt at one Pt, from the loss node and autograd.
@@ -70,7 +70,7 @@ struct Point {
 Point at(const L::Loss &loss, double pt) {
   pg::Tensor in, target;
   double q; // 1 - Pt implied by the float logits
-  if (kind_of(loss.name) == Kind::Softmax) {
+  if (loss.kind == L::LossKind::Softmax) {
     const float z0 = (float)std::log(pt), z1 = (float)std::log1p(-pt);
     in = pg::from_vector({z0, z1}, {1, 2});
     target = pg::from_labels({0});
@@ -142,13 +142,6 @@ struct Expansion {
   std::vector<double> paper;   // the PolyLoss paper's a_j, empty if unknown
 };
 
-double param(const L::Loss &l, const std::string &key, double def) {
-  for (const auto &[k, v] : l.params)
-    if (k == key)
-      return std::atof(v.c_str());
-  return def;
-}
-
 Expansion expand(const L::Loss &loss) {
   Expansion e;
   const Point pa = at(loss, 1 - 5e-3), pb = at(loss, 1 - 1e-2);
@@ -166,39 +159,16 @@ Expansion expand(const L::Loss &loss) {
   // When leading terms cancel (Poly-1 with eps = -1: -log Pt - (1 - Pt)) the
   // noise is a few ulp of the terms, ~ q^p0 with p0 the family's nominal
   // power (1, or 1 + gamma for focal losses): fit L / q^p0 on q^(p - p0 + i).
-  const double gamma = param(loss, "gamma", 0);
-  const double p0 = std::min(e.power, 1.0 + gamma);
+  // The registry's series (where the family has one) gives the nominal power
+  // and the paper's coefficients (alpha = 1 / w = 1).
+  const L::Series series = loss.series ? loss.series(6) : L::Series{};
+  const double p0 = std::min(e.power, series.power);
   std::vector<double> yr(ys.size());
   for (size_t k = 0; k < ys.size(); ++k)
     yr[k] = ys[k] / std::pow(qs[k], p0);
   const auto c = polyfit(qs, yr, 5, 0.15, e.power - p0);
   e.numeric.assign(c.begin(), c.begin() + 3);
-  // the paper's coefficients for the built-in families (alpha = 1 / w = 1)
-  const std::string &n = loss.name;
-  const double eps = param(loss, "epsilon", 0);
-  const double a = n.find("sigmoid") != std::string::npos ? param(loss, "alpha", 0.25) : 1.0;
-  const double at = a < 0 ? 1.0 : a;
-  if (n == "cross_entropy" || n == "bce_with_logits" || n == "poly1" || n == "focal" ||
-      n == "poly1_focal" || n == "sigmoid_focal" || n == "poly1_sigmoid_focal") {
-    for (int j = 1; j <= 6; ++j)
-      e.paper.push_back(at / j);
-    if (n == "poly1" || n == "poly1_focal")
-      e.paper[0] += eps;
-    if (n == "poly1_sigmoid_focal") // eps (1-pt)^(gamma+1), alpha only with alpha_on_poly
-      e.paper[0] += eps * (param(loss, "alpha_on_poly", 0) ? at : 1.0);
-  } else if (n == "poly") {
-    std::vector<double> eps_j;
-    for (const auto &[k, v] : loss.params)
-      if (k == "epsilons")
-        for (size_t s = 0, t; s <= v.size(); s = t + 1) {
-          t = v.find(';', s);
-          if (t == std::string::npos)
-            t = v.size();
-          eps_j.push_back(std::atof(v.substr(s, t - s).c_str()));
-        }
-    for (int j = 1; j <= 6; ++j)
-      e.paper.push_back(1.0 / j + (j <= (int)eps_j.size() ? eps_j[j - 1] : 0.0));
-  }
+  e.paper = series.coefficients;
   // Poly-1 with eps = -1 (or Poly-N with a_1 = 0) starts one power later
   while (!e.paper.empty() && std::fabs(e.paper[0]) < 1e-12)
     e.paper.erase(e.paper.begin());
@@ -236,10 +206,9 @@ int main(int argc, char **argv) {
   for (const auto &s : specs) {
     try {
       L::Loss l = L::make(s);
-      if (!supported(l.name))
+      if (!supported(l))
         flags.fail("--loss " + s + ": '" + l.name +
-                   "' is not a classification loss of Pt; valid: cross_entropy, poly1, poly, "
-                   "focal, poly1_focal, sigmoid_focal, poly1_sigmoid_focal, bce_with_logits");
+                   "' is not a classification loss of Pt; valid: " + supported_names());
       losses.push_back(l);
     } catch (const pg::Error &e) {
       flags.fail(std::string("--loss ") + s + ": " + e.what());

@@ -5,6 +5,9 @@
 // log sigmoid is computed as min(x, 0) - log1p(exp(-|x|)): finite for any
 // finite x. `weight` and `pos_weight` broadcast to the input's shape
 // (pos_weight typically has shape (C)). Mean averages over all elements.
+// Non-finite logits as PyTorch: x = -inf gives a NaN loss for every target
+// (PyTorch's (1 - t) x - (pw t + 1 - t) log sigmoid(x) is -inf + inf), x = +inf
+// gives inf (NaN at t = 1); the gradient stays sigmoid(x) (pw t + 1 - t) - pw t.
 #pragma once
 
 #include <polygrad/losses/common.h>

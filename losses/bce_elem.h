@@ -2,7 +2,7 @@
 // bce.cpp and sigmoid_focal.cpp, so both compute ce the same way):
 //   e = exp(-|x|), p = sigmoid(x), 1 - p = sigmoid(-x) (no cancellation),
 //   log p = min(x, 0) - log1p(e), log(1 - p) = min(-x, 0) - log1p(e),
-//   loss = -(pw t log p + (1 - t) log(1 - p)),
+//   loss = -(pw t log p + (1 - t) log(1 - p))   (NaN at x = -inf, as PyTorch),
 //   dloss/dx = -pw t (1 - p) + (1 - t) p = p (pw t + 1 - t) - pw t.
 #pragma once
 
@@ -23,7 +23,9 @@ inline BceElem bce_elem(float x, float t, float pw) {
   b.np = x >= 0.f ? e * inv : inv;
   b.logp = vm::minf(x, 0.f) - l1p;
   b.lognp = vm::minf(-x, 0.f) - l1p;
-  b.loss = -(pw * t * b.logp + (1.f - t) * b.lognp);
+  // PyTorch's loss, (1 - t) x - (pw t + 1 - t) log p, is -inf + inf = NaN at
+  // x = -inf for every t; ours would be inf for t > 0. Match PyTorch.
+  b.loss = x == -INFINITY ? NAN : -(pw * t * b.logp + (1.f - t) * b.lognp);
   b.dx = b.p * (pw * t + 1.f - t) - pw * t;
   return b;
 }

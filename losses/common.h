@@ -9,6 +9,17 @@
 // denominator. Mean divides by the sum of the weights of the non-ignored
 // targets (their count without weights); when every target is ignored that is
 // 0/0 = NaN, with an all-zero gradient, exactly like PyTorch.
+//
+// Other degenerate inputs also give PyTorch's result, value and gradient
+// (tests/test_losses_degenerate.cpp), never an error: N = 0 gives NaN for mean
+// (0/0), 0 for sum and an empty tensor for none; all-zero class weights give a
+// NaN mean and NaN gradient rows for the non-ignored targets (0 * 1/0); a NaN
+// or +inf logit makes its row's loss and gradient NaN, also the gradient of an
+// ignored row (PyTorch's log_softmax backward forms 0 * NaN there); -inf off
+// the label leaves the row finite (p = 0 there) unless label smoothing puts
+// weight on it, -inf at the label gives a loss of inf.
+// Inputs, targets, weights and upstream gradients may be any strided view
+// (transposed, sliced, expanded with stride 0).
 #pragma once
 
 #include <cstdint>

@@ -16,17 +16,23 @@ namespace polygrad::losses::detail {
 struct FocalRow {
   float gamma, eps;
   bool alpha_on_poly = true;
-  void operator()(float l, float a, float &loss, float &g) const {
+  // What both directions use, computed once per row: q = 1 - Pt, Pt,
+  // q^gamma (1 at gamma = 0), l / q (-1 at q = 0).
+  struct Terms {
+    float q, pt, qg, r;
+  };
+  Terms terms(float l) const {
     const float q = -vm::vexpm1_le0(l), pt = vm::vexp_le0(l);
-    const float qg = gamma == 0.f ? 1.f : vm::vexp_le0(gamma * vm::vlog(q));
-    const float r = q > 0.f ? l / q : -1.f;
-    if (alpha_on_poly) { // a (-q^gamma l + eps q^(gamma+1)): a factored out
-      loss = a * qg * (eps * q - l);
-      g = a * qg * (1.f - gamma * pt * r + eps * (gamma + 1.f) * pt);
-    } else { // -a q^gamma l + eps q^(gamma+1)
-      loss = qg * (eps * q - a * l);
-      g = qg * (a * (1.f - gamma * pt * r) + eps * (gamma + 1.f) * pt);
-    }
+    return {q, pt, gamma == 0.f ? 1.f : vm::vexp_le0(gamma * vm::vlog(q)), q > 0.f ? l / q : -1.f};
+  }
+  // forward: phi = -a q^gamma l + e q^(gamma+1), e = eps a (alpha_on_poly) or eps
+  float forward(const Terms &t, float l, float a) const {
+    return alpha_on_poly ? a * t.qg * (eps * t.q - l) : t.qg * (eps * t.q - a * l);
+  }
+  // backward: g = -dphi/dl = q^gamma (a (1 - gamma Pt l / q) + e (gamma + 1) Pt)
+  float backward(const Terms &t, float a) const {
+    return alpha_on_poly ? a * t.qg * (1.f - gamma * t.pt * t.r + eps * (gamma + 1.f) * t.pt)
+                         : t.qg * (a * (1.f - gamma * t.pt * t.r) + eps * (gamma + 1.f) * t.pt);
   }
 };
 

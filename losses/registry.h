@@ -7,7 +7,8 @@
 //   booleans true/false/1/0, enums by name (reduction: none/mean/sum, kl_div
 //   also batchmean; weighting: both/ce_only/rescaled_pt), lists separated by
 //   ';' ("poly:epsilons=1;0.5", "ce:weight=1;2;0.5") or in brackets
-//   ("ce:weight=[1, 2, 0.5]"); "none" is an undefined tensor.
+//   ("ce:weight=[1, 2, 0.5]", the form describe() prints); "none" is an
+//   undefined tensor.
 // An unknown name or parameter, a malformed value or an invalid one (e.g.
 // epsilon < -1) throws polygrad::Error listing what is valid.
 //

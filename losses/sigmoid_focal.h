@@ -12,7 +12,8 @@
 //   dce/dx = p (pw t + 1 - t) - pw t.
 // log p and log(1 - p) are log-sigmoids (finite for any finite x). gamma = 0
 // with alpha < 0 is exactly binary_cross_entropy_with_logits; eps = 0 is exactly
-// sigmoid_focal_loss. Mean averages over all elements.
+// sigmoid_focal_loss. Mean averages over all elements. ce is
+// binary_cross_entropy_with_logits's, so a logit of -inf gives a NaN loss (bce.h).
 #pragma once
 
 #include <polygrad/losses/common.h>

@@ -72,8 +72,18 @@ Tensor soft_target_poly1(const SoftPoly1Args &a) {
         y = Y[i];
         if (y == a.ignore_index) { // nothing: loss, gradient and D all skip it
           prow[i] = 0.f;
-          if (gr)
-            std::fill(gr, gr + C, 0.f);
+          if (gr) {
+            // PyTorch's gradient here is log_softmax's backward of a zero
+            // upstream, 0 - p_j * 0: 0, but NaN on a row whose softmax is NaN
+            // (a NaN or +inf logit), as the hard-label engine's (g / s) e_j
+            float mx = row[0];
+            for (int64_t j = 1; j < C; ++j)
+              mx = row[j] > mx ? row[j] : mx;
+            float s = 0.f;
+            for (int64_t j = 0; j < C; ++j)
+              s += vm::vexp_le0(row[j] - mx);
+            std::fill(gr, gr + C, 0.f / s);
+          }
           continue;
         }
       }

@@ -34,12 +34,35 @@ namespace polygrad::losses {
 using RowLossFn =
     std::function<void(const float *logpt, const float *w, int64_t n, float *loss, float *g)>;
 
-// Wraps a per-row functor f(float logpt, float w, float &loss, float &g)
-// into a RowLossFn: a plain loop that GCC inlines f into and vectorises.
+// A loss's row function, written as its math reads: forward phi and its
+// backward g = -dphi/dl side by side (the engine turns g into dL/dz):
+//   struct GceRow {
+//     float q;
+//     float forward(float l, float w) const { return -w * expm1(q l) / q; }
+//     float backward(float l, float w) const { return w * exp(q l); }
+//   };
+//   run_softmax_loss(plan, plan.stats.weight_sum, rowwise(GceRow{q}));
+// When both directions need the same costly terms (exp, log), the row says
+// so: Terms terms(float l) is computed once per row and handed to
+// forward(terms, l, w) and backward(terms, w). rowwise() makes a RowLossFn of
+// it: a plain loop that GCC inlines the row into and vectorises. A functor
+// f(float logpt, float w, float &loss, float &g) that computes both at once
+// is accepted too.
 template <class F> RowLossFn rowwise(F f) {
   return [f](const float *logpt, const float *w, int64_t n, float *loss, float *g) {
-    for (int64_t k = 0; k < n; ++k)
-      f(logpt[k], w[k], loss[k], g[k]);
+    for (int64_t k = 0; k < n; ++k) {
+      const float l = logpt[k];
+      if constexpr (requires { f.terms(l); }) {
+        const auto t = f.terms(l);
+        loss[k] = f.forward(t, l, w[k]);
+        g[k] = f.backward(t, w[k]);
+      } else if constexpr (requires { f.backward(l, w[k]); }) {
+        loss[k] = f.forward(l, w[k]);
+        g[k] = f.backward(l, w[k]);
+      } else {
+        f(l, w[k], loss[k], g[k]);
+      }
+    }
   };
 }
 

@@ -240,7 +240,7 @@ void col2im_add(const Geom &g, float *col, float *dx, int64_t i0, int64_t i1) {
 int workers_for(const Geom &g) {
   const int nt = get_num_threads();
   const double macs = double(g.N) * g.O * g.L() * g.Kg();
-  if (nt <= 1 || omp_in_parallel() || g.N < nt || macs < 2e5)
+  if (nt <= 1 || omp_in_parallel() || g.N < nt || macs < kConvParallelMacs)
     return 1;
   return nt;
 }

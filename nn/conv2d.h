@@ -42,6 +42,14 @@
 namespace polygrad::nn {
 
 enum class ConvAlgorithm { Auto, Im2col, Winograd };
+
+// The im2col path splits the batch across the threads only when every thread
+// gets an image (N >= threads) and the conv has at least this many
+// multiply-adds (N * C_out * OH * OW * C_in / groups * kh * kw): below it the
+// fork costs more than the second core saves, and each GEMM may still be
+// split on its own (kernel::kGemmSplitFlops). Winograd splits the batch
+// whenever N >= threads. Public so that tests size their convs from it.
+inline constexpr double kConvParallelMacs = 2e5;
 void set_conv_algorithm(ConvAlgorithm algorithm); // for every thread
 ConvAlgorithm conv_algorithm();
 

@@ -9,8 +9,12 @@
 namespace polygrad::nn::detail {
 namespace {
 template <class M> const M *exactly(const std::vector<std::shared_ptr<Module>> &mods, size_t i) {
-  return i < mods.size() && typeid(*mods[i]) == typeid(M) ? static_cast<const M *>(mods[i].get())
-                                                          : nullptr;
+  if (i >= mods.size())
+    return nullptr;
+  // typeid of a reference, not of *mods[i]: clang warns that the latter's
+  // operand (operator* of shared_ptr) is evaluated.
+  const Module &m = *mods[i];
+  return typeid(m) == typeid(M) ? static_cast<const M *>(&m) : nullptr;
 }
 } // namespace
 

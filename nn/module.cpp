@@ -6,7 +6,6 @@
 #include <set>
 
 #include <polygrad/autograd/grad_mode.h>
-#include <polygrad/nn/fusion.h>
 
 namespace polygrad::nn {
 
@@ -185,26 +184,5 @@ std::string Module::repr() const {
 }
 
 std::ostream &operator<<(std::ostream &os, const Module &m) { return os << m.repr(); }
-
-Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> mods) {
-  for (auto &m : mods)
-    push_back(m);
-}
-
-void Sequential::push_back(std::shared_ptr<Module> m) {
-  add_child(std::to_string(mods_.size()), m);
-  mods_.push_back(std::move(m));
-}
-
-Tensor Sequential::forward(const Tensor &x) {
-  Tensor h = x;
-  for (size_t i = 0; i < mods_.size();) {
-    const size_t fused = detail::fused_forward(mods_, i, h, h);
-    if (fused == 0)
-      h = mods_[i]->forward(h);
-    i += fused == 0 ? 1 : fused;
-  }
-  return h;
-}
 
 } // namespace polygrad::nn

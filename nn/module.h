@@ -14,10 +14,9 @@
 
 namespace polygrad::nn {
 
-// The state-dict types, also under nn:: where they have always been.
-using polygrad::Metadata;
+// (name, tensor) pairs, as named_parameters() returns them; also
+// StateDict's tensors (core/state_dict.h).
 using polygrad::NamedTensors;
-using polygrad::StateDict;
 
 class Module {
 public:
@@ -84,23 +83,6 @@ private:
 };
 
 std::ostream &operator<<(std::ostream &os, const Module &m);
-
-// Sequential: applies its children in order; they are named "0", "1", ...
-// Runs of children with a fused kernel run as one node (nn/fusion.h: Conv2d,
-// ReLU, MaxPool2d and ReLU, MaxPool2d); the results and gradients are the same.
-class Sequential : public Module {
-public:
-  Sequential() = default;
-  Sequential(std::initializer_list<std::shared_ptr<Module>> mods);
-  void push_back(std::shared_ptr<Module> m);
-  Tensor forward(const Tensor &x) override;
-  std::string name() const override { return "Sequential"; }
-  size_t size() const { return mods_.size(); }
-  std::shared_ptr<Module> operator[](size_t i) const { return mods_.at(i); }
-
-private:
-  std::vector<std::shared_ptr<Module>> mods_;
-};
 
 // Convenience: nn::make<Linear>(784, 512) == std::make_shared<Linear>(784, 512).
 template <class M, class... Args> std::shared_ptr<M> make(Args &&...args) {

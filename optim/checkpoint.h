@@ -1,5 +1,5 @@
 // Saving and resuming an optimizer (and optionally its lr scheduler) in the
-// safetensors format of nn/checkpoint.h: the tensors are the optimizer's
+// safetensors format of io/safetensors.h: the tensors are the optimizer's
 // state buffers ("state.<i>.exp_avg", ...), the metadata its param groups'
 // hyper-parameters ("param_groups.<g>.lr", ...), the scheduler's state under
 // "scheduler." (see Optimizer::state_dict and LRScheduler::state_dict).

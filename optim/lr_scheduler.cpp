@@ -6,7 +6,7 @@
 #include <cmath>
 #include <numbers>
 
-#include <polygrad/nn/json.h>
+#include <polygrad/io/detail/json.h>
 
 namespace polygrad::optim {
 
@@ -14,29 +14,11 @@ namespace {
 
 constexpr double kPi = std::numbers::pi;
 
-std::string format_list(const std::vector<double> &v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) {
-    s += i ? ", " : "";
-    s += detail::format_value(v[i]);
-  }
-  return s + "]";
-}
+std::string format_list(const std::vector<double> &v) { return text::show(v); }
 
 std::vector<double> parse_list(const std::string &s, const std::string &what) {
-  nn::json::Value v;
-  try {
-    v = nn::json::parse(s);
-  } catch (const Error &) {
-  }
-  PG_CHECK(v.kind == nn::json::Value::Kind::Array, what, ": '", s, "' is not a list of numbers");
   std::vector<double> out;
-  for (const auto &x : v.array) {
-    PG_CHECK(x.kind == nn::json::Value::Kind::Number, what, ": '", s, "' is not a list of numbers");
-    double d = 0;
-    detail::parse_value(x.text, what, d);
-    out.push_back(d);
-  }
+  detail::parse_value(s, what, out);
   return out;
 }
 

@@ -2,56 +2,13 @@
 #include <polygrad/optim/optimizer.h>
 
 #include <polygrad/autograd/grad_mode.h>
-#include <polygrad/nn/json.h>
+#include <polygrad/io/detail/json.h>
 
 #include <algorithm>
 #include <charconv>
 #include <set>
 
 namespace polygrad::optim {
-
-// ------------------------------------------------------- value text forms --
-namespace detail {
-
-std::string format_value(double v) {
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v); // shortest round-trip form
-  return std::string(buf, r.ptr);
-}
-std::string format_value(bool v) { return v ? "true" : "false"; }
-std::string format_value(const std::array<double, 2> &v) {
-  std::string s = "[";
-  s += format_value(v[0]);
-  s += ", ";
-  s += format_value(v[1]);
-  return s + "]";
-}
-
-void parse_value(const std::string &s, const std::string &what, double &out) {
-  const char *b = s.data(), *e = s.data() + s.size();
-  auto r = std::from_chars(b, e, out);
-  PG_CHECK(!s.empty() && r.ec == std::errc() && r.ptr == e, what, ": '", s, "' is not a number");
-}
-void parse_value(const std::string &s, const std::string &what, bool &out) {
-  PG_CHECK(s == "true" || s == "false", what, ": '", s, "' is not true or false");
-  out = s == "true";
-}
-void parse_value(const std::string &s, const std::string &what, std::array<double, 2> &out) {
-  nn::json::Value v;
-  try {
-    v = nn::json::parse(s);
-  } catch (const Error &) {
-    v = {};
-  }
-  PG_CHECK(v.kind == nn::json::Value::Kind::Array && v.array.size() == 2 &&
-               v.array[0].kind == nn::json::Value::Kind::Number &&
-               v.array[1].kind == nn::json::Value::Kind::Number,
-           what, ": '", s, "' is not a pair of numbers like [0.9, 0.999]");
-  parse_value(v.array[0].text, what, out[0]);
-  parse_value(v.array[1].text, what, out[1]);
-}
-
-} // namespace detail
 
 // ------------------------------------------------------------------ groups --
 
@@ -154,7 +111,7 @@ StateDict Optimizer::state_dict() const {
     sd.metadata[prefix + "params"] = ids + "]";
     options_to_text(g, sd.metadata, prefix);
     for (const auto &[k, v] : groups_[g].extras)
-      sd.metadata[prefix + k] = detail::format_value(v);
+      sd.metadata[prefix + k] = text::show(v);
   }
   return sd;
 }
@@ -199,20 +156,18 @@ void Optimizer::load_state_dict(const StateDict &sd) {
     PG_CHECK(pit != meta.end(), where, "missing '", prefix, "params'");
     // Parameters are matched by position, as in PyTorch; the ids must be the
     // consecutive indices this group's parameters have.
-    nn::json::Value pv;
+    nlohmann::json pv;
     try {
-      pv = nn::json::parse(pit->second);
+      pv = io::parse_json(pit->second);
     } catch (const Error &) {
     }
-    PG_CHECK(pv.kind == nn::json::Value::Kind::Array, where, "'", prefix,
-             "params' is not a list of indices: '", pit->second, "'");
-    PG_CHECK(pv.array.size() == n, where, "param group ", g, " has ", pv.array.size(),
+    PG_CHECK(pv.is_array(), where, "'", prefix, "params' is not a list of indices: '", pit->second,
+             "'");
+    PG_CHECK(pv.size() == n, where, "param group ", g, " has ", pv.size(),
              " parameters in the state dict but ", n, " in the optimizer");
-    for (size_t j = 0; j < n; ++j) {
-      uint64_t id = 0;
-      PG_CHECK(pv.array[j].as_uint64(id) && id == total - n + j, where, "'", prefix, "params' is ",
-               pit->second, ", expected ", ids);
-    }
+    for (size_t j = 0; j < n; ++j)
+      PG_CHECK(pv[j].is_number_unsigned() && pv[j].get<uint64_t>() == total - n + j, where, "'",
+               prefix, "params' is ", pit->second, ", expected ", ids);
     options_from_text(meta, prefix, where, size_t(-1)); // validate only
     required[g] = required_slots(meta, prefix);
     for (const auto &[k, v] : meta) {

@@ -35,6 +35,7 @@
 
 #include <polygrad/core/state_dict.h>
 #include <polygrad/core/tensor.h>
+#include <polygrad/core/text.h>
 
 namespace polygrad::optim {
 
@@ -59,15 +60,16 @@ template <class T> struct Hyper {
   const T &get() const { return value; }
 };
 
-// ---- text forms of option values in state-dict metadata ----
+// ---- text forms of option values in state-dict metadata (core/text.h) ----
 namespace detail {
-std::string format_value(double v);                       // shortest text that reads back exactly
-std::string format_value(bool v);                         // "true" / "false"
-std::string format_value(const std::array<double, 2> &v); // "[0.9, 0.999]"
-// Parsers throw polygrad::Error naming `what` and the offending text.
-void parse_value(const std::string &s, const std::string &what, double &out);
-void parse_value(const std::string &s, const std::string &what, bool &out);
-void parse_value(const std::string &s, const std::string &what, std::array<double, 2> &out);
+// text::parse with the context (`what`: which key of which state dict) in the error.
+template <class T> void parse_value(const std::string &s, const std::string &what, T &out) {
+  try {
+    text::parse(s, out);
+  } catch (const Error &e) {
+    throw Error(what + ": " + e.what());
+  }
+}
 } // namespace detail
 
 class Optimizer {
@@ -216,9 +218,8 @@ protected:
     return out;
   }
   void options_to_text(size_t g, Metadata &out, const std::string &prefix) const override {
-    Options::fields(options_[g], [&](const char *n, const auto &h) {
-      out[prefix + n] = detail::format_value(h.value);
-    });
+    Options::fields(options_[g],
+                    [&](const char *n, const auto &h) { out[prefix + n] = text::show(h.value); });
   }
   void options_from_text(const Metadata &in, const std::string &prefix, const std::string &where,
                          size_t commit_to_group) override {

@@ -1,16 +1,21 @@
 cmake_minimum_required(VERSION 3.25)
-# Fails if a lower layer includes a higher one. Allowed dependencies:
-#   core: core | autograd: core autograd | nn, losses: + nn losses
-#   optim: + optim | data: core data
+# Fails if a layer includes a layer it does not stand on, or if an installed
+# header (any .h outside a detail/ folder) includes an internal one (detail/,
+# not installed) or nlohmann (a private dependency). Allowed dependencies:
+#   core: core | autograd: core autograd | io: core io
+#   nn: core autograd io nn losses | losses: core autograd losses
+#   optim: core autograd io nn optim | data: core data
 set(allowed_core "core")
 set(allowed_autograd "core;autograd")
-set(allowed_nn "core;autograd;nn;losses")
+set(allowed_io "core;io")
+set(allowed_nn "core;autograd;io;nn;losses")
 set(allowed_losses "core;autograd;losses")
-set(allowed_optim "core;autograd;nn;optim")
+set(allowed_optim "core;autograd;io;nn;optim")
 set(allowed_data "core;data")
 set(bad "")
-foreach(layer core autograd nn losses optim data)
-  file(GLOB files ${SOURCE_DIR}/${layer}/*.h ${SOURCE_DIR}/${layer}/*.cpp)
+foreach(layer core autograd io nn losses optim data)
+  # Recursive: internal headers in a layer's detail/ follow its rules too.
+  file(GLOB_RECURSE files ${SOURCE_DIR}/${layer}/*.h ${SOURCE_DIR}/${layer}/*.cpp)
   foreach(f ${files})
     file(STRINGS ${f} lines REGEX "#include <polygrad/")
     foreach(l ${lines})
@@ -22,6 +27,12 @@ foreach(layer core autograd nn losses optim data)
         list(APPEND bad "${f}: ${layer} includes the umbrella header")
       endif()
     endforeach()
+    if(f MATCHES "\\.h$" AND NOT f MATCHES "/detail/")
+      file(STRINGS ${f} internal REGEX "#include <(polygrad/[a-z_]+/detail/|nlohmann/)")
+      if(internal)
+        list(APPEND bad "${f}: an installed header includes ${internal}")
+      endif()
+    endif()
   endforeach()
 endforeach()
 if(bad)

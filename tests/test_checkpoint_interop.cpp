@@ -25,6 +25,7 @@
 #include <polygrad/nn/batchnorm.h>
 #include <polygrad/nn/checkpoint.h>
 #include <polygrad/nn/linear.h>
+#include <polygrad/nn/sequential.h>
 
 namespace pg = polygrad;
 namespace nn = polygrad::nn;
@@ -133,7 +134,7 @@ TEST_CASE("checkpoint interop: polygrad writes the loaded modules as torch wrote
   nn::save(m, path, {{"producer", "polygrad"}});
 
   // Tensor for tensor the same as torch's file (names, dtypes, shapes, bits).
-  const auto mine = nn::load_safetensors(path), theirs = nn::load_safetensors(kTorchFile);
+  const auto mine = pg::io::load_safetensors(path), theirs = pg::io::load_safetensors(kTorchFile);
   CHECK(mine.metadata.at("format") == "pt");
   CHECK(mine.metadata.at("producer") == "polygrad");
   std::map<std::string, pg::Tensor> want(theirs.tensors.begin(), theirs.tensors.end());

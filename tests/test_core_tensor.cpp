@@ -198,14 +198,19 @@ TEST_CASE("binary ops broadcast: size-1 dims, 0-d, empty, strided views", "[core
       {{5, 1, 3}, {1, 7, 1}},
       {{1, 1}, {6, 5}},
       {{33, 40}, {40}},
-      // above the OpenMP grain (32768 elements): the parallel row loops
-      {{200, 1, 3}, {1, 70, 3}},
-      {{40000}, {1}},
-      {{300, 120}, {300, 1}},
+      // at least kParallelGrain elements: the parallel broadcast row loop, the
+      // scalar fast path, a (N, 1) column broadcast (forks checked below)
+      {{400, 1, 3}, {1, 120, 3}},
+      {{pg::kParallelGrain + 1}, {1}},
+      {{1100, 120}, {1100, 1}},
   };
+  static_assert(400 * 120 * 3 >= pg::kParallelGrain && 1100 * 120 >= pg::kParallelGrain);
+  tu::ThreadsScope two_threads(2);
   for (const auto &[sa, sb] : cases) {
     Tensor a = tu::uniform(sa, 1, 0.5f, 2.f), b = tu::uniform(sb, 2, 0.5f, 2.f);
     INFO("shapes " << pg::shape_str(sa) << " and " << pg::shape_str(sb));
+    if (pg::shape_numel(pg::broadcast_shapes(sa, sb, "test")) >= pg::kParallelGrain)
+      tu::require_forks([&] { return a + b; }); // the parallel path runs below
     tu::require_tensor(a + b, ref_binary(a, b, [](float x, float y) { return x + y; }).shape(),
                        ref_binary(a, b, [](float x, float y) { return x + y; }).to_vector());
     tu::require_values((a - b).to_vector(),
@@ -271,8 +276,14 @@ TEST_CASE("binary op broadcast errors name the op and both shapes", "[core]") {
 
 TEST_CASE("unary ops match std:: math, including contiguous and strided inputs", "[core]") {
   Tensor base = tu::uniform({5, 7}, 11, 0.1f, 3.f);
-  Tensor big = tu::uniform({250, 160}, 12, 0.1f, 3.f); // parallel paths
+  // At least kParallelGrain elements: the parallel contiguous and strided
+  // (transposed) paths, at 2 threads (forks checked below).
+  Tensor big = tu::uniform({pg::kParallelGrain / 160 + 1, 160}, 12, 0.1f, 3.f);
+  REQUIRE(big.numel() >= pg::kParallelGrain);
+  tu::ThreadsScope two_threads(2);
   for (const Tensor &x : {base, base.t(), base.slice(1, 1, 7, 3), big, big.t()}) {
+    if (x.numel() >= pg::kParallelGrain)
+      tu::require_forks([&] { return x.exp(); });
     const auto v = x.to_vector();
     auto ref = [&](auto f) {
       std::vector<float> r;

@@ -254,6 +254,17 @@ template <class Fn> auto at_1_and_2_threads(Fn &&fn) {
   return std::make_pair(std::move(serial), std::move(parallel));
 }
 
+// Sets the thread count for a scope and restores it: a test that checks a
+// parallel path against a reference runs at 2 threads whatever the machine's
+// default (with tu::require_forks to prove the path ran).
+struct ThreadsScope {
+  int saved = pg::get_num_threads();
+  explicit ThreadsScope(int n) { pg::set_num_threads(n); }
+  ~ThreadsScope() { pg::set_num_threads(saved); }
+  ThreadsScope(const ThreadsScope &) = delete;
+  ThreadsScope &operator=(const ThreadsScope &) = delete;
+};
+
 // Runs fn() and requires that it forked at least one parallel region.
 template <class Fn> auto require_forks(Fn &&fn) {
   const uint64_t before = pg::parallel_regions();

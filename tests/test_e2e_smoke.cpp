@@ -16,6 +16,7 @@
 #include <polygrad/nn/checkpoint.h>
 #include <polygrad/nn/flatten.h>
 #include <polygrad/nn/linear.h>
+#include <polygrad/nn/sequential.h>
 #include <polygrad/optim/sgd.h>
 
 namespace pg = polygrad;
@@ -30,8 +31,8 @@ std::shared_ptr<Sequential> mlp() {
 
 TEST_CASE("e2e: one epoch on embedded digits lowers the loss; checkpoint reloads", "[e2e]") {
   pg::manual_seed(7);
-  pg::data::ImageDataset train =
-      pg::data::head(pg::data::load_dataset(PG_SOURCE_DIR "/data/mnist-10k", pg::data::Split::Train), 640);
+  pg::data::ImageDataset train = pg::data::head(
+      pg::data::load_dataset(PG_SOURCE_DIR "/data/mnist-10k", pg::data::Split::Train), 640);
   pg::data::DataLoaderOptions o;
   o.batch_size = 32;
   o.shuffle = true;

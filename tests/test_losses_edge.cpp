@@ -10,6 +10,8 @@
 #include <polygrad/core/random.h>
 #include <polygrad/losses/losses.h>
 
+#include "test_core_util.h"
+
 namespace pg = polygrad;
 namespace L = polygrad::losses;
 using pg::Tensor;
@@ -240,27 +242,33 @@ TEST_CASE("losses edge: eps = -1 removes the linear term of the series", "[losse
   }
 }
 
-TEST_CASE("losses edge: results do not depend on the thread count", "[losses]") {
+TEST_CASE("losses edge: results do not depend on the thread count", "[losses][threads]") {
+  // N C >= kParallelGrain, so that at 2 threads the hard-label softmax pass
+  // (work N C), the label-smoothing pass and the pointwise pass (8 N C) all
+  // fork (at_1_and_2_threads requires a fork). Every loss family, each
+  // reduction and the backward passes: tests/test_threads.cpp.
+  constexpr int64_t C = 37, N = pg::kParallelGrain / C + 1;
+  static_assert(N * C >= pg::kParallelGrain);
   pg::manual_seed(32);
-  const Tensor x = pg::randn({3000, 37});
-  std::vector<int64_t> yl(3000);
-  for (int i = 0; i < 3000; ++i)
-    yl[i] = (i * 7) % 37;
-  const Tensor y = pg::from_labels(yl), t = pg::rand({3000, 37});
-  const int saved = pg::get_num_threads();
+  const Tensor x = pg::randn({N, C});
+  std::vector<int64_t> yl(N);
+  for (int64_t i = 0; i < N; ++i)
+    yl[i] = (i * 7) % C;
+  const Tensor y = pg::from_labels(yl), t = pg::rand({N, C});
   for (auto f : std::vector<std::function<Tensor(const Tensor &)>>{
            [&](auto &x) { return L::poly1_focal_loss(x, y); },
            [&](auto &x) { return L::cross_entropy(x, y, {.label_smoothing = 0.1f}); },
            [&](auto &x) { return L::poly1_sigmoid_focal_loss(x, t); },
        }) {
-    pg::set_num_threads(1);
-    const auto [v1, g1] = value_grad(f, x);
-    pg::set_num_threads(2);
-    const auto [v2, g2] = value_grad(f, x);
-    REQUIRE(v1 == v2);
-    REQUIRE(g1 == g2);
+    const auto [one, two] = tu::at_1_and_2_threads([&] {
+      Tensor xc = x.clone().requires_grad_(true);
+      Tensor l = f(xc);
+      l.backward();
+      return std::pair{l.detach(), xc.grad()};
+    });
+    tu::require_bitwise(one.first, two.first, "loss");
+    tu::require_bitwise(one.second, two.second, "gradient");
   }
-  pg::set_num_threads(saved);
 }
 
 TEST_CASE("losses edge: views, upstream gradients, retain_graph", "[losses]") {

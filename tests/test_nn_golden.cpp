@@ -2,11 +2,13 @@
 // references): forward values, the input gradient and every parameter's
 // gradient for a fixed upstream gradient, BatchNorm's running statistics
 // after a train step, and a residual block built from the layers.
+#include <cmath>
 #include <functional>
 
 #include <catch2/catch.hpp>
 
 #include "golden.h"
+#include "test_core_util.h"
 #include <polygrad/autograd/grad_mode.h>
 #include <polygrad/core/parallel.h>
 #include <polygrad/nn/activation.h>
@@ -14,6 +16,7 @@
 #include <polygrad/nn/conv2d.h>
 #include <polygrad/nn/linear.h>
 #include <polygrad/nn/pooling.h>
+#include <polygrad/nn/sequential.h>
 
 namespace pg = polygrad;
 namespace nn = polygrad::nn;
@@ -45,16 +48,67 @@ void check_case(const golden::Fixture &f, const std::string &p,
                           p + ": gradient of " + names[i]);
 }
 
-// Runs a test body at 1 and at 2 threads (the conv and pooling kernels take
-// different paths), restoring the thread count.
-void at_1_and_2_threads(const std::function<void()> &body) {
-  const int saved = pg::get_num_threads();
-  for (int nt : {1, 2}) {
-    INFO("threads = " << nt);
-    pg::set_num_threads(nt);
-    body();
+using Fn = std::function<Tensor(const std::vector<Tensor> &)>;
+
+Tensor repeat_batch(const Tensor &t, int64_t copies) {
+  return pg::cat(std::vector<Tensor>(copies, t), 0);
+}
+
+// How many copies of a fixture's batch (of `batch` images, `work` units of
+// work each) reach a kernel's parallel threshold, with an image per thread.
+int64_t copies_for(double work, double threshold, int64_t batch) {
+  const int64_t k = std::max<int64_t>(1, int64_t(std::ceil(threshold / work)));
+  return k * batch >= 2 ? k : 2;
+}
+
+// The fixtures are small (a few hundred values), far below the grains and
+// thresholds at which the kernels fork. So a case runs twice: at 1 thread on
+// the fixture itself, and at 2 threads on its batch repeated `copies` times
+// (copies_for: enough to fork), where the forward and the backward must each
+// fork. A repeated batch gives the golden output and input gradient repeated,
+// and each parameter gradient `copies` times the golden one (the same sum
+// over every copy of the batch). names[0] is the batched input.
+void check_case_1_and_2_threads(const golden::Fixture &f, const std::string &p,
+                                const std::vector<std::string> &names, const Fn &fn, int64_t copies,
+                                double rtol = 1e-5, double atol = 1e-5) {
+  {
+    tu::ThreadsScope one(1);
+    check_case(f, p, names, fn, rtol, atol);
   }
-  pg::set_num_threads(saved);
+  INFO(p << ": the batch repeated " << copies << " times, at 2 threads");
+  tu::ThreadsScope two(2);
+  std::vector<Tensor> in;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const Tensor &t = golden::get(f, p + "." + names[i]);
+    in.push_back((i == 0 ? repeat_batch(t, copies) : t.clone()).requires_grad_(true));
+  }
+  Tensor y = tu::require_forks([&] { return fn(in); });
+  golden::require_close(y, repeat_batch(golden::get(f, p + ".y"), copies), rtol, atol,
+                        p + ": forward, 2 threads");
+  tu::require_forks([&] {
+    y.backward(repeat_batch(golden::get(f, p + ".gy"), copies));
+    return 0;
+  });
+  golden::require_close(in[0].grad(), repeat_batch(golden::get(f, p + ".d" + names[0]), copies),
+                        rtol, atol, p + ": gradient of " + names[0] + ", 2 threads");
+  for (size_t i = 1; i < names.size(); ++i)
+    golden::require_close(in[i].grad() / float(copies), golden::get(f, p + ".d" + names[i]), rtol,
+                          atol, p + ": gradient of " + names[i] + ", 2 threads");
+}
+
+// Copies for a conv case: at least kConvParallelMacs multiply-adds in all
+// (the batch split; the Winograd pass splits whenever N >= 2).
+int64_t conv_copies(const golden::Fixture &f, const std::string &p) {
+  const Tensor &x = golden::get(f, p + ".x"), &w = golden::get(f, p + ".w"),
+               &y = golden::get(f, p + ".y");
+  const double macs = double(y.numel()) * w.size(1) * w.size(2) * w.size(3);
+  return copies_for(macs, nn::kConvParallelMacs, x.size(0));
+}
+
+// Copies for a pooling case: at least kParallelGrain input elements.
+int64_t pool_copies(const golden::Fixture &f, const std::string &p) {
+  const Tensor &x = golden::get(f, p + ".x");
+  return copies_for(double(x.numel()), double(pg::kParallelGrain), x.size(0));
 }
 
 } // namespace
@@ -90,17 +144,18 @@ TEST_CASE("nn golden: conv2d (padded, strided, dilated, grouped, depthwise, 1x1)
   for (nn::ConvAlgorithm algo : {nn::ConvAlgorithm::Auto, nn::ConvAlgorithm::Winograd}) {
     INFO("algorithm " << (algo == nn::ConvAlgorithm::Auto ? "auto" : "winograd"));
     nn::set_conv_algorithm(algo);
-    at_1_and_2_threads([&] {
-      for (const Case &c : cases) {
-        std::vector<std::string> names{"x", "w"};
-        if (c.bias)
-          names.push_back("b");
-        check_case(f, c.name, names, [&](const std::vector<Tensor> &v) {
-          return F::conv2d(v[0], v[1], c.bias ? v[2] : Tensor(), c.stride, c.padding, c.dilation,
-                           c.groups);
-        });
-      }
-    });
+    for (const Case &c : cases) {
+      std::vector<std::string> names{"x", "w"};
+      if (c.bias)
+        names.push_back("b");
+      check_case_1_and_2_threads(
+          f, c.name, names,
+          [&](const std::vector<Tensor> &v) {
+            return F::conv2d(v[0], v[1], c.bias ? v[2] : Tensor(), c.stride, c.padding, c.dilation,
+                             c.groups);
+          },
+          conv_copies(f, c.name));
+    }
   }
   nn::set_conv_algorithm(nn::ConvAlgorithm::Auto);
 }
@@ -133,10 +188,10 @@ TEST_CASE("nn golden: max/avg/adaptive pooling", "[nn]") {
        }},
       {"aap44", [](const Tensor &x) { return F::adaptive_avg_pool2d(x, 4); }},
   };
-  at_1_and_2_threads([&] {
-    for (const auto &[name, fn] : cases)
-      check_case(f, name, {"x"}, [&](const std::vector<Tensor> &v) { return fn(v[0]); });
-  });
+  for (const auto &[name, fn] : cases)
+    check_case_1_and_2_threads(
+        f, name, {"x"}, [&](const std::vector<Tensor> &v) { return fn(v[0]); },
+        pool_copies(f, name));
   // The module form gives the same as the functional form.
   nn::MaxPool2d mp(3, 2, 1);
   Tensor x = golden::get(f, "mp3s2p1.x");
@@ -148,20 +203,22 @@ TEST_CASE("nn golden: relu then max-pool, fused (functional and Sequential)", "[
   // Must match gen_fused in tools/golden/nn.py.
   const std::vector<std::pair<std::string, int>> cases = {
       {"rmp2", 2}, {"rmp2odd", 2}, {"rmpties", 2}, {"rmp3s2p1", 3}, {"rmptiesov", 3}};
-  at_1_and_2_threads([&] {
-    for (const auto &[name, k] : cases) {
-      const int s = 2, p = k == 3 ? 1 : 0;
-      check_case(f, name, {"x"}, [&, k = k](const std::vector<Tensor> &v) {
-        return F::relu_max_pool2d(v[0], k, s, p);
-      });
-      nn::Sequential seq{nn::make<nn::ReLU>(), nn::make<nn::MaxPool2d>(k, s, p)};
-      check_case(f, name, {"x"}, [&](const std::vector<Tensor> &v) {
-        Tensor y = seq(v[0]);
-        REQUIRE(y.grad_fn_name() == "ReluMaxPool2dBackward"); // the fused node ran
-        return y;
-      });
-    }
-  });
+  for (const auto &[name, k] : cases) {
+    const int s = 2, p = k == 3 ? 1 : 0;
+    check_case_1_and_2_threads(
+        f, name, {"x"},
+        [&, k = k](const std::vector<Tensor> &v) { return F::relu_max_pool2d(v[0], k, s, p); },
+        pool_copies(f, name));
+    nn::Sequential seq{nn::make<nn::ReLU>(), nn::make<nn::MaxPool2d>(k, s, p)};
+    check_case_1_and_2_threads(
+        f, name, {"x"},
+        [&](const std::vector<Tensor> &v) {
+          Tensor y = seq(v[0]);
+          REQUIRE(y.grad_fn_name() == "ReluMaxPool2dBackward"); // the fused node ran
+          return y;
+        },
+        pool_copies(f, name));
+  }
 }
 
 TEST_CASE("nn golden: conv2d then relu then max-pool, fused (functional and Sequential)", "[nn]") {
@@ -188,50 +245,69 @@ TEST_CASE("nn golden: conv2d then relu then max-pool, fused (functional and Sequ
        true},
       {"crpnobias", 3, 2, 1, {.bias = false}, 2, 2, 0, false},
   };
-  at_1_and_2_threads([&] {
-    for (const Case &c : cases) {
-      const auto &o = c.conv;
-      std::vector<std::string> names{"x", "w"};
+  for (const Case &c : cases) {
+    const auto &o = c.conv;
+    std::vector<std::string> names{"x", "w"};
+    if (o.bias)
+      names.push_back("b");
+    // Copies of the batch for kConvParallelMacs multiply-adds in the conv
+    // (its output, before the pool, from the fixture's shapes).
+    const Tensor &w = golden::get(f, c.name + ".w");
+    const Tensor conv_y = F::conv2d(golden::get(f, c.name + ".x"), w, Tensor(), o.stride, o.padding,
+                                    o.dilation, o.groups);
+    const int64_t copies = copies_for(double(conv_y.numel()) * w.size(1) * w.size(2) * w.size(3),
+                                      nn::kConvParallelMacs, conv_y.size(0));
+    check_case_1_and_2_threads(
+        f, c.name, names,
+        [&](const std::vector<Tensor> &v) {
+          Tensor y =
+              F::conv2d_relu_max_pool2d(v[0], v[1], o.bias ? v[2] : Tensor(), o.stride, o.padding,
+                                        o.dilation, o.groups, c.pk, c.ps, c.pp, 1, c.ceil);
+          REQUIRE(y.grad_fn_name() == "Conv2dReluMaxPool2dBackward");
+          return y;
+        },
+        copies);
+    // The same through nn::Sequential(Conv2d, ReLU, MaxPool2d).
+    auto conv = nn::make<nn::Conv2d>(c.cin, c.cout, c.k, o);
+    {
+      pg::NoGradGuard ng;
+      conv->weight.copy_(golden::get(f, c.name + ".w"));
       if (o.bias)
-        names.push_back("b");
-      check_case(f, c.name, names, [&](const std::vector<Tensor> &v) {
-        Tensor y =
-            F::conv2d_relu_max_pool2d(v[0], v[1], o.bias ? v[2] : Tensor(), o.stride, o.padding,
-                                      o.dilation, o.groups, c.pk, c.ps, c.pp, 1, c.ceil);
-        REQUIRE(y.grad_fn_name() == "Conv2dReluMaxPool2dBackward");
-        return y;
-      });
-      // The same through nn::Sequential(Conv2d, ReLU, MaxPool2d).
-      auto conv = nn::make<nn::Conv2d>(c.cin, c.cout, c.k, o);
-      {
-        pg::NoGradGuard ng;
-        conv->weight.copy_(golden::get(f, c.name + ".w"));
-        if (o.bias)
-          conv->bias.copy_(golden::get(f, c.name + ".b"));
-      }
-      nn::Sequential seq{conv, nn::make<nn::ReLU>(),
-                         nn::make<nn::MaxPool2d>(c.pk, c.ps, c.pp, 1, c.ceil)};
-      Tensor x = leaf(f, c.name + ".x");
-      Tensor y = seq(x);
-      REQUIRE(y.grad_fn_name() == "Conv2dReluMaxPool2dBackward");
-      golden::require_close(y, golden::get(f, c.name + ".y"), 1e-5, 1e-5, c.name + ": Sequential");
-      y.backward(golden::get(f, c.name + ".gy"));
-      golden::require_close(x.grad(), golden::get(f, c.name + ".dx"), 1e-5, 1e-5,
-                            c.name + ": Sequential dx");
-      golden::require_close(conv->weight.grad(), golden::get(f, c.name + ".dw"), 1e-5, 1e-5,
-                            c.name + ": Sequential dW");
-      if (o.bias)
-        golden::require_close(conv->bias.grad(), golden::get(f, c.name + ".db"), 1e-5, 1e-5,
-                              c.name + ": Sequential db");
+        conv->bias.copy_(golden::get(f, c.name + ".b"));
     }
-  });
+    nn::Sequential seq{conv, nn::make<nn::ReLU>(),
+                       nn::make<nn::MaxPool2d>(c.pk, c.ps, c.pp, 1, c.ceil)};
+    Tensor x = leaf(f, c.name + ".x");
+    Tensor y = seq(x);
+    REQUIRE(y.grad_fn_name() == "Conv2dReluMaxPool2dBackward");
+    golden::require_close(y, golden::get(f, c.name + ".y"), 1e-5, 1e-5, c.name + ": Sequential");
+    y.backward(golden::get(f, c.name + ".gy"));
+    golden::require_close(x.grad(), golden::get(f, c.name + ".dx"), 1e-5, 1e-5,
+                          c.name + ": Sequential dx");
+    golden::require_close(conv->weight.grad(), golden::get(f, c.name + ".dw"), 1e-5, 1e-5,
+                          c.name + ": Sequential dW");
+    if (o.bias)
+      golden::require_close(conv->bias.grad(), golden::get(f, c.name + ".db"), 1e-5, 1e-5,
+                            c.name + ": Sequential db");
+  }
 }
 
 namespace {
 // Builds the PyTorch module's state into `m`, runs the fixture's forward
-// passes and compares output, gradients and running statistics.
-void check_bn(const golden::Fixture &f, const std::string &p, nn::BatchNormBase &m, int steps = 1) {
-  INFO("case " << p);
+// passes and compares output, gradients and running statistics. At 1 thread
+// on the fixture; with `threaded`, at 2 threads on the fixture's batch
+// repeated to at least kParallelGrain values (the channels are split across
+// the threads; forward and backward must fork): a repeated batch has the same
+// batch mean and biased variance, so the same output and input gradient
+// (repeated), and copies times the golden weight and bias gradients.
+void check_bn(const golden::Fixture &f, const std::string &p, nn::BatchNormBase &m, int steps,
+              bool threaded) {
+  const Tensor &x0 = golden::get(f, p + ".x");
+  const int64_t copies =
+      threaded ? copies_for(double(x0.numel()), double(pg::kParallelGrain), x0.size(0)) : 1;
+  INFO("case " << p << (threaded ? ", 2 threads, batch repeated " : ", 1 thread, batch x ")
+               << copies);
+  tu::ThreadsScope threads(threaded ? 2 : 1);
   {
     pg::NoGradGuard ng;
     if (m.options.affine) {
@@ -243,23 +319,35 @@ void check_bn(const golden::Fixture &f, const std::string &p, nn::BatchNormBase 
       m.running_var.copy_(golden::get(f, p + ".running_var0"));
     }
   }
-  Tensor x = leaf(f, p + ".x");
+  Tensor x = repeat_batch(x0, copies).requires_grad_(true);
   for (int s = 0; s + 1 < steps; ++s) // the earlier step of the fixture
     m(x * 0.5f + 0.25f);
+  const uint64_t before = pg::parallel_regions();
   Tensor y = m(x);
-  golden::require_close(y, golden::get(f, p + ".y"), 1e-5, 1e-5, p + ": forward");
-  y.backward(golden::get(f, p + ".gy"));
-  golden::require_close(x.grad(), golden::get(f, p + ".dx"), 1e-4, 1e-5, p + ": dx");
+  if (threaded)
+    REQUIRE(pg::parallel_regions() > before);
+  golden::require_close(y, repeat_batch(golden::get(f, p + ".y"), copies), 1e-5, 1e-5,
+                        p + ": forward");
+  const uint64_t before_backward = pg::parallel_regions();
+  y.backward(repeat_batch(golden::get(f, p + ".gy"), copies));
+  if (threaded)
+    REQUIRE(pg::parallel_regions() > before_backward);
+  golden::require_close(x.grad(), repeat_batch(golden::get(f, p + ".dx"), copies), 1e-4, 1e-5,
+                        p + ": dx");
   if (m.options.affine) {
-    golden::require_close(m.weight.grad(), golden::get(f, p + ".dweight"), 1e-5, 1e-5,
-                          p + ": dweight");
-    golden::require_close(m.bias.grad(), golden::get(f, p + ".dbias"), 1e-5, 1e-5, p + ": dbias");
+    golden::require_close(m.weight.grad() / float(copies), golden::get(f, p + ".dweight"), 1e-5,
+                          1e-5, p + ": dweight");
+    golden::require_close(m.bias.grad() / float(copies), golden::get(f, p + ".dbias"), 1e-5, 1e-5,
+                          p + ": dbias");
   }
   if (m.options.track_running_stats) {
     golden::require_close(m.running_mean, golden::get(f, p + ".running_mean"), 1e-5, 1e-6,
                           p + ": running_mean");
-    golden::require_close(m.running_var, golden::get(f, p + ".running_var"), 1e-5, 1e-6,
-                          p + ": running_var");
+    // running_var is updated with the unbiased variance, var M / (M - 1) for
+    // M values per channel, which repeating the batch changes: 1 thread only.
+    if (copies == 1)
+      golden::require_close(m.running_var, golden::get(f, p + ".running_var"), 1e-5, 1e-6,
+                            p + ": running_var");
     REQUIRE(m.num_batches_tracked.to_vector<int64_t>() ==
             golden::get(f, p + ".num_batches_tracked").to_vector<int64_t>());
   }
@@ -268,38 +356,38 @@ void check_bn(const golden::Fixture &f, const std::string &p, nn::BatchNormBase 
 
 TEST_CASE("nn golden: batchnorm train/eval, running stats, options", "[nn]") {
   const auto f = golden::load("nn_batchnorm.txt");
-  at_1_and_2_threads([&] {
+  for (bool threaded : {false, true}) {
     {
       nn::BatchNorm2d m(3);
-      check_bn(f, "bn2d_train", m);
+      check_bn(f, "bn2d_train", m, 1, threaded);
     }
     {
       nn::BatchNorm2d m(3);
       m.eval();
-      check_bn(f, "bn2d_eval", m);
+      check_bn(f, "bn2d_eval", m, 1, threaded);
     }
     {
       nn::BatchNorm1d m(5);
-      check_bn(f, "bn1d_nc", m);
+      check_bn(f, "bn1d_nc", m, 1, threaded);
     }
     {
       nn::BatchNorm1d m(3);
-      check_bn(f, "bn1d_ncl", m);
+      check_bn(f, "bn1d_ncl", m, 1, threaded);
     }
     {
       nn::BatchNorm2d m(2, {.affine = false, .track_running_stats = false});
       m.eval(); // no running stats: batch statistics even in eval
-      check_bn(f, "bn2d_plain", m);
+      check_bn(f, "bn2d_plain", m, 1, threaded);
     }
     {
       nn::BatchNorm2d m(3, {.momentum = std::nullopt});
-      check_bn(f, "bn2d_cma", m, 2);
+      check_bn(f, "bn2d_cma", m, 2, threaded);
     }
     {
       nn::BatchNorm2d m(3, {.eps = 1e-3, .momentum = 0.3});
-      check_bn(f, "bn2d_m03", m);
+      check_bn(f, "bn2d_m03", m, 1, threaded);
     }
-  });
+  }
 }
 
 TEST_CASE("nn golden: activations", "[nn]") {

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <polygrad/autograd/grad_mode.h>
+#include <polygrad/core/kernels.h>
 #include <polygrad/core/parallel.h>
 #include <polygrad/core/random.h>
 #include <polygrad/nn/activation.h>
@@ -19,6 +20,9 @@
 #include <polygrad/nn/init.h>
 #include <polygrad/nn/linear.h>
 #include <polygrad/nn/pooling.h>
+#include <polygrad/nn/sequential.h>
+
+#include "test_core_util.h"
 
 namespace pg = polygrad;
 namespace nn = polygrad::nn;
@@ -38,15 +42,24 @@ void require_near(const Tensor &a, const std::vector<double> &ref, double tol, c
   REQUIRE(worst <= tol);
 }
 
-void with_threads(const std::function<void()> &body) {
+// Runs body at 1 and at 2 threads (restoring the setting). With must_fork,
+// the 2-thread run must take a parallel branch (parallel_regions), so a case
+// meant to check a threaded path cannot silently run serially at both counts.
+void with_threads(bool must_fork, const std::function<void()> &body) {
   const int saved = pg::get_num_threads();
   for (int nt : {1, 2}) {
     INFO("threads = " << nt);
     pg::set_num_threads(nt);
+    const uint64_t before = pg::parallel_regions();
     body();
+    if (nt > 1 && must_fork) {
+      INFO("the 2-thread run must fork (is the input above the grain / threshold?)");
+      CHECK(pg::parallel_regions() > before);
+    }
   }
   pg::set_num_threads(saved);
 }
+void with_threads(const std::function<void()> &body) { with_threads(true, body); }
 
 struct ConvRef {
   std::vector<double> y, dx, dw, db;
@@ -101,7 +114,9 @@ TEST_CASE("nn conv2d: threaded paths match a direct reference", "[nn]") {
     nn::Size2 s, p, d;
     int64_t G;
   };
-  // Sizes chosen so that 2 threads split the batch (N >= 2, >= 2e5 MACs).
+  // Sizes chosen so that 2 threads split the batch (N >= 2 and at least
+  // kConvParallelMacs multiply-adds, checked below), or with one image split
+  // each GEMM (at least kGemmSplitFlops); with_threads proves the fork.
   const Case cases[] = {
       {"3x3 pad 1 grouped", {4, 8, 16, 16}, {16, 4, 3, 3}, true, 1, 1, 1, 2},
       {"1x1 direct", {4, 32, 16, 16}, {32, 32, 1, 1}, true, 1, 0, 1, 1},
@@ -117,15 +132,27 @@ TEST_CASE("nn conv2d: threaded paths match a direct reference", "[nn]") {
       // K * OW large enough that an image is processed in several row blocks
       {"same 3x3, row blocks", {2, 64, 32, 32}, {8, 64, 3, 3}, true, 1, 1, 1, 1},
       {"strided, row blocks", {2, 128, 48, 64}, {4, 128, 3, 3}, false, 2, 1, 1, 1},
-      {"same, dilated, rectangular", {2, 6, 12, 11}, {8, 6, 3, 5}, true, 1, {2, 4}, 2, 1},
+      {"same, dilated, rectangular", {3, 6, 12, 11}, {8, 6, 3, 5}, true, 1, {2, 4}, 2, 1},
       // one output row per block, and taps whose rows lie wholly outside a block
-      {"same, dilated, 1-row blocks", {1, 128, 6, 300}, {2, 128, 3, 3}, true, 1, 2, 2, 1},
+      {"same, dilated, 1-row blocks", {1, 128, 6, 300}, {4, 128, 3, 3}, true, 1, 2, 2, 1},
   };
+  // im2col's paths (Auto would send the 16-to-32-channel 3x3 case to
+  // Winograd, which with one image runs serially; Winograd: the next test).
+  nn::set_conv_algorithm(nn::ConvAlgorithm::Im2col);
   pg::manual_seed(11);
   for (const Case &c : cases) {
     INFO(c.what);
     const Tensor x = pg::randn(c.x), w = pg::randn(c.w),
                  b = c.bias ? pg::randn({c.w[0]}) : Tensor();
+    {
+      const int64_t OH = (c.x[2] + 2 * c.p.h - c.d.h * (c.w[2] - 1) - 1) / c.s.h + 1,
+                    OW = (c.x[3] + 2 * c.p.w - c.d.w * (c.w[3] - 1) - 1) / c.s.w + 1;
+      const double macs = double(c.x[0]) * c.w[0] * OH * OW * c.w[1] * c.w[2] * c.w[3];
+      if (c.x[0] >= 2)
+        REQUIRE(macs >= nn::kConvParallelMacs); // the batch split
+      else
+        REQUIRE(2 * macs >= pg::kernel::kGemmSplitFlops); // the GEMMs split
+    }
     with_threads([&] {
       Tensor xl = x.clone().requires_grad_(true), wl = w.clone().requires_grad_(true);
       Tensor bl = c.bias ? b.clone().requires_grad_(true) : Tensor();
@@ -141,6 +168,7 @@ TEST_CASE("nn conv2d: threaded paths match a direct reference", "[nn]") {
         require_near(bl.grad(), r.db, 1e-4, "db");
     });
   }
+  nn::set_conv_algorithm(nn::ConvAlgorithm::Auto);
 }
 
 TEST_CASE("nn conv2d: Winograd F(2x2, 3x3) matches a direct reference", "[nn]") {
@@ -182,7 +210,10 @@ TEST_CASE("nn conv2d: Winograd F(2x2, 3x3) matches a direct reference", "[nn]") 
     INFO(c.what);
     const Tensor x = pg::randn(c.x), w = pg::randn(c.w), b = pg::randn({c.w[0]});
     nn::set_conv_algorithm(c.algo);
-    with_threads([&] {
+    // Winograd splits the batch whenever each thread gets an image; a single
+    // small image runs serially.
+    const bool forks = c.x[0] >= 2;
+    with_threads(forks, [&] {
       Tensor xl = x.clone().requires_grad_(true), wl = w.clone().requires_grad_(true);
       Tensor bl = b.clone().requires_grad_(true);
       Tensor y = F::conv2d(xl, wl, bl, 1, c.p);
@@ -236,14 +267,17 @@ TEST_CASE("nn max_pool2d: threaded paths match a direct reference", "[nn]") {
   for (int k : {2, 3}) {
     const int s = 2, p = k / 2 * (k == 3);
     INFO("kernel " << k);
-    const Tensor x = pg::randn({4, 16, 31, 32}); // 63k elements: split across threads
+    // N C H W >= kParallelGrain: the planes are split across the threads
+    constexpr int64_t N = 4, H = 31, W = 32, C = pg::kParallelGrain / (N * H * W) + 1;
+    static_assert(N * C * H * W >= pg::kParallelGrain);
+    const Tensor x = pg::randn({N, C, H, W});
     with_threads([&] {
       Tensor xl = x.clone().requires_grad_(true);
       Tensor y = F::max_pool2d(xl, k, s, p);
       const Tensor gy = pg::randn(y.shape());
       y.backward(gy);
       const auto xv = x.to_vector(), gv = gy.to_vector();
-      const int64_t P = 64, H = 31, W = 32, OH = y.size(2), OW = y.size(3);
+      const int64_t P = N * C, OH = y.size(2), OW = y.size(3);
       std::vector<double> ry(y.numel()), rdx(x.numel(), 0);
       for (int64_t q = 0; q < P; ++q)
         for (int64_t i = 0; i < OH; ++i)
@@ -495,19 +529,31 @@ TEST_CASE("nn init: PyTorch's bounds and variances", "[nn]") {
 }
 
 TEST_CASE("nn dropout: seeded, scaled, train only", "[nn]") {
-  const Tensor x = pg::ones({64, 1000});
+  // At least kParallelGrain elements (an odd count: the generator's last
+  // draw serves one element).
+  const Tensor x = pg::ones({pg::kParallelGrain / 1000 + 1, 1001});
+  REQUIRE(x.numel() >= pg::kParallelGrain);
   nn::Dropout drop(0.3);
   pg::manual_seed(21);
   const auto a = drop(x).to_vector();
   pg::manual_seed(21);
   const auto b = drop(x).to_vector();
   CHECK(a == b);
-  // The mask does not depend on the thread count.
-  const int saved = pg::get_num_threads();
-  pg::set_num_threads(1);
-  pg::manual_seed(21);
-  CHECK(drop(x).to_vector() == a);
-  pg::set_num_threads(saved);
+  // The thread count. The mask is drawn serially from the one generator, so
+  // it cannot depend on the thread count by construction; what the threads
+  // split is y = x * mask and the backward's dy * mask (both fork here), so
+  // this checks those products and that a seed gives the same y at 1 and 2
+  // threads.
+  const auto [one, two] = tu::at_1_and_2_threads([&] {
+    pg::manual_seed(21);
+    Tensor xl = x.clone().requires_grad_(true);
+    Tensor y = drop(xl);
+    y.backward(pg::full(y.shape(), 2.f));
+    return std::pair{y.detach(), xl.grad()};
+  });
+  tu::require_bitwise(one.first, two.first, "y");
+  tu::require_bitwise(one.second, two.second, "dx");
+  CHECK(one.first.to_vector() == a);
   const auto c = drop(x).to_vector(); // the generator moved on
   CHECK(c != a);
   int64_t zeros = 0;
@@ -557,20 +603,27 @@ TEST_CASE("nn activations and shape modules", "[nn]") {
 
 TEST_CASE("nn relu_max_pool2d: equals relu then max_pool2d, NaN and zeros included", "[nn]") {
   pg::manual_seed(29);
-  // Shapes for both kernels (2x2 fast path with odd edges, overlapping 3x3),
-  // large enough to be split across threads; values with NaNs, exact zeros,
+  // Shapes for both kernels (2x2 fast path with odd edges, overlapping 3x3):
+  // one of at least kParallelGrain elements, split across the threads (the
+  // fork checked), and a small serial one; values with NaNs, exact zeros,
   // ties and windows that are all <= 0.
+  constexpr int64_t C = pg::kParallelGrain / (4 * 31 * 33) + 1;
+  static_assert(4 * C * 31 * 33 >= pg::kParallelGrain);
   for (const auto &[k, s, p] : {std::tuple{2, 2, 0}, std::tuple{3, 2, 1}, std::tuple{2, 1, 1}})
-    for (const pg::Shape &shape : {pg::Shape{4, 16, 31, 33}, pg::Shape{3, 5, 8, 6}}) {
+    for (const pg::Shape &shape : {pg::Shape{4, C, 31, 33}, pg::Shape{3, 5, 8, 6}}) {
       INFO("kernel " << k << " stride " << s << " padding " << p << " shape "
                      << pg::shape_str(shape));
       auto xv = pg::randn(shape).to_vector();
       for (size_t i = 0; i < xv.size(); ++i)
         xv[i] = i % 97 == 5 ? NAN : i % 7 == 0 ? 0.f : i % 5 == 0 ? -xv[i] * xv[i] : xv[i];
       const Tensor x = pg::from_vector(xv, shape);
-      with_threads([&] {
+      const bool big = x.numel() >= pg::kParallelGrain;
+      with_threads(big, [&] {
         Tensor xa = x.clone().requires_grad_(true), xb = x.clone().requires_grad_(true);
+        const uint64_t before = pg::parallel_regions();
         Tensor fused = F::relu_max_pool2d(xa, k, s, p);
+        if (big && pg::get_num_threads() > 1)
+          CHECK(pg::parallel_regions() > before); // the fused op itself forked
         Tensor plain = F::max_pool2d(pg::relu(xb), k, s, p);
         REQUIRE(fused.grad_fn_name() == "ReluMaxPool2dBackward");
         const Tensor gy = pg::randn(fused.shape());
@@ -644,7 +697,10 @@ TEST_CASE("nn conv2d_relu_max_pool2d: bitwise the three ops in a row", "[nn]") {
   for (const Case &c : cases) {
     INFO("x " << pg::shape_str(c.x) << " w " << pg::shape_str(c.w));
     const Tensor x = pg::randn(c.x), w = pg::randn(c.w) * 0.3f, b = pg::randn({c.w[0]});
-    with_threads([&] {
+    // Fused == unfused at each thread count; most of these shapes are below
+    // the grains (the fused op's threaded paths: tests/test_threads.cpp).
+    const bool forks = false;
+    with_threads(forks, [&] {
       const auto &o = c.o;
       auto run = [&](bool fused, std::vector<Tensor> &leaves) {
         leaves = {x.clone().requires_grad_(c.x_grad), w.clone().requires_grad_(true),

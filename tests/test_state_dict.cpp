@@ -100,7 +100,7 @@ TEST_CASE("state_dict: a module's and an optimizer's are one type, saved and res
   auto net = small_net();
   optim::SGD opt(net->parameters(), {.lr = 0.1, .momentum = 0.9});
   static_assert(std::is_same_v<decltype(net->state_dict()), decltype(opt.state_dict())>);
-  static_assert(std::is_same_v<StateDict, nn::StateDict>);
+  static_assert(std::is_same_v<decltype(pg::io::load_safetensors("")), StateDict>);
   train_step(*net, opt, 1);
 
   StateDict ckpt;
@@ -112,8 +112,8 @@ TEST_CASE("state_dict: a module's and an optimizer's are one type, saved and res
   const std::string path = (std::filesystem::temp_directory_path() /
                             ("pg_state_dict_" + std::to_string(::getpid()) + ".safetensors"))
                                .string();
-  nn::save_safetensors(ckpt, path); // the one call for either, or both
-  const StateDict file = nn::load_safetensors(path);
+  pg::io::save_safetensors(ckpt, path); // the one call for either, or both
+  const StateDict file = pg::io::load_safetensors(path);
   std::filesystem::remove(path);
 
   // A fresh model and optimizer resume from the file and continue exactly

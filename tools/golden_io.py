@@ -73,3 +73,33 @@ def read_fixture(name):
         out[key] = torch.tensor(vals, dtype=torch.int64 if dtype == "int64" else torch.float32
                                 ).reshape(shape)
     return out
+
+
+BINARY_MAGIC = "polygrad-golden-binary 1"
+
+
+def write_binary_fixture(name, tensors, comment=""):
+    """Like write_fixture, for fixtures too large for text (tests/golden.h load_binary):
+
+        polygrad-golden-binary 1
+        # comment lines
+        tensor <name> <float32|int64> <ndim> <dims...>
+        <numel raw little-endian float32 / int64 values, no separator>
+
+    repeated. Raw float32 is exact and 4 bytes a value (the text form takes ~16).
+    """
+    import numpy as np
+    path = fixture_path(name)
+    with open(path, "wb") as f:
+        f.write((BINARY_MAGIC + "\n").encode())
+        for line in comment.splitlines():
+            f.write(f"# {line}\n".encode())
+        for key, t in tensors.items():
+            a = t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
+            if a.dtype.kind in "iu":
+                a, dtype = a.astype("<i8"), "int64"
+            else:
+                a, dtype = a.astype("<f4"), "float32"
+            f.write(f"tensor {key} {dtype} {a.ndim} {' '.join(str(d) for d in a.shape)}\n".encode())
+            f.write(np.ascontiguousarray(a).tobytes())
+    return path

@@ -119,23 +119,30 @@ bool Flags::flag(const std::string &name) const {
   return it != values_.end() && it->second.back() == "true";
 }
 
+namespace {
+template <class T> bool read(const std::string &text, T &out) {
+  try {
+    text::parse(text, out);
+    return true;
+  } catch (const Error &) {
+    return false;
+  }
+}
+} // namespace
+
 long Flags::integer(const std::string &name, long lo, long hi) const {
-  const std::string v = str(name);
-  char *end = nullptr;
-  const long x = std::strtol(v.c_str(), &end, 10);
-  if (v.empty() || *end || x < lo || x > hi)
-    fail("--" + name + " must be an integer in [" + std::to_string(lo) + ", " +
-         std::to_string(hi) + "], got '" + v + "'");
-  return x;
+  int64_t x = 0;
+  if (!read(str(name), x) || x < lo || x > hi)
+    fail("--" + name + " must be an integer in [" + text::show(int64_t(lo)) + ", " +
+         text::show(int64_t(hi)) + "], got '" + str(name) + "'");
+  return (long)x;
 }
 
 double Flags::number(const std::string &name, double lo, double hi) const {
-  const std::string v = str(name);
-  char *end = nullptr;
-  const double x = std::strtod(v.c_str(), &end);
-  if (v.empty() || *end || !(x >= lo && x <= hi))
-    fail("--" + name + " must be a number in [" + std::to_string(lo) + ", " +
-         std::to_string(hi) + "], got '" + v + "'");
+  double x = 0;
+  if (!read(str(name), x) || !(x >= lo && x <= hi))
+    fail("--" + name + " must be a number in [" + text::show(lo) + ", " + text::show(hi) +
+         "], got '" + str(name) + "'");
   return x;
 }
 

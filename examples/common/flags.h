@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <polygrad/core/text.h>
+
 namespace polygrad::examples {
 
 class Flags {
@@ -26,6 +28,17 @@ public:
   // Numbers, validated against [lo, hi]; a bad one is a usage error.
   long integer(const std::string &name, long lo, long hi) const;
   double number(const std::string &name, double lo, double hi) const;
+  // Any value with a text form (core/text.h: numbers, lists, enums with
+  // EnumNames): --reduction mean -> value<losses::Reduction>("reduction").
+  template <class T> T value(const std::string &name) const {
+    T out{};
+    try {
+      text::parse(str(name), out);
+    } catch (const Error &e) {
+      fail("--" + name + ": " + e.what());
+    }
+    return out;
+  }
 
   [[noreturn]] void fail(const std::string &message) const;
   std::string usage() const;

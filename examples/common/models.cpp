@@ -6,6 +6,7 @@
 #include <polygrad/nn/flatten.h>
 #include <polygrad/nn/linear.h>
 #include <polygrad/nn/pooling.h>
+#include <polygrad/nn/sequential.h>
 
 namespace polygrad::examples {
 
@@ -13,8 +14,8 @@ using namespace polygrad::nn;
 
 std::shared_ptr<Sequential> mnist_mlp() {
   return make<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-      make<Flatten>(), make<Linear>(784, 512), make<ReLU>(), make<Linear>(512, 512),
-      make<ReLU>(), make<Linear>(512, 10)});
+      make<Flatten>(), make<Linear>(784, 512), make<ReLU>(), make<Linear>(512, 512), make<ReLU>(),
+      make<Linear>(512, 10)});
 }
 
 std::shared_ptr<Sequential> mnist_cnn() {
@@ -52,11 +53,13 @@ namespace {
 class BasicBlock : public Module {
 public:
   BasicBlock(int64_t in, int64_t out, int64_t stride) {
-    body = register_module("body", make<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-                                       make<Conv2d>(in, out, 3, Conv2dOptions{.stride = stride, .padding = 1, .bias = false}),
-                                       make<BatchNorm2d>(out), make<ReLU>(),
-                                       make<Conv2d>(out, out, 3, Conv2dOptions{.padding = 1, .bias = false}),
-                                       make<BatchNorm2d>(out)}));
+    body = register_module(
+        "body",
+        make<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
+            make<Conv2d>(in, out, 3, Conv2dOptions{.stride = stride, .padding = 1, .bias = false}),
+            make<BatchNorm2d>(out), make<ReLU>(),
+            make<Conv2d>(out, out, 3, Conv2dOptions{.padding = 1, .bias = false}),
+            make<BatchNorm2d>(out)}));
     if (stride != 1 || in != out)
       shortcut = register_module(
           "shortcut", make<Sequential>(std::initializer_list<std::shared_ptr<Module>>{

@@ -11,6 +11,7 @@
 #include <string>
 
 #include <polygrad/nn/module.h>
+#include <polygrad/nn/sequential.h>
 
 namespace polygrad::examples {
 

@@ -8,6 +8,12 @@ execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefi
 if(r)
   message(FATAL_ERROR "cmake --install failed: ${r}")
 endif()
+# Internal headers (a layer's detail/: nlohmann-based JSON, test hooks) are
+# not part of the package.
+file(GLOB internal LIST_DIRECTORIES true ${prefix}/include/polygrad/*/detail)
+if(internal)
+  message(FATAL_ERROR "internal headers were installed: ${internal}")
+endif()
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${cbuild}
                         -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release
                 RESULT_VARIABLE r)

@@ -14,24 +14,42 @@ reduction none), and the results <case>.loss, <case>.gx (d loss / d x) and, wher
 the target is differentiable, <case>.gt. The options of each case are spelled out
 in the C++ test next to the case name.
 """
+import zlib
+
 import torch
 import torch.nn.functional as F
 
-from golden_io import write_fixture
+from golden_io import write_binary_fixture, write_fixture
 
 D = torch.float64
 IGN = -100
 
 
-def _rand(*shape, scale=2.0):
-    return (torch.randn(*shape) * scale).float()
+def rng(name):
+    """The generator a case (or a group of cases sharing inputs) draws from,
+    seeded by its name: adding, removing or reordering cases never changes what
+    another case draws, so regenerating rewrites no other fixture
+    (tools/gen_golden.py --check shows it). Nothing here uses torch's global RNG."""
+    return torch.Generator().manual_seed(zlib.crc32(name.encode()))
 
 
-def _labels(n, c, ignore=0, ignore_index=IGN):
-    y = torch.randint(0, c, (n,))
+def _rand(g, *shape, scale=2.0):
+    return (torch.randn(*shape, generator=g) * scale).float()
+
+
+def _labels(g, n, c, ignore=0, ignore_index=IGN):
+    y = torch.randint(0, c, (n,), generator=g)
     if ignore:
-        y[torch.randperm(n)[:ignore]] = ignore_index
+        y[torch.randperm(n, generator=g)[:ignore]] = ignore_index
     return y
+
+
+def _mask(per, valid, masked):
+    """Zeroes the ignored rows. masked=False multiplies by the 0/1 mask (the
+    original fixtures); masked=True selects with torch.where, as F.cross_entropy
+    does: an ignored row then gets gradient 0 even when the mean's denominator is
+    0 (all weights zero, N = 0, all ignored), where 0 * inf would make it NaN."""
+    return torch.where(valid > 0, per, torch.zeros_like(per)) if masked else per * valid
 
 
 def _reduce(per, reduction, denom):
@@ -66,7 +84,7 @@ class Cases:
         if loss.dim() == 0:
             v = torch.ones(())
         else:
-            v = torch.rand(loss.shape).float() * 2 - 1
+            v = torch.rand(loss.shape, generator=rng(name + ".v")).float() * 2 - 1
             self.t[f"{name}.v"] = v
         inputs = [xd] + ([yd] if target_grad else [])
         grads = torch.autograd.grad((loss * v.to(D)).sum(), inputs, allow_unused=True)
@@ -86,7 +104,7 @@ def _hard_parts(x, y, w, ignore_index):
     return valid.to(D), logpt, wy
 
 
-def poly1_ref(eps, weighting="both", reduction="mean", ls=0.0, ignore_index=IGN):
+def poly1_ref(eps, weighting="both", reduction="mean", ls=0.0, ignore_index=IGN, masked=False):
     """Poly-1 CE: CE + eps (1 - Pt), Pt = sum_j t_j p_j; weighting as in issue 4."""
 
     def fn(x, y, w, _):
@@ -113,11 +131,15 @@ def poly1_ref(eps, weighting="both", reduction="mean", ls=0.0, ignore_index=IGN)
             ceterm, polyterm, cden, pden = ce, eps * wrow * (1 - pt), W, W
         elif weighting == "ce_only":
             ceterm, polyterm, cden, pden = ce, eps * (1 - pt), n, n
-        else:  # rescaled_pt
+        elif not masked:  # rescaled_pt
             ceterm, polyterm, cden, pden = ce, eps * (1 - pt * wrow / m), W, n
+        else:  # rescaled_pt; an ignored row's w_y / mean(w) (0 / 0 when all weights are 0)
+            # must not reach its gradient as 0 * NaN: select it out first, like _mask
+            b = torch.where(valid > 0, wrow / m, torch.zeros_like(wrow))
+            ceterm, polyterm, cden, pden = ce, eps * (1 - pt * b), W, n
         if y.dtype != torch.int64:  # soft targets: every mean is over N
             cden = pden = n
-        polyterm = polyterm * valid
+        polyterm = _mask(polyterm, valid, masked)
         if reduction == "none":
             return ceterm + polyterm
         if reduction == "sum":
@@ -127,24 +149,24 @@ def poly1_ref(eps, weighting="both", reduction="mean", ls=0.0, ignore_index=IGN)
     return fn
 
 
-def poly_n_ref(epsilons, reduction="mean", ignore_index=IGN):
+def poly_n_ref(epsilons, reduction="mean", ignore_index=IGN, masked=False):
     def fn(x, y, w, _):
         valid, logpt, wy = _hard_parts(x, y, w, ignore_index)
         q = 1 - logpt.exp()
         per = -logpt + sum(e * q ** (j + 1) for j, e in enumerate(epsilons))
-        return _reduce(wy * per, reduction, wy.sum())
+        return _reduce(_mask(wy * per, valid, masked), reduction, wy.sum())
 
     return fn
 
 
-def focal_ref(gamma, eps=0.0, reduction="mean", ignore_index=IGN):
+def focal_ref(gamma, eps=0.0, reduction="mean", ignore_index=IGN, masked=False):
     """Softmax focal: -alpha_y (1-Pt)^gamma log Pt (+ eps alpha_y (1-Pt)^(gamma+1))."""
 
     def fn(x, y, a, _):
         valid, logpt, ay = _hard_parts(x, y, a, ignore_index)
         q = 1 - logpt.exp()
         per = -(q ** gamma) * logpt + eps * q ** (gamma + 1)
-        return _reduce(ay * per, reduction, ay.sum())
+        return _reduce(_mask(ay * per, valid, masked), reduction, ay.sum())
 
     return fn
 
@@ -171,10 +193,11 @@ def sigmoid_focal_ref(alpha, gamma, eps=0.0, alpha_on_poly=False, reduction="mea
 def softmax_cases():
     c = Cases()
     N, C = 12, 6
-    x, y = _rand(N, C), _labels(N, C)
-    yi = _labels(N, C, ignore=3)
-    w = torch.rand(C).float() + 0.25
-    probs = torch.softmax(torch.randn(N, C) * 2, 1).float()
+    g = rng("softmax_cases")  # the inputs the cases below share
+    x, y = _rand(g, N, C), _labels(g, N, C)
+    yi = _labels(g, N, C, ignore=3)
+    w = torch.rand(C, generator=g).float() + 0.25
+    probs = torch.softmax(torch.randn(N, C, generator=g) * 2, 1).float()
 
     def ce(**kw):
         return lambda x, y, w, _: F.cross_entropy(x, y, weight=w, **kw)
@@ -196,7 +219,8 @@ def softmax_cases():
     c.add("ce_all_ignored", x[:4], torch.full((4,), IGN), ce())
     c.add("ce_all_ignored_ls", x[:4], torch.full((4,), IGN), ce(label_smoothing=0.1))
     c.add("ce_n1", x[:1], y[:1], ce(), w=w)
-    c.add("ce_c2", _rand(7, 2), _labels(7, 2), ce())
+    g2 = rng("ce_c2")
+    c.add("ce_c2", _rand(g2, 7, 2), _labels(g2, 7, 2), ce())
 
     # nll_loss on log-probabilities
     lp = F.log_softmax(x.to(D), 1).float()
@@ -239,7 +263,8 @@ def softmax_cases():
 def large_cases():
     """C = 1000: one shared input c1000.x / c1000.y (keeps the fixture small)."""
     c = Cases()
-    x, y = _rand(2, 1000, scale=3.0), _labels(2, 1000)
+    g = rng("large_cases")
+    x, y = _rand(g, 2, 1000, scale=3.0), _labels(g, 2, 1000)
     c.t["c1000.x"], c.t["c1000.y"] = x, y
     c.add("ce_c1000", x, y, lambda x, y, w, _: F.cross_entropy(x, y), store_inputs=False)
     c.add("poly1_c1000", x, y, poly1_ref(2.0), store_inputs=False)
@@ -248,14 +273,82 @@ def large_cases():
     write_fixture("losses_large.txt", c.t, "C = 1000 softmax losses vs PyTorch (tools/golden/losses.py)")
 
 
+# ----- N x C = 4096 x 64: the parallel, multi-block path (tests/test_losses_large.cpp) -----
+# The inputs are not stored: C++ (tests/test_losses_large.cpp, hash_inputs) and
+# this function build them from the same integer hash, so the fixture holds
+# only the outputs. Every value is an integer times a power of two, hence exact
+# in float32 on both sides.
+BIG_N, BIG_C = 4096, 64
+
+
+def _mix32(x):
+    """Chris Wellons' lowbias32 integer hash on uint32 arrays (wrapping arithmetic)."""
+    import numpy as np
+    x = np.asarray(x, dtype=np.uint32)
+    x = x ^ (x >> np.uint32(16))
+    x = x * np.uint32(0x7FEB352D)
+    x = x ^ (x >> np.uint32(15))
+    x = x * np.uint32(0x846CA68B)
+    return x ^ (x >> np.uint32(16))
+
+
+def _hash(stream, n):
+    """hash(stream, i) = mix32(i + stream * 0x9E3779B9 mod 2^32) for i < n."""
+    import numpy as np
+    i = np.arange(n, dtype=np.uint64)
+    return _mix32(((i + np.uint64(stream) * np.uint64(0x9E3779B9)) & np.uint64(0xFFFFFFFF))
+                  .astype(np.uint32))
+
+
+def hash_inputs(N=BIG_N, C=BIG_C):
+    """x in [-8, 8) (multiples of 2^-20), labels with ~1/8 ignored (-100),
+    class weights in (0, 2] (multiples of 1/128), upstream v in [-1, 1)."""
+    import numpy as np
+    top24 = lambda h: (h >> np.uint32(8)).astype(np.int64) - (1 << 23)  # [-2^23, 2^23)
+    x = (top24(_hash(1, N * C)) * 2.0 ** -20).astype(np.float32).reshape(N, C)
+    y = (_hash(2, N) % np.uint32(C)).astype(np.int64)
+    y[_hash(3, N) % np.uint32(8) == 0] = IGN
+    w = ((1 + _hash(4, C) % np.uint32(256)) / 128.0).astype(np.float32)
+    v = (top24(_hash(5, N)) * 2.0 ** -23).astype(np.float32)
+    return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(w), torch.from_numpy(v)
+
+
+def big_cases():
+    """CE, Poly-1 (eps 2), focal (gamma 2), Poly-1 focal (eps 1, gamma 1.5), each
+    with class weights / alpha and ignored labels, mean / sum / none. Stored: the
+    losses, and the gradients of mean and of none (upstream v); the gradient of sum
+    is D times that of mean (D = the weight sum, checked against sum / mean)."""
+    x, y, w, v = hash_inputs()
+    t = {"inputs.x_head": x.reshape(-1)[:16], "inputs.y_head": y[:16], "inputs.w": w,
+         "inputs.v_head": v[:16]}
+    refs = {
+        "ce": lambda r: lambda x, y, w, _: F.cross_entropy(x, y, weight=w, reduction=r),
+        "poly1": lambda r: poly1_ref(2.0, reduction=r),
+        "focal": lambda r: focal_ref(2.0, reduction=r),
+        "poly1_focal": lambda r: focal_ref(1.5, eps=1.0, reduction=r),
+    }
+    for name, ref in refs.items():
+        for r in ("mean", "sum", "none"):
+            xd = x.to(D).requires_grad_(True)
+            loss = ref(r)(xd, y, w.to(D), None)
+            up = v.to(D) if r == "none" else torch.ones((), dtype=D)
+            (gx,) = torch.autograd.grad((loss * up).sum(), [xd])
+            t[f"{name}.{r}.loss"] = loss.detach().float()
+            if r != "sum":
+                t[f"{name}.{r}.gx"] = gx.float()
+    write_binary_fixture("losses_4096x64.bin", t,
+                         "N x C = 4096 x 64 softmax losses vs PyTorch (tools/golden/losses.py big_cases)")
+
+
 def pointwise_cases():
     c = Cases()
     N, C = 6, 5
-    x = _rand(N, C)
-    t01 = (torch.rand(N, C) < 0.3).float()
-    tsoft = torch.rand(N, C).float()
-    pw = torch.rand(C).float() * 2 + 0.5
-    wfull = torch.rand(N, C).float() + 0.5
+    g = rng("pointwise_cases")
+    x = _rand(g, N, C)
+    t01 = (torch.rand(N, C, generator=g) < 0.3).float()
+    tsoft = torch.rand(N, C, generator=g).float()
+    pw = torch.rand(C, generator=g).float() * 2 + 0.5
+    wfull = torch.rand(N, C, generator=g).float() + 0.5
 
     c.add("sf_default", x, t01, sigmoid_focal_ref(0.25, 2.0))
     c.add("sf_noalpha_g0p5", x, t01, sigmoid_focal_ref(-1.0, 0.5))
@@ -276,8 +369,9 @@ def pointwise_cases():
     c.add("bce_pw_sum", x, t01, bce(reduction="sum"), pw=pw, target_grad=True)
     c.add("bce_none", x, tsoft, bce(reduction="none"), w=wfull, target_grad=True)
 
-    xr = _rand(N, C)
-    tr = _rand(N, C)
+    g = rng("regression_cases")
+    xr = _rand(g, N, C)
+    tr = _rand(g, N, C)
     tr[0, :3] = xr[0, :3]  # d = 0 exactly: the kinks
     tr[1, 0] = xr[1, 0] - 0.5  # d = beta = 0.5 exactly
     for red in ("mean", "sum", "none"):
@@ -299,9 +393,10 @@ def pointwise_cases():
     c.add("huber_none", xr, tr, lambda x, t, w, _: F.huber_loss(x, t, reduction="none", delta=0.5),
           target_grad=True)
 
-    lpx = F.log_softmax(_rand(N, C).to(D), 1).float()
-    pt = torch.softmax(_rand(N, C), 1).float()
-    lpt = F.log_softmax(_rand(N, C).to(D), 1).float()
+    g = rng("kl_cases")
+    lpx = F.log_softmax(_rand(g, N, C).to(D), 1).float()
+    pt = torch.softmax(_rand(g, N, C), 1).float()
+    lpt = F.log_softmax(_rand(g, N, C).to(D), 1).float()
     pt0 = pt.clone()
     pt0[0, 0] = 0.0  # t = 0: loss 0, target gradient NaN (as PyTorch)
     for red in ("mean", "batchmean", "sum", "none"):
@@ -337,11 +432,8 @@ def poly1_focal_convention_cases():
     """softmax Poly-1 focal, both places for alpha, against the paper's code
     (alpha_on_poly = false) and with alpha on the eps term as well (alpha_on_poly
     = true: alpha_y times the paper's unweighted expression, mean over sum alpha_y).
-    Own generators (the upstream gradients of `none` use the global one, saved
-    and restored), so adding these rewrites no other fixture."""
-    state = torch.get_rng_state()
-    torch.manual_seed(1202)
-    g = torch.Generator().manual_seed(1201)
+    Own generator (rng), so adding these rewrites no other fixture."""
+    g = rng("poly1_focal_convention_cases")
     c = Cases()
     N, C = 16, 7
     x = (torch.randn(N, C, generator=g) * 2).float()
@@ -375,17 +467,310 @@ def poly1_focal_convention_cases():
     c.t["p1f.x"], c.t["p1f.y"], c.t["p1f.w"] = x, y, w
     for k in [k for k in c.t if k.endswith(".w") and k != "p1f.w"]:
         del c.t[k]
-    torch.set_rng_state(state)
     write_fixture("losses_poly1_focal_alpha.txt", c.t,
                   "Softmax Poly-1 focal: alpha on / off the eps term vs the PolyLoss paper's code "
                   "(tools/golden/losses.py)")
+# ----- degenerate inputs and layouts for every loss (tests/test_losses_degenerate.cpp) -----
+# Each loss runs on inputs of its kind ("hard": logits + int64 labels + class
+# weights, "soft": logits + target distributions + class weights, "elem":
+# element-wise input + target + element weights) in every scenario that applies:
+#   empty           N = 0
+#   nonfinite       rows / elements with NaN, +inf and -inf logits (at and off the label)
+#   nonfinite_wide  the same with C = 40 (the engine's long-row path, C >= 32)
+#   zero_weight     all class weights (bce: element weights) zero
+#   ls1             label_smoothing = 1
+#   layout          transposed input and target, step-2 slices of labels, weights and v
+#   expand          stride-0 input (expanded from one row), target, weights and v
+# The C++ test builds the same views from the stored bases (<kind>.<scenario>.x/y/w,
+# vr / ve: the upstream gradient of reduction none per row / per element) and
+# compares <loss>.<scenario>.<reduction>.loss / .gx / .gt (the gradients w.r.t.
+# the bases, so a stride-0 input's gradient is summed over its copies).
+#
+# Losses PyTorch lacks are composed with masked=True: ignored rows are selected
+# out with torch.where as F.cross_entropy does, so the composition inherits
+# PyTorch's own degenerate behaviour; check_degenerate_refs asserts that at
+# gamma = 0 / eps = 0 they equal F.cross_entropy on every one of these inputs,
+# NaN for NaN.
+DEGENERATE_SCENARIOS = ("empty", "nonfinite", "nonfinite_wide", "zero_weight", "ls1", "layout",
+                        "expand")
+
+
+def _ce(x, y, w, r, ls):
+    return F.cross_entropy(x, y, weight=w, reduction=r, label_smoothing=ls)
+
+
+def _adapt(ref_maker):
+    """ref_maker(reduction, ls) -> fn(x, y, w, pw) becomes fn(x, y, w, r, ls)."""
+    return lambda x, y, w, r, ls: ref_maker(r, ls)(x, y, w, None)
+
+
+# id -> (kind, default label smoothing or None, target_grad, fn(x, t, w, r, ls))
+DEGENERATE_LOSSES = {
+    "ce": ("hard", 0.0, False, _ce),
+    "ce_ls": ("hard", 0.2, False, _ce),
+    "nll": ("hard", None, False, lambda x, y, w, r, ls: F.nll_loss(x, y, weight=w, reduction=r)),
+    "poly1": ("hard", 0.0, False, _adapt(lambda r, ls: poly1_ref(2.0, "both", r, ls, masked=True))),
+    "poly1_ce_only": ("hard", 0.0, False,
+                      _adapt(lambda r, ls: poly1_ref(2.0, "ce_only", r, ls, masked=True))),
+    "poly1_rescaled_pt": ("hard", 0.0, False,
+                          _adapt(lambda r, ls: poly1_ref(2.0, "rescaled_pt", r, ls, masked=True))),
+    "poly1_ls": ("hard", 0.2, False, _adapt(lambda r, ls: poly1_ref(2.0, "both", r, ls, masked=True))),
+    "poly": ("hard", None, False, _adapt(lambda r, ls: poly_n_ref([1.0, 0.5], r, masked=True))),
+    "focal": ("hard", None, False, _adapt(lambda r, ls: focal_ref(2.0, 0.0, r, masked=True))),
+    "poly1_focal": ("hard", None, False, _adapt(lambda r, ls: focal_ref(2.0, 1.0, r, masked=True))),
+    "ce_soft": ("soft", 0.0, True, _ce),
+    "poly1_soft": ("soft", 0.0, True, _adapt(lambda r, ls: poly1_ref(2.0, "both", r, ls))),
+    "kl_div": ("soft", None, True, lambda x, t, w, r, ls: F.kl_div(x, t, reduction=r)),
+    "kl_div_log": ("soft", None, True,
+                   lambda x, t, w, r, ls: F.kl_div(x, t, reduction=r, log_target=True)),
+    "sigmoid_focal": ("elem", None, False,
+                      lambda x, t, w, r, ls: sigmoid_focal_ref(0.25, 2.0, reduction=r)(x, t, w, None)),
+    "poly1_sigmoid_focal": ("elem", None, False,
+                            lambda x, t, w, r, ls: sigmoid_focal_ref(0.25, 2.0, eps=1.0, reduction=r)(
+                                x, t, w, None)),
+    "bce": ("elem", None, True,
+            lambda x, t, w, r, ls: F.binary_cross_entropy_with_logits(x, t, weight=w, reduction=r)),
+    "mse": ("elem", None, True, lambda x, t, w, r, ls: F.mse_loss(x, t, reduction=r)),
+    "l1": ("elem", None, True, lambda x, t, w, r, ls: F.l1_loss(x, t, reduction=r)),
+    "smooth_l1": ("elem", None, True, lambda x, t, w, r, ls: F.smooth_l1_loss(x, t, reduction=r)),
+    "huber": ("elem", None, True, lambda x, t, w, r, ls: F.huber_loss(x, t, reduction=r)),
+}
+# losses whose options hold a class (or element) weight
+DEGENERATE_WEIGHTED = {"ce", "ce_ls", "nll", "poly1", "poly1_ce_only", "poly1_rescaled_pt",
+                       "poly1_ls", "poly", "focal", "poly1_focal", "ce_soft", "poly1_soft", "bce"}
+
+
+def degenerate_applies(loss, scenario):
+    kind, ls, _, _ = DEGENERATE_LOSSES[loss]
+    if scenario == "nonfinite_wide":
+        return kind == "hard"
+    if scenario == "zero_weight":
+        return loss in DEGENERATE_WEIGHTED
+    if scenario == "ls1":  # once per loss with a label_smoothing option (not the _ls twins)
+        return ls == 0.0
+    return True
+
+
+def degenerate_inputs(g):
+    """kind -> scenario -> dict of base tensors (float32 / int64)."""
+    inf, nan = float("inf"), float("nan")
+
+    def randn(*s, scale=2.0):
+        return (torch.randn(*s, generator=g) * scale).float()
+
+    def rand(*s):
+        return torch.rand(*s, generator=g).float()
+
+    def probs(n, c):
+        return torch.softmax(torch.randn(n, c, generator=g) * 2, 1).float()
+
+    def nonfinite_hard(C):
+        x = randn(8, C)
+        y = torch.tensor([0, 1, 2, 3, 0, 1, IGN, IGN])
+        x[1, 0] = nan  # NaN off the label
+        x[2, 0] = inf  # +inf off the label
+        x[3, 3] = inf  # +inf at the label
+        x[4, 1] = -inf  # -inf off the label: p = 0 there, the row stays finite
+        x[5, 1] = -inf  # -inf at the label: L = inf
+        x[7, 2] = nan  # an ignored row with a NaN
+        return {"x": x, "y": y, "w": rand(C) + 0.25, "vr": rand(8) * 2 - 1}
+
+    d = {"hard": {}, "soft": {}, "elem": {}}
+    C = 4
+    lab6 = torch.tensor([0, 1, 2, 3, IGN, 1])
+    d["hard"]["empty"] = {"x": randn(0, C), "y": torch.zeros(0, dtype=torch.int64),
+                          "w": rand(C) + 0.25, "vr": rand(0)}
+    d["hard"]["nonfinite"] = nonfinite_hard(C)
+    d["hard"]["nonfinite_wide"] = nonfinite_hard(40)
+    d["hard"]["zero_weight"] = {"x": randn(6, C), "y": lab6, "w": torch.zeros(C),
+                                "vr": rand(6) * 2 - 1}
+    d["hard"]["ls1"] = {"x": randn(6, C), "y": lab6, "w": rand(C) + 0.25, "vr": rand(6) * 2 - 1}
+    d["hard"]["layout"] = {"x": randn(C, 6), "y": torch.tensor([0, 5, 1, 5, 2, 5, 3, 5, IGN, 5, 1, 5]),
+                           "w": rand(2 * C) + 0.25, "vr": rand(12) * 2 - 1}
+    d["hard"]["expand"] = {"x": randn(1, C), "y": lab6, "w": rand(1) + 0.25, "vr": rand(1) * 2 - 1}
+
+    def soft_base(n):
+        return {"x": randn(n, C), "y": probs(n, C), "w": rand(C) + 0.25, "vr": rand(n) * 2 - 1,
+                "ve": rand(n, C) * 2 - 1}
+
+    d["soft"]["empty"] = {"x": randn(0, C), "y": probs(0, C), "w": rand(C) + 0.25, "vr": rand(0),
+                          "ve": rand(0, C)}
+    s = soft_base(6)
+    s["x"][1, 2] = nan
+    s["x"][2, 0] = inf
+    s["x"][3, 1] = -inf  # target > 0 there: L = inf
+    s["x"][4, 3] = -inf
+    s["y"][4, 3] = 0.0  # 0 * log 0: NaN in PyTorch's soft cross-entropy (no xlogy)
+    s["y"][4] /= s["y"][4].sum()
+    s["y"][5, 0] = 0.0  # a zero target on a finite row (kl_div's xlogy(0, 0) = 0)
+    s["y"][5] /= s["y"][5].sum()
+    d["soft"]["nonfinite"] = s
+    s = soft_base(6)
+    s["w"] = torch.zeros(C)
+    d["soft"]["zero_weight"] = s
+    d["soft"]["ls1"] = soft_base(6)
+    d["soft"]["layout"] = {"x": randn(C, 6), "y": probs(C, 6), "w": rand(2 * C) + 0.25,
+                           "vr": rand(12) * 2 - 1, "ve": rand(C, 6) * 2 - 1}
+    d["soft"]["expand"] = {"x": randn(1, C), "y": rand(6, 1) * 0.5, "w": rand(1) + 0.25,
+                           "vr": rand(1) * 2 - 1, "ve": rand(1, C) * 2 - 1}
+
+    def elem_base(n):
+        t = rand(n, C)
+        t[t < 0.3] = 0.0
+        t[t > 0.8] = 1.0
+        return {"x": randn(n, C), "y": t, "w": rand(n, C) + 0.5, "ve": rand(n, C) * 2 - 1}
+
+    d["elem"]["empty"] = {"x": randn(0, C), "y": rand(0, C), "w": rand(0, C), "ve": rand(0, C)}
+    e = elem_base(6)
+    e["y"][0:3] = torch.tensor([0.0, 1.0, 0.3, 0.5])
+    e["x"][0, :3] = inf  # against t = 0, 1, 0.3
+    e["x"][1, :3] = -inf
+    e["x"][2, :3] = nan
+    d["elem"]["nonfinite"] = e
+    e = elem_base(6)
+    e["w"] = torch.zeros(6, C)
+    d["elem"]["zero_weight"] = e
+    d["elem"]["layout"] = {"x": randn(C, 6), "y": elem_base(C)["y"][:, :].repeat(1, 2)[:, :6],
+                           "w": rand(C, 6) + 0.5, "ve": rand(C, 6) * 2 - 1}
+    d["elem"]["expand"] = {"x": randn(1, C), "y": rand(6, 1), "w": rand(1, 1) + 0.5,
+                           "ve": rand(1, C) * 2 - 1}
+    return d
+
+
+def degenerate_views(kind, scenario, b):
+    """The views the C++ test builds: (x, t, w, vr, ve) from the bases b (any dtype)."""
+    x, t, w = b["x"], b["y"], b["w"]
+    vr, ve = b.get("vr"), b.get("ve")
+    if scenario == "layout":
+        x = x.t()
+        if kind == "hard":
+            t, w, vr = t[::2], w[::2], vr[::2]
+        elif kind == "soft":
+            t, w, vr, ve = t.t(), w[::2], vr[::2], ve.t()
+        else:
+            t, w, ve = t.t(), w.t(), ve.t()
+    elif scenario == "expand":
+        n = t.shape[0]
+        c = x.shape[1]
+        x = x.expand(n, c)
+        if kind == "hard":
+            w, vr = w.expand(c), vr.expand(n)
+        elif kind == "soft":
+            t, w, vr, ve = t.expand(n, c), w.expand(c), vr.expand(n), ve.expand(n, c)
+        else:
+            t, w, ve = t.expand(n, c), w.expand(n, c), ve.expand(n, c)
+    return x, t, w, vr, ve
+
+
+def _reductions(loss):
+    return ("mean", "sum", "none", "batchmean") if loss.startswith("kl_div") else ("mean", "sum",
+                                                                                   "none")
+
+
+def _run_degenerate(defn, weighted, scenario, b, r):
+    """defn: a DEGENERATE_LOSSES value. (loss, dL/dx_base, dL/dt_base or None), float64."""
+    kind, ls0, target_grad, fn = defn
+    ls = 0.0 if ls0 is None else 1.0 if scenario == "ls1" else ls0
+    xb = b["x"].to(D).requires_grad_(True)
+    tb = b["y"] if b["y"].dtype == torch.int64 else b["y"].to(D).requires_grad_(target_grad)
+    x, t, w, vr, ve = degenerate_views(kind, scenario, {**b, "x": xb, "y": tb,
+                                                        "w": b["w"].to(D)})
+    if not weighted:
+        w = None
+    loss_v = fn(x, t, w, r, ls)
+    if r == "none":
+        v = (vr if loss_v.dim() == 1 else ve).to(D)
+    else:
+        v = torch.ones((), dtype=D)
+    leaves = [xb] + ([tb] if target_grad else [])
+    grads = torch.autograd.grad((loss_v * v).sum(), leaves, allow_unused=True)
+    return loss_v.detach(), grads[0], (grads[1] if target_grad else None)
+
+
+def check_degenerate_refs(inputs):
+    """The composed losses at gamma = 0 / eps = 0 are F.cross_entropy on every
+    hard-label input here (values and gradients, NaN where it has NaN)."""
+    composed = {
+        "poly1 eps=0": lambda x, y, w, r, ls: poly1_ref(0.0, "both", r, ls, masked=True)(x, y, w, None),
+        "poly eps=0": lambda x, y, w, r, ls: poly_n_ref([0.0], r, masked=True)(x, y, w, None),
+        "focal gamma=0": lambda x, y, w, r, ls: focal_ref(0.0, 0.0, r, masked=True)(x, y, w, None),
+    }
+    for scenario, b in inputs["hard"].items():
+        for r in ("mean", "sum", "none"):
+            for name, fn in composed.items():
+                if name == "focal gamma=0" and scenario.startswith("nonfinite"):
+                    continue  # d(q^0)/dq = 0 * q^-1 is NaN at q = 0 in the composition
+                ls0 = 0.0 if name.startswith("poly1") else None  # only poly1 has smoothing
+                got = _run_degenerate(("hard", ls0, False, fn), True, scenario, b, r)
+                want = _run_degenerate(("hard", ls0, False, _ce), True, scenario, b, r)
+                for a, e in zip(got[:2], want[:2]):
+                    assert torch.allclose(a, e, rtol=1e-12, atol=1e-15, equal_nan=True), (
+                        name, scenario, r, a, e)
+
+
+def degenerate_cases():
+    g = rng("degenerate_cases")
+    inputs = degenerate_inputs(g)
+    check_degenerate_refs(inputs)
+    t = {}
+    for kind, scen in inputs.items():
+        for scenario, b in scen.items():
+            for k, v in b.items():
+                t[f"{kind}.{scenario}.{k}"] = v
+    for loss, defn in DEGENERATE_LOSSES.items():
+        kind = defn[0]
+        for scenario in DEGENERATE_SCENARIOS:
+            if not degenerate_applies(loss, scenario):
+                continue
+            for r in _reductions(loss):
+                lv, gx, gt = _run_degenerate(defn, loss in DEGENERATE_WEIGHTED, scenario,
+                                             inputs[kind][scenario], r)
+                key = f"{loss}.{scenario}.{r}"
+                t[f"{key}.loss"] = lv.float()
+                t[f"{key}.gx"] = gx.float()
+                if gt is not None:
+                    t[f"{key}.gt"] = gt.float()
+    write_fixture("losses_degenerate.txt", t,
+                  "Degenerate inputs and layouts for every loss vs PyTorch "
+                  "(tools/golden/losses.py degenerate_cases)")
+
+
+# [doc:golden]
+def gce_ref(q, reduction="mean", ignore_index=IGN):
+    """Generalized cross-entropy (Zhang & Sabuncu 2018): w_y (1 - Pt^q) / q, the
+    mean over sum w_y (F.cross_entropy's weighted mean)."""
+
+    def fn(x, y, w, _):
+        valid, logpt, wy = _hard_parts(x, y, w, ignore_index)
+        per = wy * (1 - torch.exp(logpt) ** q) / q
+        return _reduce(per, reduction, wy.sum())
+
+    return fn
+
+
+def gce_cases():
+    c = Cases()
+    g = rng("gce_cases")
+    N, C = 12, 6
+    x, y, yi = _rand(g, N, C), _labels(g, N, C), _labels(g, N, C, ignore=3)
+    w = torch.rand(C, generator=g).float() + 0.25
+    c.add("gce_q0p7", x, y, gce_ref(0.7))
+    c.add("gce_q0p7_w_ignore", x, yi, gce_ref(0.7), w=w)
+    c.add("gce_q1_sum", x, yi, gce_ref(1.0, reduction="sum"), w=w)
+    c.add("gce_q0p05_none", x, yi, gce_ref(0.05, reduction="none"), w=w)
+    c.add("gce_q0p3_ignore2", x, y, gce_ref(0.3, ignore_index=2))
+    write_fixture("losses_gce.txt", c.t, "Generalized cross-entropy vs its formula in torch "
+                  "(tools/golden/losses.py gce_ref)")
+# [/doc:golden]
 
 
 def generate():
     import warnings
     warnings.filterwarnings("ignore", message="reduction: 'mean' divides")  # kl_div's notice
-    torch.manual_seed(4)
     softmax_cases()
     large_cases()
     pointwise_cases()
     poly1_focal_convention_cases()
+    big_cases()  # no torch RNG: its inputs come from hash_inputs
+    degenerate_cases()  # its own torch.Generator
+    gce_cases()
