@@ -1,20 +1,29 @@
-// The umbrella header: everything polygrad offers.
+// The umbrella header: everything polygrad offers, including what a user
+// needs to add a loss or an autograd op (autograd/node.h, losses/loss_node.h,
+// losses/pointwise_loss.h, core/vec_math.h). Internal headers are left out;
+// tests/check_umbrella.cmake fails when a public header is not reachable.
 #pragma once
 
 #include <polygrad/core/allocator.h>
 #include <polygrad/core/error.h>
 #include <polygrad/core/parallel.h>
 #include <polygrad/core/random.h>
+#include <polygrad/core/state_dict.h>
 #include <polygrad/core/tensor.h>
+#include <polygrad/core/text.h>
+#include <polygrad/core/vec_math.h>
 
 #include <polygrad/autograd/dot.h>
 #include <polygrad/autograd/grad_mode.h>
 #include <polygrad/autograd/gradcheck.h>
+#include <polygrad/autograd/node.h>
 
 #include <polygrad/io/atomic_file.h>
 #include <polygrad/io/safetensors.h>
 
+#include <polygrad/losses/loss_node.h>
 #include <polygrad/losses/losses.h>
+#include <polygrad/losses/pointwise_loss.h>
 #include <polygrad/losses/registry.h>
 
 #include <polygrad/nn/activation.h>
@@ -37,6 +46,11 @@
 #include <polygrad/optim/lr_scheduler.h>
 #include <polygrad/optim/sgd.h>
 
+#include <polygrad/data/batch.h>
+#include <polygrad/data/cifar10.h>
 #include <polygrad/data/dataloader.h>
 #include <polygrad/data/dataset.h>
+#include <polygrad/data/gzfile.h>
+#include <polygrad/data/image_folder.h>
+#include <polygrad/data/mnist.h>
 #include <polygrad/data/source.h>

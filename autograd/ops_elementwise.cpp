@@ -2,6 +2,8 @@
 // side. Gradients for broadcast inputs are summed back to the input's shape by
 // the engine.
 #include <cmath>
+#include <functional>
+#include <type_traits>
 
 #include <polygrad/autograd/node.h>
 #include <polygrad/core/elementwise.h>
@@ -262,17 +264,40 @@ Tensor where(const Tensor &mask, const Tensor &a, const Tensor &b) {
 }
 
 // ----- comparisons (masks; no gradient) -----
-#define PG_COMPARE(name, expr)                                                                     \
-  Tensor name(const Tensor &a, const Tensor &b) {                                                  \
-    return zip(a, b, #name, [](float x, float y) { return (expr) ? 1.f : 0.f; });                  \
+namespace {
+// A float32 0/1 mask for every dtype pair: int64 with int64 compares exactly,
+// int64 with float32 compares as float32 (PyTorch's promotion, so an int64
+// past 2^24 rounds first, as in torch). IEEE rules: NaN is unequal to all.
+template <class Cmp> Tensor compare(const Tensor &a, const Tensor &b, const char *op, Cmp cmp) {
+  PG_CHECK(a.defined() && b.defined(), op, ": an operand is undefined");
+  try {
+    broadcast_shapes(a.shape(), b.shape(), op);
+  } catch (const Error &e) {
+    // the dtypes too: with int64 allowed, "which tensor is which" matters
+    throw Error(detail::cat(e.what(), " (operands ", dtype_name(a.dtype()), " and ",
+                            dtype_name(b.dtype()), ")"));
   }
-PG_COMPARE(eq, x == y)
-PG_COMPARE(ne, x != y)
-PG_COMPARE(lt, x < y)
-PG_COMPARE(le, x <= y)
-PG_COMPARE(gt, x > y)
-PG_COMPARE(ge, x >= y)
-#undef PG_COMPARE
+  const auto mask = [cmp](auto x, auto y) {
+    using T = std::common_type_t<decltype(x), decltype(y)>; // int64 with float: float
+    return cmp(T(x), T(y)) ? 1.f : 0.f;
+  };
+  const bool ia = a.dtype() == DType::Int64, ib = b.dtype() == DType::Int64;
+  if (ia && ib)
+    return zip<int64_t, int64_t>(a, b, op, mask);
+  if (ia)
+    return zip<int64_t, float>(a, b, op, mask);
+  if (ib)
+    return zip<float, int64_t>(a, b, op, mask);
+  return zip(a, b, op, mask);
+}
+} // namespace
+
+Tensor eq(const Tensor &a, const Tensor &b) { return compare(a, b, "eq", std::equal_to<>()); }
+Tensor ne(const Tensor &a, const Tensor &b) { return compare(a, b, "ne", std::not_equal_to<>()); }
+Tensor lt(const Tensor &a, const Tensor &b) { return compare(a, b, "lt", std::less<>()); }
+Tensor le(const Tensor &a, const Tensor &b) { return compare(a, b, "le", std::less_equal<>()); }
+Tensor gt(const Tensor &a, const Tensor &b) { return compare(a, b, "gt", std::greater<>()); }
+Tensor ge(const Tensor &a, const Tensor &b) { return compare(a, b, "ge", std::greater_equal<>()); }
 
 // ----- members and operators -----
 Tensor Tensor::exp() const { return polygrad::exp(*this); }
@@ -300,5 +325,24 @@ Tensor operator+(float a, const Tensor &b) { return add(scalar_tensor(a), b); }
 Tensor operator-(float a, const Tensor &b) { return sub(scalar_tensor(a), b); }
 Tensor operator*(float a, const Tensor &b) { return mul(scalar_tensor(a), b); }
 Tensor operator/(float a, const Tensor &b) { return div(scalar_tensor(a), b); }
+
+Tensor operator==(const Tensor &a, const Tensor &b) { return eq(a, b); }
+Tensor operator!=(const Tensor &a, const Tensor &b) { return ne(a, b); }
+Tensor operator<(const Tensor &a, const Tensor &b) { return lt(a, b); }
+Tensor operator<=(const Tensor &a, const Tensor &b) { return le(a, b); }
+Tensor operator>(const Tensor &a, const Tensor &b) { return gt(a, b); }
+Tensor operator>=(const Tensor &a, const Tensor &b) { return ge(a, b); }
+Tensor operator==(const Tensor &a, float b) { return eq(a, scalar_tensor(b)); }
+Tensor operator!=(const Tensor &a, float b) { return ne(a, scalar_tensor(b)); }
+Tensor operator<(const Tensor &a, float b) { return lt(a, scalar_tensor(b)); }
+Tensor operator<=(const Tensor &a, float b) { return le(a, scalar_tensor(b)); }
+Tensor operator>(const Tensor &a, float b) { return gt(a, scalar_tensor(b)); }
+Tensor operator>=(const Tensor &a, float b) { return ge(a, scalar_tensor(b)); }
+Tensor operator==(float a, const Tensor &b) { return eq(scalar_tensor(a), b); }
+Tensor operator!=(float a, const Tensor &b) { return ne(scalar_tensor(a), b); }
+Tensor operator<(float a, const Tensor &b) { return lt(scalar_tensor(a), b); }
+Tensor operator<=(float a, const Tensor &b) { return le(scalar_tensor(a), b); }
+Tensor operator>(float a, const Tensor &b) { return gt(scalar_tensor(a), b); }
+Tensor operator>=(float a, const Tensor &b) { return ge(scalar_tensor(a), b); }
 
 } // namespace polygrad

@@ -42,6 +42,7 @@ Tensor sum(const Tensor &a, const Shape &dims_in, bool keepdim) {
 Tensor sum(const Tensor &a) { return sum(a, {}, false); }
 
 Tensor mean(const Tensor &a, const Shape &dims_in, bool keepdim) {
+  kernel::check_float(a, "mean"); // an int64 mean has no int64 result (torch refuses it too)
   const Shape dims = kernel::normalize_dims(dims_in, a.dim(), "mean");
   int64_t count = 1;
   if (dims.empty())

@@ -111,10 +111,13 @@ void for_each_row(const Shape &shape, const std::array<Shape, N> &strides, Fn &&
   });
 }
 
-inline void check_float(const Tensor &t, const char *op) {
-  PG_CHECK(t.dtype() == DType::Float32, op, ": expected a float32 tensor, got ",
+// Throws naming `op` unless `t` holds elements of type T.
+template <class T = float> void check_dtype(const Tensor &t, const char *op) {
+  PG_CHECK(t.dtype() == dtype_of<T>(), op, ": expected ",
+           dtype_of<T>() == DType::Int64 ? "an " : "a ", dtype_name(dtype_of<T>()), " tensor, got ",
            dtype_name(t.dtype()), " of shape ", shape_str(t.shape()));
 }
+inline void check_float(const Tensor &t, const char *op) { check_dtype<float>(t, op); }
 
 // out = f(a) element-wise; out is contiguous.
 template <class F> Tensor map(const Tensor &a, const char *op, F f) {
@@ -139,14 +142,18 @@ template <class F> Tensor map(const Tensor &a, const char *op, F f) {
   return out;
 }
 
-// out = f(a, b) with broadcasting; out is contiguous.
-template <class F> Tensor zip(const Tensor &a, const Tensor &b, const char *op, F f) {
-  check_float(a, op);
-  check_float(b, op);
+// out = f(a, b) with broadcasting; out is float32 and contiguous. The
+// operands hold Ta and Tb elements (float by default; the comparisons also
+// read int64).
+template <class Ta = float, class Tb = float, class F>
+Tensor zip(const Tensor &a, const Tensor &b, const char *op, F f) {
+  check_dtype<Ta>(a, op);
+  check_dtype<Tb>(b, op);
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
   Tensor out = Tensor::empty(shape);
   float *o = out.data<float>();
-  const float *pa = a.data<float>(), *pb = b.data<float>();
+  const Ta *pa = a.data<Ta>();
+  const Tb *pb = b.data<Tb>();
   const int64_t n = out.numel();
   if (a.shape() == b.shape() && a.is_contiguous() && b.is_contiguous()) {
     parallel_range(n, n, [&](int64_t s, int64_t e) {
@@ -156,7 +163,7 @@ template <class F> Tensor zip(const Tensor &a, const Tensor &b, const char *op, 
     return out;
   }
   if (b.numel() == 1 && a.shape() == shape && a.is_contiguous()) {
-    const float vb = *pb;
+    const Tb vb = *pb;
     parallel_range(n, n, [&](int64_t s, int64_t e) {
       for (int64_t i = s; i < e; ++i)
         o[i] = f(pa[i], vb);
@@ -168,7 +175,8 @@ template <class F> Tensor zip(const Tensor &a, const Tensor &b, const char *op, 
   const int64_t ia = sa.empty() ? 0 : sa.back(), ib = sb.empty() ? 0 : sb.back();
   for_each_row<3>(shape, {so, sa, sb}, [&](const std::array<int64_t, 3> &off, int64_t len) {
     float *po = o + off[0];
-    const float *qa = pa + off[1], *qb = pb + off[2];
+    const Ta *qa = pa + off[1];
+    const Tb *qb = pb + off[2];
     if (ia == 1 && ib == 1)
       for (int64_t i = 0; i < len; ++i)
         po[i] = f(qa[i], qb[i]);
@@ -216,15 +224,16 @@ Tensor zip3(const Tensor &a, const Tensor &b, const Tensor &c, const char *op, F
 }
 
 // dst = f(dst, src) in place, src broadcast to dst's shape (may be undefined:
-// then f gets 0 for it). dst may be any strided view.
-template <class F> void apply_inplace(const Tensor &dst, const Tensor &src, F f) {
-  check_float(dst, "in-place op");
-  float *pd = dst.data<float>();
+// then f gets 0 for it). dst may be any strided view. Both hold T elements
+// (float by default; copy_ also moves int64).
+template <class T = float, class F> void apply_inplace(const Tensor &dst, const Tensor &src, F f) {
+  check_dtype<T>(dst, "in-place op");
+  T *pd = dst.data<T>();
   if (!src.defined()) {
     if (dst.is_contiguous()) {
       parallel_range(dst.numel(), dst.numel(), [&](int64_t s, int64_t e) {
         for (int64_t i = s; i < e; ++i)
-          pd[i] = f(pd[i], 0.f);
+          pd[i] = f(pd[i], T(0));
       });
       return;
     }
@@ -232,15 +241,15 @@ template <class F> void apply_inplace(const Tensor &dst, const Tensor &src, F f)
                     [&](const std::array<int64_t, 1> &off, int64_t len) {
                       const int64_t s = dst.strides().back();
                       for (int64_t i = 0; i < len; ++i)
-                        pd[off[0] + i * s] = f(pd[off[0] + i * s], 0.f);
+                        pd[off[0] + i * s] = f(pd[off[0] + i * s], T(0));
                     });
     return;
   }
-  check_float(src, "in-place op");
+  check_dtype<T>(src, "in-place op");
   const Shape bs = broadcast_shapes(dst.shape(), src.shape(), "in-place op");
   PG_CHECK(bs == dst.shape(), "in-place op: source of shape ", shape_str(src.shape()),
            " does not broadcast to destination shape ", shape_str(dst.shape()));
-  const float *ps = src.data<float>();
+  const T *ps = src.data<T>();
   if (dst.is_contiguous() && src.is_contiguous() && src.shape() == dst.shape()) {
     parallel_range(dst.numel(), dst.numel(), [&](int64_t s, int64_t e) {
       for (int64_t i = s; i < e; ++i)

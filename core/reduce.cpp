@@ -150,6 +150,24 @@ template <class Init, class Step> void reduce_ori(const ORI &r, float *out, Init
   });
 }
 
+// The sum of an int64 tensor is int64, as in PyTorch, and wraps on overflow
+// as torch's does (accumulated unsigned: signed overflow is undefined in C++).
+Tensor sum_int64(const ORI &r) {
+  Tensor out = Tensor::empty({r.outer * r.inner}, DType::Int64);
+  const int64_t *x = r.x.data<int64_t>();
+  int64_t *po = out.data<int64_t>();
+  parallel_oi(r, [&](int64_t o0, int64_t o1, int64_t i0, int64_t i1) {
+    for (int64_t o = o0; o < o1; ++o)
+      for (int64_t i = i0; i < i1; ++i) {
+        uint64_t acc = 0;
+        for (int64_t j = 0; j < r.R; ++j)
+          acc += (uint64_t)x[(o * r.R + j) * r.inner + i];
+        po[o * r.inner + i] = (int64_t)acc;
+      }
+  });
+  return out;
+}
+
 } // namespace
 
 Shape normalize_dims(const Shape &dims, int64_t ndim, const char *op) {
@@ -165,13 +183,15 @@ Shape normalize_dims(const Shape &dims, int64_t ndim, const char *op) {
 }
 
 Tensor sum(const Tensor &a, const Shape &dims_in, bool keepdim) {
-  check_float(a, "sum");
   Shape dims = normalize_dims(dims_in, a.dim(), "sum");
   if (dims.empty()) {
     dims.resize(a.dim());
     std::iota(dims.begin(), dims.end(), 0);
   }
   ORI r = to_ori(a, dims);
+  if (a.dtype() == DType::Int64)
+    return with_shape(sum_int64(r), keepdim ? r.keepdim_shape : r.kept);
+  check_float(a, "sum");
   Tensor out = Tensor::empty({r.outer * r.inner});
   float *po = out.data<float>();
   if (r.inner == 1 && r.outer == 1) {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <iomanip>
 #include <ostream>
+#include <type_traits>
 
 #include <polygrad/core/allocator.h>
 #include <polygrad/core/elementwise.h>
@@ -138,13 +139,20 @@ template <class T> std::vector<T> Tensor::to_vector() const {
 template std::vector<float> Tensor::to_vector<float>() const;
 template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
 
-float Tensor::item() const {
+template <class T> T Tensor::item() const {
   PG_CHECK(numel() == 1, "item: tensor with ", numel(), " elements (shape ", shape_str(shape()),
            ") is not a scalar");
   if (dtype() == DType::Int64)
-    return (float)*data<int64_t>();
-  return *data<float>();
+    return (T)*data<int64_t>();
+  const float v = *data<float>();
+  if constexpr (std::is_same_v<T, int64_t>)
+    // never a silent truncation or an undefined out-of-range cast
+    PG_CHECK(v >= -0x1p63f && v < 0x1p63f && std::trunc(v) == v, "item<int64>: the float32 value ",
+             v, " is not a whole number in int64's range");
+  return (T)v;
 }
+template float Tensor::item<float>() const;
+template int64_t Tensor::item<int64_t>() const;
 
 // ----- factories -----
 Tensor zeros(const Shape &shape, DType dtype) {
@@ -217,8 +225,9 @@ Tensor from_labels(const std::vector<int64_t> &labels) {
 
 // ----- in-place -----
 namespace {
-void check_inplace(const Tensor &t, const char *op) {
-  PG_CHECK(t.dtype() == DType::Float32, op, ": needs a float32 tensor, got ",
+// any_dtype: copy_ also writes int64 tensors; the arithmetic ones need float32.
+void check_inplace(const Tensor &t, const char *op, bool any_dtype = false) {
+  PG_CHECK(any_dtype || t.dtype() == DType::Float32, op, ": needs a float32 tensor, got ",
            dtype_name(t.dtype()));
   // In-place ops are not recorded, so changing a tensor that is part of a
   // graph would silently change the math under autograd's feet.
@@ -237,14 +246,14 @@ void check_inplace(const Tensor &t, const char *op) {
 
 // A source sharing memory with the destination under a different layout
 // (x.copy_(x.t())) would read elements already overwritten: read a copy.
-Tensor unaliased(const Tensor &dst, const Tensor &src) {
+template <class T = float> Tensor unaliased(const Tensor &dst, const Tensor &src) {
   if (!src.defined() || src.storage() != dst.storage() ||
       (src.offset() == dst.offset() && src.shape() == dst.shape() &&
        src.strides() == dst.strides()))
     return src;
-  kernel::check_float(src, "in-place op");
-  Tensor c = Tensor::empty(src.shape());
-  kernel::apply_inplace(c, src, [](float, float s) { return s; });
+  kernel::check_dtype<T>(src, "in-place op");
+  Tensor c = Tensor::empty(src.shape(), dtype_of<T>());
+  kernel::apply_inplace<T>(c, src, [](T, T s) { return s; });
   return c;
 }
 } // namespace
@@ -256,8 +265,16 @@ Tensor &Tensor::fill_(float v) {
   return *this;
 }
 Tensor &Tensor::copy_(const Tensor &src) {
-  check_inplace(*this, "copy_");
-  kernel::apply_inplace(*this, unaliased(*this, src), [](float, float s) { return s; });
+  check_inplace(*this, "copy_", true);
+  // No conversion (PyTorch's copy_ converts; polygrad's two dtypes never
+  // need it): a mismatch is a mistake worth naming.
+  PG_CHECK(!src.defined() || src.dtype() == dtype(), "copy_: source of dtype ",
+           dtype_name(src.dtype()), " into a tensor of dtype ", dtype_name(dtype()));
+  if (dtype() == DType::Int64)
+    kernel::apply_inplace<int64_t>(*this, unaliased<int64_t>(*this, src),
+                                   [](int64_t, int64_t s) { return s; });
+  else
+    kernel::apply_inplace(*this, unaliased(*this, src), [](float, float s) { return s; });
   bump_version();
   return *this;
 }

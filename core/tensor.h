@@ -93,7 +93,10 @@ public:
   bool same(const Tensor &o) const { return impl_ == o.impl_; }
 
   template <class T = float> std::vector<T> to_vector() const;
-  float item() const; // one-element float tensor -> value
+  // The value of a one-element tensor: item() is a float (an int64 past 2^24
+  // rounds); item<int64_t>() is exact for int64 and throws for a float that
+  // is not a whole number in int64's range (no silent truncation).
+  template <class T = float> T item() const;
 
   // ----- views (share storage; differentiable) -----
   Tensor reshape(const Shape &shape) const; // view if possible, else copy
@@ -126,6 +129,8 @@ public:
   Tensor clamp(float lo, float hi) const;
 
   // ----- reductions (differentiable) -----
+  // sum of an int64 tensor is int64 (wrapping on overflow), as in PyTorch;
+  // the others need float32.
   Tensor sum() const;
   Tensor sum(const Shape &dims, bool keepdim = false) const;
   Tensor mean() const;
@@ -142,7 +147,9 @@ public:
   // ----- in-place (bump the version counter; not recorded) -----
   Tensor &fill_(float v);
   Tensor &zero_() { return fill_(0.f); }
-  Tensor &copy_(const Tensor &src); // src broadcast to this shape
+  // src broadcast to this shape, of the same dtype (float32 or int64; the
+  // other in-place ops need float32).
+  Tensor &copy_(const Tensor &src);
   Tensor &add_(const Tensor &o, float alpha = 1.f);
   Tensor &add_(float v);
   Tensor &mul_(const Tensor &o);
@@ -207,7 +214,13 @@ Tensor pow(const Tensor &a, float exponent);
 Tensor clamp(const Tensor &a, float lo, float hi);
 // where(mask, a, b) = mask != 0 ? a : b (broadcast); mask is not differentiated.
 Tensor where(const Tensor &mask, const Tensor &a, const Tensor &b);
-// Comparisons give a float32 mask of 0s and 1s (not differentiable).
+// Comparisons, with broadcasting, on float32 and int64 alike. PyTorch returns
+// bool; polygrad has no bool, so the result is a float32 mask of 0s and 1s
+// for every input dtype: usable in arithmetic, where() and sum()/mean(), e.g.
+//   float acc = (logits.argmax(1) == labels).mean().item();
+// int64 with int64 compares exactly; int64 with float32 compares as float32
+// (PyTorch's promotion: an int64 past 2^24 rounds first). NaN compares false
+// except under ne. Not differentiable.
 Tensor eq(const Tensor &a, const Tensor &b);
 Tensor ne(const Tensor &a, const Tensor &b);
 Tensor lt(const Tensor &a, const Tensor &b);
@@ -258,6 +271,28 @@ Tensor operator+(float a, const Tensor &b);
 Tensor operator-(float a, const Tensor &b);
 Tensor operator*(float a, const Tensor &b);
 Tensor operator/(float a, const Tensor &b);
+// Element-wise comparisons, as in PyTorch: eq/ne/lt/le/gt/ge above (a mask,
+// not a bool). Tensor has no identity ==: same() tells whether two handles
+// share one tensor. The scalar is float32, so `labels == 3` compares as
+// float32 (exact up to 2^24); compare with an int64 tensor for more.
+Tensor operator==(const Tensor &a, const Tensor &b);
+Tensor operator!=(const Tensor &a, const Tensor &b);
+Tensor operator<(const Tensor &a, const Tensor &b);
+Tensor operator<=(const Tensor &a, const Tensor &b);
+Tensor operator>(const Tensor &a, const Tensor &b);
+Tensor operator>=(const Tensor &a, const Tensor &b);
+Tensor operator==(const Tensor &a, float b);
+Tensor operator!=(const Tensor &a, float b);
+Tensor operator<(const Tensor &a, float b);
+Tensor operator<=(const Tensor &a, float b);
+Tensor operator>(const Tensor &a, float b);
+Tensor operator>=(const Tensor &a, float b);
+Tensor operator==(float a, const Tensor &b);
+Tensor operator!=(float a, const Tensor &b);
+Tensor operator<(float a, const Tensor &b);
+Tensor operator<=(float a, const Tensor &b);
+Tensor operator>(float a, const Tensor &b);
+Tensor operator>=(float a, const Tensor &b);
 
 // Printing like PyTorch: values (summarised when large), shape, dtype, and
 // grad_fn / requires_grad when tracked.

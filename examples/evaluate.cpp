@@ -28,7 +28,7 @@ int main(int argc, char **argv) {
   const long bs = f.integer("batch-size", 1, 65536);
   try {
     auto model = ex::make_model(f.str("model"));
-    const pg::io::Metadata meta = pg::nn::load(*model, f.str("checkpoint"));
+    const pg::Metadata meta = pg::nn::load(*model, f.str("checkpoint"));
     const pg::data::DataSource src = pg::data::detect_data(f.str("data"));
     pg::data::ImageDataset test = pg::data::load_dataset(src, pg::data::Split::Test);
     const bool rgb = test.channels == 3;

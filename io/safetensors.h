@@ -28,24 +28,16 @@
 //   is a polygrad::Error naming the file, the tensor and the problem.
 #pragma once
 
-#include <map>
 #include <string>
-#include <utility>
-#include <vector>
 
+#include <polygrad/core/state_dict.h>
 #include <polygrad/core/tensor.h>
 
 namespace polygrad::io {
 
-// String key/value pairs: the header's "__metadata__".
-using Metadata = std::map<std::string, std::string>;
-
-// What a file holds. `tensors` has the type of nn::NamedTensors, so a
-// Module::state_dict() goes in as it is.
-struct StateDict {
-  std::vector<std::pair<std::string, Tensor>> tensors;
-  Metadata metadata;
-};
+// A file holds one polygrad::StateDict (core/state_dict.h), the type
+// nn::Module::state_dict() and optim::Optimizer::state_dict() return: its
+// tensors, and its metadata as the header's "__metadata__".
 
 // The format's name of a dtype: "F32" (Float32) or "I64" (Int64).
 const char *safetensors_dtype(DType d);

@@ -1,6 +1,11 @@
 #include <polygrad/nn/module.h>
 
+#include <algorithm>
+#include <map>
 #include <ostream>
+#include <set>
+
+#include <polygrad/autograd/grad_mode.h>
 
 namespace polygrad::nn {
 
@@ -58,10 +63,10 @@ std::vector<Tensor> Module::parameters(bool recurse) const {
   return out;
 }
 
-NamedTensors Module::state_dict() const {
+StateDict Module::state_dict() const {
   // PyTorch orders a module's own parameters, then its buffers, then its
   // children, recursively.
-  NamedTensors out;
+  StateDict out;
   struct Walk {
     static void go(const Module &m, const std::string &prefix, NamedTensors &out) {
       for (auto &[n, t] : m.named_parameters(false))
@@ -72,8 +77,68 @@ NamedTensors Module::state_dict() const {
         go(*c, prefix + n + ".", out);
     }
   };
-  Walk::go(*this, "", out);
+  Walk::go(*this, "", out.tensors);
   return out;
+}
+
+namespace {
+// 'a', 'b', ... (N more): a long list of names stays readable.
+std::string join_names(const std::vector<std::string> &names) {
+  std::string out;
+  const size_t shown = std::min<size_t>(names.size(), 20);
+  for (size_t i = 0; i < shown; ++i) {
+    out += i ? ", '" : "'";
+    out += names[i] + "'";
+  }
+  if (names.size() > shown)
+    out += ", ... (" + std::to_string(names.size() - shown) + " more)";
+  return out;
+}
+} // namespace
+
+void Module::load_state_dict(const StateDict &sd, bool strict) {
+  const std::string where = "load_state_dict (" + name() + "): ";
+  std::map<std::string, const Tensor *> given;
+  for (const auto &[n, t] : sd.tensors)
+    PG_CHECK(given.emplace(n, &t).second, where, "tensor '", n,
+             "' appears twice in the state dict; nothing was loaded");
+  const StateDict own = state_dict();
+  std::set<std::string> own_names;
+  std::vector<std::string> missing, unexpected;
+  for (const auto &[n, t] : own) {
+    own_names.insert(n);
+    if (!given.count(n))
+      missing.push_back(n);
+  }
+  for (const auto &[n, t] : sd)
+    if (!own_names.count(n))
+      unexpected.push_back(n);
+  if (strict && (!missing.empty() || !unexpected.empty())) {
+    std::string msg = where + "the state dict's tensors do not match the model's:";
+    if (!missing.empty())
+      msg += " missing from the state dict: " + join_names(missing) + ";";
+    if (!unexpected.empty())
+      msg += " unexpected in the state dict: " + join_names(unexpected) + ";";
+    throw Error(msg + " nothing was loaded");
+  }
+  // Validate every pair before the first write, so a failure changes nothing.
+  for (const auto &[n, t] : own) {
+    auto it = given.find(n);
+    if (it == given.end())
+      continue;
+    const Tensor &src = *it->second;
+    PG_CHECK(src.defined(), where, "tensor '", n, "' is undefined; nothing was loaded");
+    PG_CHECK(src.dtype() == t.dtype(), where, "tensor '", n, "': dtype ", dtype_name(src.dtype()),
+             " in the state dict but ", dtype_name(t.dtype()), " in the model; nothing was loaded");
+    PG_CHECK(src.shape() == t.shape(), where, "tensor '", n, "': shape ", shape_str(src.shape()),
+             " in the state dict but ", shape_str(t.shape()), " in the model; nothing was loaded");
+  }
+  NoGradGuard ng;
+  for (auto [n, t] : own) {
+    auto it = given.find(n);
+    if (it != given.end())
+      t.copy_(*it->second);
+  }
 }
 
 void Module::train(bool on) {

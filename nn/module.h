@@ -9,11 +9,14 @@
 #include <utility>
 #include <vector>
 
+#include <polygrad/core/state_dict.h>
 #include <polygrad/core/tensor.h>
 
 namespace polygrad::nn {
 
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+// (name, tensor) pairs, as named_parameters() returns them; also
+// StateDict's tensors (core/state_dict.h).
+using polygrad::NamedTensors;
 
 class Module {
 public:
@@ -32,8 +35,17 @@ public:
   std::vector<Tensor> parameters(bool recurse = true) const;
   NamedTensors named_parameters(bool recurse = true) const;
   NamedTensors named_buffers(bool recurse = true) const;
-  // Parameters then buffers, PyTorch's state_dict order.
-  NamedTensors state_dict() const;
+  // Every parameter and buffer by its dotted name, in PyTorch's order (a
+  // module's own parameters, then its buffers, then each child's, depth
+  // first); no metadata. The tensors are the live ones, as in PyTorch.
+  StateDict state_dict() const;
+  // Copies `sd`'s tensors into the parameters and buffers of the same names,
+  // in place (under NoGradGuard). strict: the names must equal state_dict()'s
+  // exactly (else the missing and unexpected ones are listed); not strict:
+  // names in both are loaded, the rest ignored. A shape or dtype mismatch is
+  // always an error. Everything is validated first: on error nothing changes.
+  // sd.metadata is not read.
+  void load_state_dict(const StateDict &sd, bool strict = true);
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>> &named_children() const {
     return children_;
   }

@@ -1,5 +1,7 @@
 #include <polygrad/optim/checkpoint.h>
 
+#include <polygrad/io/safetensors.h>
+
 namespace polygrad::optim {
 
 namespace {
@@ -7,23 +9,19 @@ const std::string kSched = "scheduler.";
 }
 
 void save(const Optimizer &opt, const std::string &path, const LRScheduler *sched) {
-  io::StateDict sd = opt.state_dict();
+  StateDict sd = opt.state_dict();
   PG_CHECK(!sched || &sched->optimizer() == &opt, "optim::save: ", path,
            ": the scheduler drives a different optimizer");
   if (sched)
-    for (const auto &[k, v] : sched->state_dict())
-      sd.metadata[kSched + k] = v;
+    sd.add(kSched, StateDict{{}, sched->state_dict()});
   io::save_safetensors(sd, path);
 }
 
 void load(Optimizer &opt, const std::string &path, LRScheduler *sched) {
-  io::StateDict sd = io::load_safetensors(path);
+  StateDict sd = io::load_safetensors(path);
   PG_CHECK(!sched || &sched->optimizer() == &opt, "optim::load: ", path,
            ": the scheduler drives a different optimizer");
-  io::Metadata sm;
-  for (const auto &[k, v] : sd.metadata)
-    if (k.rfind(kSched, 0) == 0)
-      sm[k.substr(kSched.size())] = v;
+  const Metadata sm = sd.extract(kSched).metadata;
   try {
     if (sched) {
       PG_CHECK(!sm.empty(), "the file has no scheduler state");

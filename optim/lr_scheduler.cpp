@@ -22,7 +22,7 @@ std::vector<double> parse_list(const std::string &s, const std::string &what) {
   return out;
 }
 
-int64_t parse_int(const io::Metadata &m, const std::string &key, const std::string &where) {
+int64_t parse_int(const Metadata &m, const std::string &key, const std::string &where) {
   auto it = m.find(key);
   PG_CHECK(it != m.end(), where, "missing '", key, "'");
   double d = 0;
@@ -78,7 +78,7 @@ void LRScheduler::step_to(int64_t epoch) {
   apply(has_closed_form() ? closed_form_lr() : get_lr());
 }
 
-io::Metadata LRScheduler::state_dict() const {
+Metadata LRScheduler::state_dict() const {
   return {{"last_epoch", std::to_string(last_epoch_)},
           {"step_count", std::to_string(step_count_)},
           {"base_lrs", format_list(base_lrs_)},
@@ -90,7 +90,7 @@ struct SavedState {
   int64_t last_epoch, step_count;
   std::vector<double> base_lrs, last_lr;
 };
-SavedState parse_state(const io::Metadata &m, size_t groups, const std::string &where) {
+SavedState parse_state(const Metadata &m, size_t groups, const std::string &where) {
   SavedState st;
   st.last_epoch = parse_int(m, "last_epoch", where);
   st.step_count = parse_int(m, "step_count", where);
@@ -104,11 +104,11 @@ SavedState parse_state(const io::Metadata &m, size_t groups, const std::string &
 }
 } // namespace
 
-void LRScheduler::validate_state_dict(const io::Metadata &m) const {
+void LRScheduler::validate_state_dict(const Metadata &m) const {
   parse_state(m, opt_.num_param_groups(), "lr scheduler: load_state_dict: ");
 }
 
-void LRScheduler::load_state_dict(const io::Metadata &m) {
+void LRScheduler::load_state_dict(const Metadata &m) {
   const SavedState st = parse_state(m, opt_.num_param_groups(), "lr scheduler: load_state_dict: ");
   last_epoch_ = st.last_epoch;
   step_count_ = st.step_count;
@@ -361,17 +361,17 @@ void SequentialLR::step() {
   last_lr_ = s.get_last_lr();
 }
 
-io::Metadata SequentialLR::state_dict() const {
-  io::Metadata m = LRScheduler::state_dict();
+Metadata SequentialLR::state_dict() const {
+  Metadata m = LRScheduler::state_dict();
   for (size_t i = 0; i < schedulers_.size(); ++i)
     for (const auto &[k, v] : schedulers_[i]->state_dict())
       m["schedulers." + std::to_string(i) + "." + k] = v;
   return m;
 }
 
-std::vector<io::Metadata> SequentialLR::split(const io::Metadata &m) const {
+std::vector<Metadata> SequentialLR::split(const Metadata &m) const {
   // [0] = own entries, [i + 1] = scheduler i's (prefix removed).
-  std::vector<io::Metadata> parts(schedulers_.size() + 1);
+  std::vector<Metadata> parts(schedulers_.size() + 1);
   for (const auto &[k, v] : m) {
     size_t dest = 0;
     for (size_t i = 0; i < schedulers_.size() && !dest; ++i) {
@@ -387,14 +387,14 @@ std::vector<io::Metadata> SequentialLR::split(const io::Metadata &m) const {
   return parts;
 }
 
-void SequentialLR::validate_state_dict(const io::Metadata &m) const {
+void SequentialLR::validate_state_dict(const Metadata &m) const {
   const auto parts = split(m);
   LRScheduler::validate_state_dict(parts[0]);
   for (size_t i = 0; i < schedulers_.size(); ++i)
     schedulers_[i]->validate_state_dict(parts[i + 1]);
 }
 
-void SequentialLR::load_state_dict(const io::Metadata &m) {
+void SequentialLR::load_state_dict(const Metadata &m) {
   validate_state_dict(m); // all parts, before any changes
   const auto parts = split(m);
   LRScheduler::load_state_dict(parts[0]);

@@ -55,11 +55,11 @@ public:
   // For resuming: "last_epoch", "step_count", "base_lrs", "last_lr" (and
   // the children's, prefixed, for SequentialLR). The optimizer's own state
   // (its lrs, momentum and the group extras) is saved with the optimizer.
-  virtual io::Metadata state_dict() const;
+  virtual Metadata state_dict() const;
   // Validated before anything changes.
-  virtual void load_state_dict(const io::Metadata &m);
+  virtual void load_state_dict(const Metadata &m);
   // Throws what load_state_dict would, changing nothing.
-  virtual void validate_state_dict(const io::Metadata &m) const;
+  virtual void validate_state_dict(const Metadata &m) const;
 
 protected:
   // Records each group's "initial_lr" (unless a scheduler already did) and
@@ -187,13 +187,13 @@ public:
   SequentialLR(Optimizer &opt, std::vector<std::shared_ptr<LRScheduler>> schedulers,
                std::vector<int64_t> milestones);
   void step() override;
-  io::Metadata state_dict() const override;
-  void load_state_dict(const io::Metadata &m) override;
-  void validate_state_dict(const io::Metadata &m) const override;
+  Metadata state_dict() const override;
+  void load_state_dict(const Metadata &m) override;
+  void validate_state_dict(const Metadata &m) const override;
 
 private:
   std::vector<double> get_lr() override; // unused: step() delegates
-  std::vector<io::Metadata> split(const io::Metadata &m) const;
+  std::vector<Metadata> split(const Metadata &m) const;
   std::vector<std::shared_ptr<LRScheduler>> schedulers_;
   std::vector<int64_t> milestones_;
 };

@@ -91,8 +91,8 @@ void Optimizer::add_group_params(const std::vector<Tensor> &params) {
 
 // -------------------------------------------------------------- state dict --
 
-io::StateDict Optimizer::state_dict() const {
-  io::StateDict sd;
+StateDict Optimizer::state_dict() const {
+  StateDict sd;
   sd.metadata["optimizer"] = name();
   const auto slots = state_slots();
   size_t index = 0;
@@ -116,9 +116,9 @@ io::StateDict Optimizer::state_dict() const {
   return sd;
 }
 
-void Optimizer::load_state_dict(const io::StateDict &sd) {
+void Optimizer::load_state_dict(const StateDict &sd) {
   const std::string where = name() + ": load_state_dict: ";
-  const io::Metadata &meta = sd.metadata;
+  const Metadata &meta = sd.metadata;
   auto it = meta.find("optimizer");
   PG_CHECK(it != meta.end(), where, "no 'optimizer' entry (not an optimizer state dict)");
   PG_CHECK(it->second == name(), where, "the state dict is for optimizer '", it->second, "', not '",

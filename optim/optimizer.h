@@ -14,8 +14,9 @@
 // constructor's options), like a key missing from a PyTorch param-group dict;
 // Hyper<T> is what remembers whether a field was given.
 //
-// State dict (resuming; see state_dict()), PyTorch's optimizer.state_dict()
-// flattened to names:
+// State dict (resuming; see state_dict()): a StateDict (core/state_dict.h),
+// the same type as nn::Module::state_dict(), holding PyTorch's
+// optimizer.state_dict() flattened to names:
 //   tensors   "state.<i>.<buffer>" for the i-th parameter counted over all
 //             groups in order: "state.3.momentum_buffer", "state.0.exp_avg",
 //             "state.0.step" (a 0-d float32 step count, as in PyTorch 1.13)
@@ -32,9 +33,9 @@
 #include <string>
 #include <vector>
 
+#include <polygrad/core/state_dict.h>
 #include <polygrad/core/tensor.h>
 #include <polygrad/core/text.h>
-#include <polygrad/io/safetensors.h>
 
 namespace polygrad::optim {
 
@@ -107,11 +108,11 @@ public:
 
   // The state for resuming. Its tensors are the live buffers (as PyTorch's
   // are): save or clone them before the next step if they must not change.
-  io::StateDict state_dict() const;
+  StateDict state_dict() const;
   // Restores hyper-parameters, extras and buffers (copied). Validated first:
   // optimizer type, group count and sizes, option values, buffer names,
   // shapes and dtypes; on error the optimizer is unchanged.
-  void load_state_dict(const io::StateDict &sd);
+  void load_state_dict(const StateDict &sd);
 
 protected:
   Optimizer() = default;
@@ -129,14 +130,14 @@ protected:
   virtual void set_state(size_t g, size_t j, const std::string &slot, const Tensor &t) = 0;
   virtual void reset_state(size_t g, size_t j) = 0;
   virtual std::vector<std::string> option_names() const = 0;
-  virtual void options_to_text(size_t g, io::Metadata &out, const std::string &prefix) const = 0;
+  virtual void options_to_text(size_t g, Metadata &out, const std::string &prefix) const = 0;
   // Parses and validates a group's options from `in` (keys prefix+name);
   // applies them only if `commit_to_group` is a valid group index.
-  virtual void options_from_text(const io::Metadata &in, const std::string &prefix,
+  virtual void options_from_text(const Metadata &in, const std::string &prefix,
                                  const std::string &where, size_t commit_to_group) = 0;
   // Slots that must all be present once a parameter has state, for the
   // group options found at `prefix` in `in` (already validated).
-  virtual std::vector<std::string> required_slots(const io::Metadata &in,
+  virtual std::vector<std::string> required_slots(const Metadata &in,
                                                   const std::string &prefix) const = 0;
 
   struct Group {
@@ -216,22 +217,22 @@ protected:
     Options::fields(defaults_, [&](const char *n, const auto &) { out.push_back(n); });
     return out;
   }
-  void options_to_text(size_t g, io::Metadata &out, const std::string &prefix) const override {
+  void options_to_text(size_t g, Metadata &out, const std::string &prefix) const override {
     Options::fields(options_[g],
                     [&](const char *n, const auto &h) { out[prefix + n] = text::show(h.value); });
   }
-  void options_from_text(const io::Metadata &in, const std::string &prefix,
-                         const std::string &where, size_t commit_to_group) override {
+  void options_from_text(const Metadata &in, const std::string &prefix, const std::string &where,
+                         size_t commit_to_group) override {
     Options o = parse_options(in, prefix, where);
     if (commit_to_group < options_.size())
       options_[commit_to_group] = o;
   }
-  std::vector<std::string> required_slots(const io::Metadata &in,
+  std::vector<std::string> required_slots(const Metadata &in,
                                           const std::string &prefix) const override {
     return State::required(parse_options(in, prefix, ""));
   }
 
-  Options parse_options(const io::Metadata &in, const std::string &prefix,
+  Options parse_options(const Metadata &in, const std::string &prefix,
                         const std::string &where) const {
     Options o;
     Options::fields(o, [&](const char *n, auto &h) {

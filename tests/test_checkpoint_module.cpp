@@ -394,18 +394,18 @@ TEST_CASE("checkpoint: name or shape or dtype mismatches with the model", "[chec
   };
   const std::string only_w = make_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
                                        raw<float>({0.25f, 0.75f}));
-  expect(only_w, true, {"missing from the file: 'count'", "nothing was loaded"});
+  expect(only_w, true, {"missing from the state dict: 'count'", "nothing was loaded"});
   const std::string extra =
       make_file(pair_header(kCount, kW).substr(0, pair_header(kCount, kW).size() - 1) +
                     R"(,"extra":{"dtype":"F32","shape":[1],"data_offsets":[16,20]}})",
                 kPairData + raw<float>({1.f}));
-  expect(extra, true, {"unexpected in the file: 'extra'"});
+  expect(extra, true, {"unexpected in the state dict: 'extra'"});
   expect(make_file(pair_header(kCount, R"({"dtype":"F32","shape":[1,2],"data_offsets":[8,16]})"),
                    kPairData),
-         false, {"tensor 'w': shape [1, 2] in the file but [2] in the model"});
+         false, {"tensor 'w': shape [1, 2] in the state dict but [2] in the model"});
   expect(
       make_file(pair_header(R"({"dtype":"F32","shape":[2],"data_offsets":[0,8]})", kW), kPairData),
-      false, {"tensor 'count': dtype F32 in the file but I64 in the model"});
+      false, {"tensor 'count': dtype float32 in the state dict but int64 in the model"});
 
   SECTION("non-strict loads the names both have") {
     write_bytes(path, extra);

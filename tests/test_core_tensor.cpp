@@ -414,6 +414,31 @@ TEST_CASE("in-place ops write through, broadcast the source and bump the version
   REQUIRE(d.to_vector() == std::vector<float>{2, 4});
 }
 
+TEST_CASE("copy_ of int64 tensors: broadcast, strided, overlapping; no dtype conversion",
+          "[core]") {
+  // Module::load_state_dict copies int64 buffers (num_batches_tracked) this way.
+  Tensor l = pg::zeros({2, 3}, pg::DType::Int64);
+  const uint64_t v0 = l.storage()->version;
+  l.copy_(pg::from_labels({7, 8, 9}));
+  REQUIRE(l.to_vector<int64_t>() == std::vector<int64_t>{7, 8, 9, 7, 8, 9});
+  REQUIRE(l.storage()->version == v0 + 1);
+  l.t().select(0, 1).copy_(pg::from_labels({-1, -2})); // column 1, stride 3
+  REQUIRE(l.to_vector<int64_t>() == std::vector<int64_t>{7, -1, 9, 7, -2, 9});
+  Tensor sq = pg::from_labels({1, 2, 3, 4}, {2, 2});
+  sq.copy_(sq.t()); // reads the old values
+  REQUIRE(sq.to_vector<int64_t>() == std::vector<int64_t>{1, 3, 2, 4});
+  const int64_t big = (int64_t(1) << 62) + 1; // exact, not through a float
+  Tensor one = pg::zeros({}, pg::DType::Int64);
+  one.copy_(pg::from_labels({big}, {}));
+  REQUIRE(one.item<int64_t>() == big);
+  REQUIRE_THROWS_WITH(l.copy_(pg::ones({3})),
+                      Contains("copy_") && Contains("float32") && Contains("int64"));
+  REQUIRE_THROWS_WITH(pg::ones({3}).copy_(pg::from_labels({1, 2, 3})),
+                      Contains("copy_") && Contains("float32") && Contains("int64"));
+  REQUIRE_THROWS_WITH(pg::zeros({2}, pg::DType::Int64).copy_(pg::from_labels({1, 2, 3})),
+                      Contains("[3]") && Contains("[2]"));
+}
+
 TEST_CASE("shape helpers and dim wrapping errors", "[core]") {
   REQUIRE(pg::shape_str({}) == "[]");
   REQUIRE(pg::shape_str({2, 0, 3}) == "[2, 0, 3]");

@@ -129,11 +129,11 @@ TEST_CASE("optim: load_state_dict validates everything and changes nothing on er
   optim::SGD opt({a, b}, {.lr = 0.1, .momentum = 0.9});
   (a.sum() * 2.0f + b.sum()).backward();
   opt.step();
-  const pg::io::StateDict good = opt.state_dict();
+  const pg::StateDict good = opt.state_dict();
   // Snapshot to compare after failed loads.
   const auto buf0 = good.tensors[0].second.to_vector();
 
-  auto expect_fail = [&](const pg::io::StateDict &sd, const std::string &what) {
+  auto expect_fail = [&](const pg::StateDict &sd, const std::string &what) {
     pg::Tensor p = param({2, 3}), q = param({3});
     optim::SGD fresh({p, q}, {.lr = 0.5, .momentum = 0.1});
     fresh.load_state_dict(good); // a valid load first, then a bad one on top

@@ -115,7 +115,7 @@ void run_and_compare(const std::string &cfg, const golden::Fixture &f, int steps
   if (steps_b > 0) {
     // Resume through a state dict into a fresh optimizer over the same
     // parameters: the remaining steps must continue identically.
-    pg::io::StateDict sd = opt->state_dict();
+    pg::StateDict sd = opt->state_dict();
     for (auto &[n, t] : sd.tensors)
       t = t.clone();
     auto fresh = make(cfg, m);

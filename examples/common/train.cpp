@@ -207,12 +207,7 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
         sched->step();
       const float lv = l.item();
       loss_sum += (double)lv * b.size();
-      {
-        const std::vector<int64_t> p = logits.argmax(1).to_vector<int64_t>();
-        const std::vector<int64_t> y = b.labels.to_vector<int64_t>();
-        for (size_t i = 0; i < y.size(); ++i)
-          correct += p[i] == y[i];
-      }
+      correct += (int64_t)(logits.argmax(1) == b.labels).sum().item();
       seen += b.size();
       ++step;
       bar.update(step, seen, {{"loss", loss_sum / seen}, {"acc", double(correct) / seen}});
