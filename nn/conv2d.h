@@ -7,8 +7,9 @@
 //                   W[o, c, p, q] x[n, c, i sh - ph + p dh, j sw - pw + q dw]
 // (x is zero outside the image).
 //
-// Lowering (im2col + cblas_sgemm), per image n and group g, with
-// col = im2col(x_n): (C/groups * kh * kw) x (OH * OW):
+// Lowering (im2col + cblas_sgemm; the kernels are in nn/kernels/, internal),
+// per image n and group g, with col = im2col(x_n): (C/groups * kh * kw) x
+// (OH * OW):
 //   forward          y_n,g  = W_g col_g                     GEMM NN
 //   backward-data    dcol_g = W_g^T dy_n,g ; dx_n = col2im(dcol)   GEMM TN
 //   backward-weight  dW_g  += dy_n,g col_g^T                GEMM NT
@@ -21,9 +22,10 @@
 // instead. Buffers come from the caching allocator.
 //
 // A 3x3, stride-1, undilated, ungrouped conv with padding <= 2 (the "same"
-// 3x3 conv of most CNNs) can instead run as Winograd F(2x2, 3x3) (nn/winograd.h):
-// 16 products per 2x2 output tile instead of 36, 2.25x fewer multiply-adds,
-// forward and both backward passes, still through cblas_sgemm. It differs
+// 3x3 conv of most CNNs) can instead run as Winograd F(2x2, 3x3)
+// (nn/kernels/winograd.h): 16 products per 2x2 output tile instead of 36,
+// 2.25x fewer multiply-adds, forward and both backward passes, still through
+// cblas_sgemm. It differs
 // from im2col by float rounding only (y and dx alike; dW's error is ~3x
 // im2col's: 9e-5 vs 3e-5 relative over 10,240-term sums, tests/test_nn_layers).
 // conv_algorithm() picks:

@@ -8,9 +8,10 @@ execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefi
 if(r)
   message(FATAL_ERROR "cmake --install failed: ${r}")
 endif()
-# Internal headers (a layer's detail/: nlohmann-based JSON, test hooks) are
-# not part of the package.
-file(GLOB internal LIST_DIRECTORIES true ${prefix}/include/polygrad/*/detail)
+# Internal headers (a layer's detail/: nlohmann-based JSON, test hooks; its
+# kernels/: the loops behind its ops) are not part of the package.
+file(GLOB internal LIST_DIRECTORIES true ${prefix}/include/polygrad/*/detail
+     ${prefix}/include/polygrad/*/kernels)
 if(internal)
   message(FATAL_ERROR "internal headers were installed: ${internal}")
 endif()

@@ -1,9 +1,9 @@
-// Winograd F(2x2, 3x3) convolution (Lavin & Gray, "Fast Algorithms for
-// Convolutional Neural Networks", 2016): conv2d's algorithm for 3x3, stride-1,
-// undilated, ungrouped convolutions (padding 0..2). It needs 16 products per
-// 2x2 output tile where the direct form needs 36: 2.25x fewer multiply-adds,
-// still in cblas_sgemm. Used by nn::functional::conv2d (see conv2d.h for the
-// switch); internal to nn/.
+// (internal) Winograd F(2x2, 3x3) convolution (Lavin & Gray, "Fast
+// Algorithms for Convolutional Neural Networks", 2016): conv2d's algorithm
+// for 3x3, stride-1, undilated, ungrouped convolutions (padding 0..2). It
+// needs 16 products per 2x2 output tile where the direct form needs 36: 2.25x
+// fewer multiply-adds, still in cblas_sgemm. Used by nn::functional::conv2d
+// through conv_gemm.h (see nn/conv2d.h for the switch); not installed.
 //
 // One 2x2 output tile Y of one (output, input) channel pair comes from the
 // 4x4 input tile d at rows 2 ti - ph .., columns 2 tj - pw .. (0 outside the
@@ -33,7 +33,8 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
+
+#include <polygrad/nn/kernels/image_hooks.h>
 
 namespace polygrad::nn::detail {
 
@@ -45,18 +46,8 @@ struct Winograd3x3 {
   int64_t OW() const { return W + 2 * pw - 2; }
 };
 
-// Per-image hooks for fused epilogues (conv2d.cpp's conv2d_relu_max_pool2d),
-// shared with the im2col path. A sink receives image n's conv output y_n
-// (O x OH x OW) from `worker`'s buffer right after it is computed, instead
-// of it being written to a batch tensor. A source returns image n's dy_n,
-// computed into `buf` (O x OH x OW floats of `worker`'s) or pointing
-// elsewhere. Workers are OpenMP threads 0..T-1; calls for one worker are
-// sequential.
-using ImageSink = std::function<void(int worker, int64_t n, const float *yn)>;
-using ImageSource = std::function<const float *(int worker, int64_t n, float *buf)>;
-
-// y (N, O, OH, OW) = conv(x, w) + b (b may be null); with a sink, y is
-// unused (may be null).
+// y (N, O, OH, OW) = conv(x, w) + b (b may be null); with a sink
+// (image_hooks.h), y is unused (may be null).
 void winograd_forward(const Winograd3x3 &g, const float *x, const float *w, const float *b,
                       float *y, const ImageSink &sink = nullptr);
 // The backward, in one pass over the batch (dy_n is read, or rebuilt by

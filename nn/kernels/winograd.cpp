@@ -1,6 +1,6 @@
 // Winograd F(2x2, 3x3): the transforms, the 16 GEMMs per chunk of images and
 // the three drivers (see winograd.h for the math).
-#include <polygrad/nn/winograd.h>
+#include <polygrad/nn/kernels/winograd.h>
 
 #include <algorithm>
 #include <omp.h>
