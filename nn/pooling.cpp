@@ -72,7 +72,7 @@ Tensor max_pool(const char *op, bool relu, const Tensor &x, Size2 k, std::option
   const Tensor xc = kernel::contiguous(x);
   Tensor y = Tensor::empty(out_shape(x, g.OH, g.OW));
   // int32 argmax indices in a float32-sized buffer (same 4-byte elements);
-  // they never leave this file (and the fused conv's).
+  // they never leave nn/ (this file and the fused conv2d_relu_max_pool2d).
   Tensor idx = Tensor::empty({y.numel()});
   int32_t *pi = reinterpret_cast<int32_t *>(idx.storage()->data);
   detail::max_pool_forward(g, xc.data<float>(), y.data<float>(), pi, relu);
