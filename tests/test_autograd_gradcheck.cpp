@@ -95,6 +95,50 @@ TEST_CASE("gradcheck sees a 1 % error in a backward with its default tolerances"
   REQUIRE(o2.ok);
 }
 
+TEST_CASE("gradcheck: sensitive means a 1 % error either way would fail", "[autograd]") {
+  // A backward already 0.5 % too large, checked with rtol 1.2 % (atol 0):
+  // it passes, and one more +1 % (1.5 %) would fail, but -1 % (-0.5 %) would
+  // pass too, so the check cannot see a 1 % error and must not claim it can.
+  auto off = [](double d) {
+    return [d](const V &in) {
+      const Tensor y = in[0] * in[0];
+      return y + (y - y.detach()) * float(d);
+    };
+  };
+  const Tensor x = U({3, 4}, 21, 0.5f, 1.f); // gradients 2 x v, |2 x v| >= 0.5: far from 0
+  const pg::GradcheckOptions loose{.atol = 0.f, .rtol = 0.012f};
+  const auto one_sided = pg::gradcheck(off(0.005), {x}, loose);
+  INFO(one_sided.message);
+  REQUIRE(one_sided.ok);
+  REQUIRE_FALSE(one_sided.sensitive);
+  REQUIRE(one_sided.message.find("NOT sensitive") != std::string::npos);
+  // Exact backward, rtol 0.8 %: both +-1 % would fail.
+  const auto exact = pg::gradcheck(off(0.0), {x}, {.atol = 0.f, .rtol = 0.008f});
+  INFO(exact.message);
+  REQUIRE(exact.ok);
+  REQUIRE(exact.sensitive);
+  // Tolerances far above 1 % of the gradient are not sensitive either way.
+  const auto blunt = pg::gradcheck(off(0.0), {x}, {.atol = 0.5f});
+  REQUIRE(blunt.ok);
+  REQUIRE_FALSE(blunt.sensitive);
+}
+
+TEST_CASE("gradcheck divides by the step float32 actually took", "[autograd]") {
+  // Near 3000 float32's spacing is 2^-12 ~ 2.4e-4, so x +- h with h = 1e-2
+  // lands up to ~1.2 % away from the nominal step. y = 2 (x - 3000) is exact
+  // in float32 there (Sterbenz), so with the step taken the numeric
+  // derivative is exactly 2; with the nominal one it would be off by ~1 %.
+  std::vector<float> v;
+  for (int i = 0; i < 12; ++i)
+    v.push_back(3000.f + 0.137f * float(i) + 0.0123f);
+  const Tensor x = pg::from_vector(v, {12}).requires_grad_(true);
+  const auto r =
+      pg::gradcheck([](const V &in) { return (in[0] - 3000.f) * 2.f; }, {x}, {.atol = 0.f});
+  INFO(r.message);
+  REQUIRE(r.ok);
+  REQUIRE(r.max_abs_err < 1e-9);
+}
+
 TEST_CASE("gradcheck: binary element-wise ops with broadcasting", "[autograd]") {
   const std::vector<std::pair<Shape, Shape>> shapes = {
       {{2, 3}, {2, 3}}, {{3, 1}, {1, 4}}, {{2, 3, 4}, {4}}, {{2, 3, 4}, {3, 1}},

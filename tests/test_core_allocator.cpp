@@ -66,3 +66,29 @@ TEST_CASE("allocator returns 64-byte aligned blocks and reuses freed ones", "[co
   pg::zeros({1000}); // must come from the system again
   REQUIRE(alloc::stats().system_bytes == e0.system_bytes + alloc::bucket_size(4000));
 }
+
+TEST_CASE("allocator buckets are exactly 64, 128 and then 2^k or 1.5 * 2^k", "[core]") {
+  // The reference: the smallest bucket >= n, buckets listed in order.
+  std::vector<size_t> buckets = {64, 128};
+  for (int k = 7; k < 62; ++k) {
+    buckets.push_back((size_t(3) << k) / 2); // 1.5 * 2^k
+    buckets.push_back(size_t(1) << (k + 1));
+  }
+  auto reference = [&](size_t n) {
+    for (size_t b : buckets)
+      if (b >= n)
+        return b;
+    return size_t(0);
+  };
+  // Every size up to 2^16, then each bucket edge and its neighbours.
+  for (size_t n = 0; n <= (size_t(1) << 16); ++n)
+    if (alloc::bucket_size(n) != reference(n))
+      FAIL("bucket_size(" << n << ") = " << alloc::bucket_size(n) << ", expected " << reference(n));
+  for (size_t b : buckets)
+    for (size_t n : {b - 1, b, b + 1}) {
+      if (n > (size_t(1) << 62))
+        continue;
+      INFO("n = " << n);
+      REQUIRE(alloc::bucket_size(n) == reference(n));
+    }
+}

@@ -173,6 +173,15 @@ TEST_CASE("losses gradcheck: focal_loss and poly1_focal_loss", "[losses]") {
             return L::poly1_focal_loss(x, y, {.epsilon = eps, .gamma = g, .alpha = a});
           },
           logits(), labels(true));
+    // the paper's convention: the eps term not weighted by alpha, plain mean
+    for (float eps : {-1.f, 2.f})
+      check(
+          "poly1_focal alpha off the eps term+ignore eps=" + std::to_string(eps) + gs,
+          [&](auto &x, auto &y) {
+            return L::poly1_focal_loss(
+                x, y, {.epsilon = eps, .gamma = g, .alpha = a, .alpha_on_poly = false});
+          },
+          logits(), labels(true));
   }
   check(
       "poly1_focal sum",

@@ -246,3 +246,60 @@ TEST_CASE("lr schedulers: resuming from a checkpoint continues the sequence",
   }
   std::filesystem::remove_all(dir);
 }
+
+// A scheduler that takes over at a SequentialLR milestone restarts through
+// its closed form at epoch 0 (PyTorch 1.13: SequentialLR.step calls
+// scheduler.step(0), which sets last_epoch = 0 and uses _get_closed_form_lr),
+// then continues with the chainable get_lr. The expected lrs follow PyTorch's
+// code step by step (no torch here; the golden fixtures never restart a
+// scheduler whose closed form differs from its chainable form at epoch 0):
+//  - warmup (LinearLR 0.5 -> 1 over 2 epochs): lr0 * 0.5, then lr0 * 0.5 * 1.5;
+//  - MultiStepLR {0, 3}: step(0) gives lr0 * gamma^bisect_right([0, 3], 0) =
+//    lr0 * gamma (the milestone at 0 counts), then * gamma again at epoch 3;
+//  - StepLR step_size 1: step(0) gives lr0 * gamma^(0 // 1) = lr0, then one
+//    decay per epoch.
+TEST_CASE("lr schedulers: a restart at a SequentialLR milestone uses the closed form at epoch 0",
+          "[optim][schedule]") {
+  using namespace optim;
+  struct Restart {
+    std::string name;
+    Make make;
+    std::vector<double> factors; // lr / lr0 after 0, 1, 2, ... steps
+  };
+  const double w0 = 0.5, w1 = 0.5 * 1.5; // the warmup's two epochs
+  const std::vector<Restart> cases = {
+      {"multistep with a milestone at 0",
+       [](Optimizer &o) {
+         return std::make_shared<LinearWarmup>(
+             o,
+             std::make_shared<MultiStepLR>(o,
+                                           MultiStepLROptions{.milestones = {0, 3}, .gamma = 0.1}),
+             2, 0.5);
+       },
+       {w0, w1, 0.1, 0.1, 0.1, 0.01, 0.01}},
+      {"step_size 1",
+       [](Optimizer &o) {
+         return std::make_shared<LinearWarmup>(
+             o, std::make_shared<StepLR>(o, StepLROptions{.step_size = 1, .gamma = 0.5}), 2, 0.5);
+       },
+       {w0, w1, 1.0, 0.5, 0.25, 0.125}},
+  };
+  for (const Restart &c : cases) {
+    DYNAMIC_SECTION(c.name) {
+      Setup s(false);
+      auto sched = c.make(*s.opt);
+      for (size_t k = 0; k < c.factors.size(); ++k) {
+        if (k > 0) {
+          s.opt->step();
+          sched->step();
+        }
+        INFO("after " << k << " steps");
+        for (size_t g = 0; g < 2; ++g) {
+          const double lr0 = g == 0 ? 0.1 : 0.01;
+          CHECK(s.opt->lr(g) == Approx(lr0 * c.factors[k]).epsilon(1e-12));
+          CHECK(sched->get_last_lr()[g] == s.opt->lr(g));
+        }
+      }
+    }
+  }
+}
