@@ -1,9 +1,10 @@
 // Cross-entropy: hard labels take the fused softmax engine (softmax_loss.h)
-// with phi(l, w) = -w l, so g = -dphi/dl = w and dL/dz = w (p - onehot(y)) / D.
-// Soft targets and label smoothing take the target-distribution path
-// (soft_targets.h) with eps = 0.
+// with detail::CrossEntropyRow (forward phi(l, w) = -w l, backward g = w, so
+// dL/dz = w (p - onehot(y)) / D; in cross_entropy_row.h). Soft targets and
+// label smoothing take the target-distribution path (soft_targets.h) with eps = 0.
 #include <polygrad/losses/cross_entropy.h>
 
+#include <polygrad/losses/cross_entropy_row.h>
 #include <polygrad/losses/registry.h>
 #include <polygrad/losses/soft_targets.h>
 #include <polygrad/losses/softmax_loss.h>
@@ -25,11 +26,7 @@ Tensor cross_entropy(const Tensor &input, const Tensor &target, const CrossEntro
                               PolyWeighting::Both});
   const SoftmaxLossPlan plan = plan_softmax_loss({"cross_entropy", "CrossEntropyBackward", input,
                                                   target, o.weight, o.ignore_index, o.reduction});
-  return run_softmax_loss(plan, plan.stats.weight_sum,
-                          rowwise([](float logpt, float w, float &loss, float &g) {
-                            loss = -w * logpt; // -w log Pt
-                            g = w;             // -d(-w l)/dl
-                          }));
+  return run_softmax_loss(plan, plan.stats.weight_sum, rowwise(detail::CrossEntropyRow{}));
 }
 
 namespace {

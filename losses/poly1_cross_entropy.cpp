@@ -1,12 +1,13 @@
-// Poly-1 cross-entropy. Hard labels: the fused softmax engine with, per row,
-// l = log Pt, q = 1 - Pt = -expm1(l) (precise when Pt -> 1), and
-//   Both:             phi = w (-l + eps q)            g = -dphi/dl = w (1 + eps Pt)
-//   CrossEntropyOnly: phi = -w l + eps q              g = w + eps Pt
-//   RescaledPt:       phi = -w l + eps k (1 - Pt w/m) g = w + eps k Pt w/m
-// (dq/dl = -Pt; m = mean(weight); k = weight sum / count, so that after the
-// engine divides by the weight sum the eps term is averaged over the count;
-// k = 1 for sum and none).
-// Label smoothing and soft targets take soft_targets.h.
+// Poly-1 cross-entropy. Hard labels: the fused softmax engine (softmax_loss.h)
+// with one of the row functions below, per row l = log Pt, q = 1 - Pt =
+// -expm1(l) (precise when Pt -> 1), dq/dl = -Pt:
+//   Both:             phi = w (-l + eps q)             g = -dphi/dl = w (1 + eps Pt)
+//   CrossEntropyOnly: phi = -w l + eps q               g = w + eps Pt
+//   RescaledPt:       phi = -w l + eps k (1 - Pt w/m)  g = w + eps k Pt w/m
+// (m = mean(weight); k = weight sum / count, so that after the engine divides
+// by the weight sum the eps term is averaged over the count; k = 1 for sum and
+// none). Label smoothing and soft targets: the target-distribution engine
+// (soft_targets.h) with Poly1TargetRow below.
 #include <polygrad/losses/poly1_cross_entropy.h>
 
 #include <polygrad/core/vec_math.h>
@@ -15,6 +16,54 @@
 #include <polygrad/losses/softmax_loss.h>
 
 namespace polygrad::losses {
+
+namespace {
+
+// What both directions of every hard-label row use, computed once per row:
+// q = 1 - Pt = -expm1(l) and Pt = e^l.
+struct PtTerms {
+  float q, pt;
+};
+PtTerms pt_terms(float l) { return {-vm::vexpm1_le0(l), vm::vexp_le0(l)}; }
+
+// PolyWeighting::Both (and every weighting without class weights)
+struct Poly1Row {
+  float eps;
+  PtTerms terms(float l) const { return pt_terms(l); }
+  // forward: phi = w (-log Pt + eps (1 - Pt))
+  float forward(const PtTerms &t, float l, float w) const { return w * (-l + eps * t.q); }
+  // backward: g = -dphi/dl = w (1 + eps Pt)
+  float backward(const PtTerms &t, float w) const { return w * (1.f + eps * t.pt); }
+};
+
+// PolyWeighting::CrossEntropyOnly (mean over the count)
+struct Poly1CeOnlyRow {
+  float eps;
+  PtTerms terms(float l) const { return pt_terms(l); }
+  // forward: phi = -w log Pt + eps (1 - Pt)
+  float forward(const PtTerms &t, float l, float w) const { return -w * l + eps * t.q; }
+  // backward: g = -dphi/dl = w + eps Pt
+  float backward(const PtTerms &t, float w) const { return w + eps * t.pt; }
+};
+
+// PolyWeighting::RescaledPt: ek = eps k, inv_m = 1 / mean(weight)
+struct Poly1RescaledRow {
+  float ek, inv_m;
+  PtTerms terms(float l) const { return pt_terms(l); }
+  // forward: phi = -w log Pt + eps k (1 - b Pt), b = w / m, written as
+  // (1 - b) + b q so that b = 1 keeps q's digits
+  float forward(const PtTerms &t, float l, float w) const {
+    const float b = w * inv_m;
+    return -w * l + ek * ((1.f - b) + b * t.q);
+  }
+  // backward: g = -dphi/dl = w + eps k b Pt
+  float backward(const PtTerms &t, float w) const {
+    const float b = w * inv_m;
+    return w + ek * b * t.pt;
+  }
+};
+
+} // namespace
 
 const char *weighting_name(PolyWeighting w) {
   switch (w) {
@@ -53,19 +102,9 @@ Tensor poly1_cross_entropy(const Tensor &input, const Tensor &target,
   const float eps = o.epsilon;
   const bool weighted = o.weight.defined();
   if (!weighted || o.weighting == PolyWeighting::Both)
-    return run_softmax_loss(plan, plan.stats.weight_sum,
-                            rowwise([eps](float l, float w, float &loss, float &g) {
-                              const float q = -vm::vexpm1_le0(l), pt = vm::vexp_le0(l);
-                              loss = w * (-l + eps * q);
-                              g = w * (1.f + eps * pt);
-                            }));
+    return run_softmax_loss(plan, plan.stats.weight_sum, rowwise(Poly1Row{eps}));
   if (o.weighting == PolyWeighting::CrossEntropyOnly)
-    return run_softmax_loss(plan, (double)plan.stats.count,
-                            rowwise([eps](float l, float w, float &loss, float &g) {
-                              const float q = -vm::vexpm1_le0(l), pt = vm::vexp_le0(l);
-                              loss = -w * l + eps * q;
-                              g = w + eps * pt;
-                            }));
+    return run_softmax_loss(plan, (double)plan.stats.count, rowwise(Poly1CeOnlyRow{eps}));
   // RescaledPt
   const Tensor wc = plan.weight;
   double sw = 0;
@@ -75,12 +114,7 @@ Tensor poly1_cross_entropy(const Tensor &input, const Tensor &target,
   // k = weight sum / count only for the mean (see the header comment above)
   const bool mean = o.reduction == Reduction::Mean && plan.stats.count > 0;
   const float ek = (float)(eps * (mean ? plan.stats.weight_sum / plan.stats.count : 1.0));
-  return run_softmax_loss(plan, plan.stats.weight_sum,
-                          rowwise([ek, inv_m](float l, float w, float &loss, float &g) {
-                            const float q = -vm::vexpm1_le0(l), pt = vm::vexp_le0(l), b = w * inv_m;
-                            loss = -w * l + ek * ((1.f - b) + b * q); // 1 - b Pt
-                            g = w + ek * b * pt;
-                          }));
+  return run_softmax_loss(plan, plan.stats.weight_sum, rowwise(Poly1RescaledRow{ek, inv_m}));
 }
 
 namespace {
