@@ -1,9 +1,9 @@
-// Binary cross-entropy with logits, element-wise (pointwise_loss.h):
-//   L = -w (pw t log p + (1 - t) log(1 - p)),  p = sigmoid(x)
-// with log p = min(x, 0) - log1p(e^-|x|), log(1 - p) = min(-x, 0) - log1p(e^-|x|).
-// d log p/dx = 1 - p, d log(1 - p)/dx = -p, so
-//   dL/dx = w (-pw t (1 - p) + (1 - t) p) = w (p (pw t + 1 - t) - pw t)
-//   dL/dt = w (log(1 - p) - pw log p)
+// Binary cross-entropy with logits, element-wise (pointwise_loss.h), BceLoss below:
+//   forward   L = -w (pw t log p + (1 - t) log(1 - p)),  p = sigmoid(x)
+//   backward  dL/dx = w (-pw t (1 - p) + (1 - t) p) = w (p (pw t + 1 - t) - pw t)
+//             dL/dt = w (log(1 - p) - pw log p)
+// per element from detail::BceElem (bce_elem.h, with the stable log p,
+// log(1 - p) = min(x, 0) - log1p(e^-|x|), min(-x, 0) - log1p(e^-|x|)).
 #include <polygrad/losses/bce.h>
 
 #include <cmath>
@@ -16,35 +16,36 @@
 namespace polygrad::losses {
 
 namespace {
-// Elements [b, e): three loops rather than one with `if (gx)` inside, so
-// each vectorises.
-template <bool HasW, bool HasPW>
-void bce_block(const float *X, const float *T, const float *W, const float *PW, int64_t b,
-               int64_t e, float scale, float *loss, float *gx, float *gt) {
-  auto w_at = [&](int64_t i) {
+// The weight w and pos_weight pw are optional per-element inputs: template
+// flags, since a `W ? W[i] : 1` inside the loops would keep them from
+// vectorising.
+template <bool HasW, bool HasPW> struct BceLoss {
+  const float *W, *PW;
+  float w(int64_t i) const {
     if constexpr (HasW)
       return W[i];
     else
       return 1.f;
-  };
-  auto pw_at = [&](int64_t i) {
+  }
+  float pw(int64_t i) const {
     if constexpr (HasPW)
       return PW[i];
     else
       return 1.f;
-  };
-  for (int64_t i = b; i < e; ++i)
-    loss[i - b] = w_at(i) * detail::bce_elem(X[i], T[i], pw_at(i)).loss;
-  if (gx)
-    for (int64_t i = b; i < e; ++i)
-      gx[i] = scale * w_at(i) * detail::bce_elem(X[i], T[i], pw_at(i)).dx;
-  if (gt)
-    for (int64_t i = b; i < e; ++i) {
-      const float pw = pw_at(i);
-      const detail::BceElem be = detail::bce_elem(X[i], T[i], pw);
-      gt[i] = scale * w_at(i) * (be.lognp - pw * be.logp);
-    }
-}
+  }
+  // forward: L = -w (pw t log p + (1 - t) log(1 - p))
+  float forward(float x, float t, int64_t i) const {
+    return w(i) * detail::bce_elem(x, t, pw(i)).forward();
+  }
+  // backward: g dL/dx = g w (p (pw t + 1 - t) - pw t)
+  float backward_input(float g, float x, float t, int64_t i) const {
+    return g * w(i) * detail::bce_elem(x, t, pw(i)).backward();
+  }
+  // backward w.r.t. the target: g dL/dt = g w (log(1 - p) - pw log p)
+  float backward_target(float g, float x, float t, int64_t i) const {
+    return g * w(i) * detail::bce_elem(x, t, pw(i)).backward_target();
+  }
+};
 } // namespace
 
 void check_options(const BCEWithLogitsOptions &o) {
@@ -62,21 +63,13 @@ Tensor binary_cross_entropy_with_logits(const Tensor &input, const Tensor &targe
   const float *X = x.data<float>(), *T = t.data<float>();
   const float *W = wt.defined() ? wt.data<float>() : nullptr;
   const float *PW = pwt.defined() ? pwt.data<float>() : nullptr;
-  return run_pointwise_loss(
-      {op, "BinaryCrossEntropyWithLogitsBackward", input, targets, o.reduction, true,
-       (double)input.numel()},
-      [=](int64_t b, int64_t e, float scale, float *loss, float *gx, float *gt) {
-        // the optional weights are template flags: a `W ? W[i] : 1` inside
-        // the loop would keep it from vectorising
-        if (W && PW)
-          bce_block<true, true>(X, T, W, PW, b, e, scale, loss, gx, gt);
-        else if (W)
-          bce_block<true, false>(X, T, W, PW, b, e, scale, loss, gx, gt);
-        else if (PW)
-          bce_block<false, true>(X, T, W, PW, b, e, scale, loss, gx, gt);
-        else
-          bce_block<false, false>(X, T, W, PW, b, e, scale, loss, gx, gt);
-      });
+  const PointwiseBody body = W && PW ? elementwise(X, T, BceLoss<true, true>{W, PW})
+                             : W     ? elementwise(X, T, BceLoss<true, false>{W, PW})
+                             : PW    ? elementwise(X, T, BceLoss<false, true>{W, PW})
+                                     : elementwise(X, T, BceLoss<false, false>{W, PW});
+  return run_pointwise_loss({op, "BinaryCrossEntropyWithLogitsBackward", input, targets,
+                             o.reduction, true, (double)input.numel()},
+                            body);
 }
 
 namespace {

@@ -1,11 +1,14 @@
-// Cross-entropy: hard labels take the fused softmax engine (softmax_loss.h)
-// with phi(l, w) = -w l, so g = -dphi/dl = w and dL/dz = w (p - onehot(y)) / D.
-// Soft targets and label smoothing take the target-distribution path
-// (soft_targets.h) with eps = 0.
+// Cross-entropy. The math, forward next to backward, is in
+// cross_entropy_row.h: hard labels take the fused softmax engine
+// (softmax_loss.h) with detail::CrossEntropyRow (forward phi(l, w) = -w l,
+// backward g = w, so dL/dz = w (p - onehot(y)) / D); soft targets and label
+// smoothing take the target-distribution engine (soft_targets.h) with
+// detail::CrossEntropyTargetRow (L = -sum_j w_j t_j log p_j, dL/dz_j = W p_j -
+// w_j t_j, dL/dt_j = -w_j log p_j).
 #include <polygrad/losses/cross_entropy.h>
 
+#include <polygrad/losses/cross_entropy_row.h>
 #include <polygrad/losses/registry.h>
-#include <polygrad/losses/soft_targets.h>
 #include <polygrad/losses/softmax_loss.h>
 
 namespace polygrad::losses {
@@ -19,17 +22,15 @@ void check_options(const CrossEntropyOptions &o) {
 Tensor cross_entropy(const Tensor &input, const Tensor &target, const CrossEntropyOptions &o) {
   check_options(o);
   const bool soft = target.defined() && target.dtype() == DType::Float32;
-  if (soft || o.label_smoothing > 0.f)
-    return soft_target_poly1({"cross_entropy", "CrossEntropyBackward", input, target, o.weight,
-                              o.ignore_index, o.label_smoothing, o.reduction, 0.f,
-                              PolyWeighting::Both});
+  if (soft || o.label_smoothing > 0.f) {
+    const TargetLossPlan plan =
+        plan_target_loss({"cross_entropy", "CrossEntropyBackward", input, target, o.weight,
+                          o.ignore_index, o.label_smoothing, o.reduction});
+    return run_target_loss(plan, plan.mean_denominator, detail::CrossEntropyTargetRow{});
+  }
   const SoftmaxLossPlan plan = plan_softmax_loss({"cross_entropy", "CrossEntropyBackward", input,
                                                   target, o.weight, o.ignore_index, o.reduction});
-  return run_softmax_loss(plan, plan.stats.weight_sum,
-                          rowwise([](float logpt, float w, float &loss, float &g) {
-                            loss = -w * logpt; // -w log Pt
-                            g = w;             // -d(-w l)/dl
-                          }));
+  return run_softmax_loss(plan, plan.stats.weight_sum, rowwise(detail::CrossEntropyRow{}));
 }
 
 namespace {

@@ -1,8 +1,9 @@
 // KL divergence, element-wise (pointwise_loss.h), with x = input (log-probs):
-//   target probabilities t:  L = t log t - t x (t log t = 0 at t = 0, xlogy)
-//                            dL/dx = -t,  dL/dt = log t + 1 - x
-//   log_target (t = log q):  L = e^t (t - x)
-//                            dL/dx = -e^t, dL/dt = e^t (t - x) + e^t
+//   target probabilities t (KlDivElem):  forward   L = t log t - t x  (t log t = 0 at t = 0, xlogy)
+//                                        backward  dL/dx = -t,  dL/dt = log t + 1 - x
+//   log_target, t = log q (KlDivLogTargetElem):
+//                                        forward   L = e^t (t - x)
+//                                        backward  dL/dx = -e^t, dL/dt = e^t (t - x) + e^t
 #include <polygrad/losses/kl_div.h>
 
 #include <cmath>
@@ -13,6 +14,33 @@
 #include <polygrad/losses/registry.h>
 
 namespace polygrad::losses {
+
+namespace {
+
+struct KlDivElem {
+  // forward: L = xlogy(t, t) - t x
+  float forward(float x, float t) const {
+    const float tlogt = t == 0.f ? 0.f : t * vm::vlog(t); // xlogy(t, t)
+    return tlogt - t * x;
+  }
+  // backward: g dL/dx = -g t
+  float backward_input(float g, float, float t) const { return -g * t; }
+  // backward w.r.t. the target: g dL/dt = g (log t + 1 - x); NaN at t = 0
+  float backward_target(float g, float x, float t) const {
+    return t == 0.f ? NAN : g * (vm::vlog(t) + 1.f - x);
+  }
+};
+
+struct KlDivLogTargetElem {
+  // forward: L = e^t (t - x)
+  float forward(float x, float t) const { return vm::vexp(t) * (t - x); }
+  // backward: g dL/dx = -g e^t
+  float backward_input(float g, float, float t) const { return -g * vm::vexp(t); }
+  // backward w.r.t. the target: g dL/dt = g e^t (t - x + 1)
+  float backward_target(float g, float x, float t) const { return g * vm::vexp(t) * (t - x + 1.f); }
+};
+
+} // namespace
 
 void check_options(const KLDivOptions &o) { check_reduction("kl_div", o.reduction, true); }
 
@@ -26,34 +54,9 @@ Tensor kl_div(const Tensor &input, const Tensor &target, const KLDivOptions &o) 
   const float *X = x.data<float>(), *T = t.data<float>();
   const double denom =
       o.reduction == Reduction::BatchMean ? (double)input.size(0) : (double)input.numel();
-  const bool log_target = o.log_target;
-  return run_pointwise_loss(
-      {"kl_div", "KlDivBackward", input, target, o.reduction, true, denom},
-      [=](int64_t b, int64_t e, float scale, float *loss, float *gx, float *gt) {
-        // separate loops per case so each one vectorises
-        if (log_target) {
-          for (int64_t i = b; i < e; ++i)
-            loss[i - b] = vm::vexp(T[i]) * (T[i] - X[i]);
-          if (gx)
-            for (int64_t i = b; i < e; ++i)
-              gx[i] = -scale * vm::vexp(T[i]);
-          if (gt)
-            for (int64_t i = b; i < e; ++i)
-              gt[i] = scale * vm::vexp(T[i]) * (T[i] - X[i] + 1.f);
-        } else {
-          for (int64_t i = b; i < e; ++i) {
-            const float ti = T[i];
-            const float tlogt = ti == 0.f ? 0.f : ti * vm::vlog(ti); // xlogy(t, t)
-            loss[i - b] = tlogt - ti * X[i];
-          }
-          if (gx)
-            for (int64_t i = b; i < e; ++i)
-              gx[i] = -scale * T[i];
-          if (gt)
-            for (int64_t i = b; i < e; ++i)
-              gt[i] = T[i] == 0.f ? NAN : scale * (vm::vlog(T[i]) + 1.f - X[i]);
-        }
-      });
+  return run_pointwise_loss({"kl_div", "KlDivBackward", input, target, o.reduction, true, denom},
+                            o.log_target ? elementwise(X, T, KlDivLogTargetElem{})
+                                         : elementwise(X, T, KlDivElem{}));
 }
 
 PG_REGISTER_LOSS(kl_div, {.name = "kl_div",

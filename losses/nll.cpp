@@ -1,6 +1,8 @@
-// Negative log-likelihood: L_i = -w_y x_{i,y}. The gradient is sparse, one
-// entry per row, -w_y / D at (i, y) (times the upstream gradient), so it is
-// built in backward rather than stored.
+// Negative log-likelihood on log-probabilities x (N, C), NllRows below:
+//   forward   L_i = -w_y x_{i,y}                  (0 for an ignored row)
+//   backward  dL_i/dx_{i,j} = -w_y [j == y]        (times scale and the upstream g_i)
+// The gradient is sparse, one entry per row, so it is built in backward rather
+// than stored in the forward pass as the fused engines do.
 #include <polygrad/losses/nll.h>
 
 #include <polygrad/autograd/node.h>
@@ -9,6 +11,44 @@
 #include <polygrad/losses/registry.h>
 
 namespace polygrad::losses {
+
+namespace {
+
+// The labels and class weights (what backward keeps).
+struct NllRows {
+  Tensor y, w;     // contiguous labels (N), class weights (C) or undefined
+  const float *pw; // w's data, or null
+  int64_t N, C, ignore;
+  float weight(int64_t yi) const { return pw ? pw[yi] : 1.f; }
+  // forward: rows[i] = L_i = -w_y x_{i,y}; returns their sum
+  double forward(const float *x, float *rows) const {
+    const int64_t *py = y.data<int64_t>();
+    double total = 0;
+    for (int64_t i = 0; i < N; ++i) {
+      const int64_t yi = py[i];
+      rows[i] = yi == ignore ? 0.f : -weight(yi) * x[i * C + yi];
+      total += rows[i];
+    }
+    return total;
+  }
+  // backward: dL/dx_{i,j} = -w_y scale g_i [j == y_i], g the upstream gradient
+  // (one value when reduced, else one per row)
+  Tensor backward(const Tensor &g, float scale, bool reduced) const {
+    Tensor gc = kernel::contiguous(g);
+    const float *pg = gc.data<float>();
+    const int64_t *py = y.data<int64_t>();
+    Tensor G = zeros({N, C});
+    float *pG = G.data<float>();
+    for (int64_t i = 0; i < N; ++i) {
+      const int64_t yi = py[i];
+      if (yi != ignore)
+        pG[i * C + yi] = -weight(yi) * scale * pg[reduced ? 0 : i];
+    }
+    return G;
+  }
+};
+
+} // namespace
 
 void check_options(const NLLLossOptions &o) { check_reduction("nll_loss", o.reduction); }
 
@@ -23,17 +63,10 @@ Tensor nll_loss(const Tensor &input, const Tensor &labels, const NLLLossOptions 
   const Tensor w = o.weight.defined() ? kernel::contiguous(o.weight) : Tensor();
   const float *pw = w.defined() ? w.data<float>() : nullptr;
   const LabelStats st = scan_labels("nll_loss", input, labels, pw, o.ignore_index);
-  const Tensor x = kernel::contiguous(input), y = kernel::contiguous(labels);
-  const float *px = x.data<float>();
-  const int64_t *py = y.data<int64_t>();
+  const NllRows nll{kernel::contiguous(labels), w, pw, N, C, o.ignore_index};
+  const Tensor x = kernel::contiguous(input);
   Tensor rows = Tensor::empty({N});
-  float *pr = rows.data<float>();
-  double total = 0;
-  for (int64_t i = 0; i < N; ++i) {
-    const int64_t yi = py[i];
-    pr[i] = yi == o.ignore_index ? 0.f : -(pw ? pw[yi] : 1.f) * px[i * C + yi];
-    total += pr[i];
-  }
+  const double total = nll.forward(x.data<float>(), rows.data<float>());
   const bool reduced = o.reduction != Reduction::None;
   const double D = st.weight_sum;
   Tensor out = !reduced                         ? rows
@@ -41,22 +74,9 @@ Tensor nll_loss(const Tensor &input, const Tensor &labels, const NLLLossOptions 
                                                 : scalar_tensor((float)total);
   if (needs_grad({input})) {
     const float scale = o.reduction == Reduction::Mean ? (float)(1.0 / D) : 1.f;
-    out = record("NllLossBackward", out, {input},
-                 [y, w, N, C, scale, reduced, ignore = o.ignore_index](const Tensor &g) {
-                   // dL/dx_{i,j} = -w_y scale g_i [j == y_i]
-                   Tensor gc = kernel::contiguous(g);
-                   const float *pg = gc.data<float>();
-                   const int64_t *py = y.data<int64_t>();
-                   const float *pw = w.defined() ? w.data<float>() : nullptr;
-                   Tensor G = zeros({N, C});
-                   float *pG = G.data<float>();
-                   for (int64_t i = 0; i < N; ++i) {
-                     const int64_t yi = py[i];
-                     if (yi != ignore)
-                       pG[i * C + yi] = -(pw ? pw[yi] : 1.f) * scale * pg[reduced ? 0 : i];
-                   }
-                   return grads{G};
-                 });
+    out = record("NllLossBackward", out, {input}, [nll, scale, reduced](const Tensor &g) {
+      return grads{nll.backward(g, scale, reduced)};
+    });
   }
   return out;
 }

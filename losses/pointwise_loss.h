@@ -31,4 +31,62 @@ struct PointwiseLossArgs {
 
 Tensor run_pointwise_loss(const PointwiseLossArgs &args, const PointwiseBody &body);
 
+// A loss's element, written as its math reads: forward next to backward
+// (x = input, t = target, g = the reduction's scale, passed in so that each
+// loss multiplies it where its formula has it):
+//   struct MseElem {
+//     float forward(float x, float t) const { return (x - t) * (x - t); }       // L
+//     float backward_input(float g, float x, float t) const { return g * 2 * (x - t); }  // g dL/dx
+//     float backward_target(float g, float x, float t) const { return g * 2 * (t - x); } // g dL/dt
+//   };
+//   run_pointwise_loss(args, elementwise(X, T, MseElem{}));
+// backward_target is optional (losses without a target gradient). An element
+// with per-element inputs (weights) takes the flat index as a last argument:
+// forward(x, t, i), backward_input(g, x, t, i), .... Each direction is then
+// its own loop over the block, so each vectorises. When both directions need
+// the same costly terms, Terms terms(x, t[, i]) is computed once per element
+// and handed to forward(terms), backward_input(g, terms) [and
+// backward_target(g, terms)], in one loop. X and T are the contiguous input
+// and target.
+template <class F> PointwiseBody elementwise(const float *X, const float *T, F f) {
+  constexpr int64_t i0 = 0;
+  constexpr bool indexed = requires { f.forward(0.f, 0.f, i0); }
+  || requires { f.terms(0.f, 0.f, i0); };
+  constexpr bool shared = requires { f.terms(0.f, 0.f); }
+  || requires { f.terms(0.f, 0.f, i0); };
+  return [X, T, f](int64_t b, int64_t e, float scale, float *loss, float *gx, float *gt) {
+    const F el = f; // a local copy: its fields stay in registers through the loops
+    // fn(x_i, t_i[, i])
+    auto at = [&](int64_t i, auto &&fn) {
+      if constexpr (indexed)
+        return fn(X[i], T[i], i);
+      else
+        return fn(X[i], T[i]);
+    };
+    if constexpr (shared) {
+      for (int64_t i = b; i < e; ++i) {
+        const auto k = at(i, [&](auto... a) { return el.terms(a...); });
+        loss[i - b] = el.forward(k);
+        if (gx)
+          gx[i] = el.backward_input(scale, k);
+        if constexpr (requires { el.backward_target(scale, k); })
+          if (gt)
+            gt[i] = el.backward_target(scale, k);
+      }
+    } else {
+      for (int64_t i = b; i < e; ++i)
+        loss[i - b] = at(i, [&](auto... a) { return el.forward(a...); });
+      if (gx)
+        for (int64_t i = b; i < e; ++i)
+          gx[i] = at(i, [&](auto... a) { return el.backward_input(scale, a...); });
+      constexpr bool has_target = requires { el.backward_target(0.f, 0.f, 0.f); }
+      || requires { el.backward_target(0.f, 0.f, 0.f, i0); };
+      if constexpr (has_target)
+        if (gt)
+          for (int64_t i = b; i < e; ++i)
+            gt[i] = at(i, [&](auto... a) { return el.backward_target(scale, a...); });
+    }
+  };
+}
+
 } // namespace polygrad::losses

@@ -1,5 +1,6 @@
-// Poly-N: phi(l, w) = w (-l + sum_j eps_j q^j) with q = 1 - Pt = -expm1(l).
-// dq/dl = -Pt, so g = -dphi/dl = w (1 + Pt sum_j j eps_j q^(j-1)).
+// Poly-N: the fused softmax engine (softmax_loss.h) with PolyRow below,
+//   forward   phi(l, w) = w (-l + sum_j eps_j q^j),  q = 1 - Pt = -expm1(l)
+//   backward  g = -dphi/dl = w (1 + Pt sum_j j eps_j q^(j-1))   (dq/dl = -Pt)
 // Both sums by Horner's rule in q.
 #include <polygrad/losses/poly_loss.h>
 
@@ -8,6 +9,32 @@
 #include <polygrad/losses/softmax_loss.h>
 
 namespace polygrad::losses {
+
+namespace {
+
+struct PolyRow {
+  std::vector<float> eps; // eps_1, ..., eps_n
+  // What both directions use, computed once per row: q = 1 - Pt, Pt and the
+  // sums s = sum_j eps_j q^(j-1), d = sum_j j eps_j q^(j-1).
+  struct Terms {
+    float q, pt, s, d;
+  };
+  Terms terms(float l) const {
+    const float q = -vm::vexpm1_le0(l), pt = vm::vexp_le0(l);
+    float s = 0.f, d = 0.f;
+    for (int j = (int)eps.size(); j >= 1; --j) {
+      s = s * q + eps[j - 1];
+      d = d * q + (float)j * eps[j - 1];
+    }
+    return {q, pt, s, d};
+  }
+  // forward: phi = w (-log Pt + q s) = w (-log Pt + sum_j eps_j q^j)
+  float forward(const Terms &t, float l, float w) const { return w * (-l + t.q * t.s); }
+  // backward: g = -dphi/dl = w (1 + Pt d)
+  float backward(const Terms &t, float w) const { return w * (1.f + t.pt * t.d); }
+};
+
+} // namespace
 
 void check_options(const PolyLossOptions &o) {
   check_reduction("poly_loss", o.reduction);
@@ -24,22 +51,7 @@ Tensor poly_loss(const Tensor &input, const Tensor &labels, const PolyLossOption
   check_options(o);
   const SoftmaxLossPlan plan = plan_softmax_loss(
       {"poly_loss", "PolyLossBackward", input, labels, o.weight, o.ignore_index, o.reduction});
-  std::vector<float> eps = o.epsilons;
-  const int n = (int)eps.size();
-  return run_softmax_loss(
-      plan, plan.stats.weight_sum,
-      [eps, n](const float *logpt, const float *w, int64_t rows, float *loss, float *g) {
-        for (int64_t r = 0; r < rows; ++r) {
-          const float l = logpt[r], q = -vm::vexpm1_le0(l), pt = vm::vexp_le0(l);
-          float s = 0.f, d = 0.f; // s = sum eps_j q^(j-1), d = sum j eps_j q^(j-1)
-          for (int j = n; j >= 1; --j) {
-            s = s * q + eps[j - 1];
-            d = d * q + (float)j * eps[j - 1];
-          }
-          loss[r] = w[r] * (-l + q * s);
-          g[r] = w[r] * (1.f + pt * d);
-        }
-      });
+  return run_softmax_loss(plan, plan.stats.weight_sum, rowwise(PolyRow{o.epsilons}));
 }
 
 namespace {

@@ -1,9 +1,11 @@
-// MSE, L1, smooth L1 and Huber: element-wise on d = input - target
-// (pointwise_loss.h); dL/dtarget = g(target - input) = -dL/dinput except at
-// smooth_l1's kink with beta = 0, where PyTorch gives -1 to both. The kinks follow PyTorch's
-// kernels exactly: sign(0) = 0 for l1; smooth_l1's backward is -1 for
-// d <= -beta, +1 for d >= beta, d / beta between (so beta = 0 gives -1 at
-// d = 0, as PyTorch); huber's is d for |d| <= delta, else delta sign(d).
+// MSE, L1, smooth L1 and Huber: element-wise (pointwise_loss.h) on d = input -
+// target, each a struct below with forward f(d) and backward f'(d); OnDifference
+// makes the element: dL/dinput = f'(x - t), dL/dtarget = f'(t - x) (PyTorch
+// evaluates the kernel at t - x: -f'(d) except at smooth_l1's kink with beta =
+// 0, where PyTorch gives -1 to both). The kinks follow PyTorch's kernels
+// exactly: sign(0) = 0 for l1; smooth_l1's backward is -1 for d <= -beta, +1
+// for d >= beta, d / beta between (so beta = 0 gives -1 at d = 0, as PyTorch);
+// huber's is d for |d| <= delta, else delta sign(d).
 #include <polygrad/losses/regression.h>
 
 #include <cmath>
@@ -15,31 +17,63 @@
 namespace polygrad::losses {
 
 namespace {
-// Runs f(d, loss, dloss_dd) per element.
+// The element of a loss L = f(d), d = x - t, in one loop (the terms are x
+// and t, the differences x - t and t - x are formed where needed).
+template <class F> struct OnDifference {
+  F f;
+  struct Terms {
+    float x, t;
+  };
+  Terms terms(float x, float t) const { return {x, t}; }
+  // forward: L = f(x - t)
+  float forward(const Terms &k) const { return f.forward(k.x - k.t); }
+  // backward: g dL/dx = g f'(x - t)
+  float backward_input(float g, const Terms &k) const { return g * f.backward(k.x - k.t); }
+  // backward w.r.t. the target: g f'(t - x) (PyTorch's kernel at t - x)
+  float backward_target(float g, const Terms &k) const { return g * f.backward(k.t - k.x); }
+};
+
 template <class F>
 Tensor regression(const char *op, const char *node, const Tensor &input, const Tensor &target,
                   Reduction r, F f) {
   check_reduction(op, r);
   check_same_shape(op, "target", input, target);
   const Tensor x = kernel::contiguous(input), t = kernel::contiguous(target);
-  const float *X = x.data<float>(), *T = t.data<float>();
-  return run_pointwise_loss(
-      {op, node, input, target, r, true, (double)input.numel()},
-      [=](int64_t b, int64_t e, float scale, float *loss, float *gx, float *gt) {
-        for (int64_t i = b; i < e; ++i) {
-          float L, g;
-          f(X[i] - T[i], L, g);
-          loss[i - b] = L;
-          if (gx)
-            gx[i] = scale * g;
-          if (gt) { // PyTorch evaluates the kernel at t - x: -g(d) except at a kink
-            float L2, g2;
-            f(T[i] - X[i], L2, g2);
-            gt[i] = scale * g2;
-          }
-        }
-      });
+  return run_pointwise_loss({op, node, input, target, r, true, (double)input.numel()},
+                            elementwise(x.data<float>(), t.data<float>(), OnDifference<F>{f}));
 }
+
+struct Mse {
+  float forward(float d) const { return d * d; }    // d^2
+  float backward(float d) const { return 2.f * d; } // d(d^2)/dd = 2d
+};
+
+struct L1 {
+  float forward(float d) const { return std::fabs(d); }                            // |d|
+  float backward(float d) const { return d > 0.f ? 1.f : (d < 0.f ? -1.f : 0.f); } // sign(d)
+};
+
+struct SmoothL1 {
+  float beta;
+  // forward: 0.5 d^2 / beta inside |d| < beta, |d| - beta/2 outside
+  float forward(float d) const {
+    const float a = std::fabs(d);
+    return a < beta ? 0.5f * d * d / beta : a - 0.5f * beta;
+  }
+  // backward: d / beta inside, sign(d) outside (-1 at d = 0 for beta = 0)
+  float backward(float d) const { return d <= -beta ? -1.f : (d >= beta ? 1.f : d / beta); }
+};
+
+struct Huber {
+  float delta;
+  // forward: 0.5 d^2 inside |d| <= delta, delta (|d| - delta/2) outside
+  float forward(float d) const {
+    const float a = std::fabs(d);
+    return a <= delta ? 0.5f * d * d : delta * (a - 0.5f * delta);
+  }
+  // backward: d inside, delta sign(d) outside
+  float backward(float d) const { return d < -delta ? -delta : (d > delta ? delta : d); }
+};
 } // namespace
 
 void check_options(const MSELossOptions &o) { check_reduction("mse_loss", o.reduction); }
@@ -55,11 +89,7 @@ void check_options(const HuberLossOptions &o) {
 
 Tensor mse_loss(const Tensor &input, const Tensor &target, const MSELossOptions &o) {
   check_options(o);
-  return regression("mse_loss", "MseLossBackward", input, target, o.reduction,
-                    [](float d, float &L, float &g) {
-                      L = d * d; // d(d^2)/dd = 2d
-                      g = 2.f * d;
-                    });
+  return regression("mse_loss", "MseLossBackward", input, target, o.reduction, Mse{});
 }
 
 PG_REGISTER_LOSS(mse_loss, {.name = "mse",
@@ -69,11 +99,7 @@ PG_REGISTER_LOSS(mse_loss, {.name = "mse",
 
 Tensor l1_loss(const Tensor &input, const Tensor &target, const L1LossOptions &o) {
   check_options(o);
-  return regression("l1_loss", "L1LossBackward", input, target, o.reduction,
-                    [](float d, float &L, float &g) {
-                      L = std::fabs(d);
-                      g = d > 0.f ? 1.f : (d < 0.f ? -1.f : 0.f); // sign(d)
-                    });
+  return regression("l1_loss", "L1LossBackward", input, target, o.reduction, L1{});
 }
 
 PG_REGISTER_LOSS(l1_loss, {.name = "l1",
@@ -83,14 +109,8 @@ PG_REGISTER_LOSS(l1_loss, {.name = "l1",
 
 Tensor smooth_l1_loss(const Tensor &input, const Tensor &target, const SmoothL1LossOptions &o) {
   check_options(o);
-  const float beta = o.beta;
   return regression("smooth_l1_loss", "SmoothL1LossBackward", input, target, o.reduction,
-                    [beta](float d, float &L, float &g) {
-                      const float a = std::fabs(d);
-                      // 0.5 d^2 / beta inside (gradient d / beta), |d| - beta/2 outside
-                      L = a < beta ? 0.5f * d * d / beta : a - 0.5f * beta;
-                      g = d <= -beta ? -1.f : (d >= beta ? 1.f : d / beta);
-                    });
+                    SmoothL1{o.beta});
 }
 
 PG_REGISTER_LOSS(smooth_l1_loss,
@@ -101,14 +121,7 @@ PG_REGISTER_LOSS(smooth_l1_loss,
 
 Tensor huber_loss(const Tensor &input, const Tensor &target, const HuberLossOptions &o) {
   check_options(o);
-  const float delta = o.delta;
-  return regression("huber_loss", "HuberLossBackward", input, target, o.reduction,
-                    [delta](float d, float &L, float &g) {
-                      const float a = std::fabs(d);
-                      // 0.5 d^2 inside (gradient d), delta (|d| - delta/2) outside
-                      L = a <= delta ? 0.5f * d * d : delta * (a - 0.5f * delta);
-                      g = d < -delta ? -delta : (d > delta ? delta : d);
-                    });
+  return regression("huber_loss", "HuberLossBackward", input, target, o.reduction, Huber{o.delta});
 }
 
 PG_REGISTER_LOSS(huber_loss,

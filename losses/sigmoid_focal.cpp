@@ -1,5 +1,10 @@
 // Sigmoid focal loss and Poly-1 sigmoid focal loss: one element-wise pass
-// (pointwise_loss.h). Per element (formulas in sigmoid_focal.h):
+// (pointwise_loss.h) with SigmoidFocalElem below. Per element (formulas in
+// sigmoid_focal.h), with ce = bce(x, t) (bce_elem.h):
+//   forward   L = a_t ce q^gamma + b q^(gamma+1),  b = eps a_t (alpha_on_poly) or eps
+//   backward  dL/dx = a_t q^gamma (dce/dx + gamma ce (1 - 2t) [p (1 - p) / q])
+//                     + b (gamma + 1) q^gamma (1 - 2t) p (1 - p)
+// where
 //   e = exp(-|x|), p = sigmoid(x), 1 - p = sigmoid(-x) (both without cancellation),
 //   log p = min(x, 0) - log1p(e), log(1 - p) = min(-x, 0) - log1p(e),
 //   q = 1 - p_t = t (1 - p) + (1 - t) p   (a sum of non-negative terms),
@@ -32,7 +37,15 @@ struct SigmoidFocalParams {
   bool alpha_on_poly;
 };
 
-// q^gamma: G = 0, 1, 2 exactly; G = 3 any gamma, as exp(gamma log q) (0 at q = 0).
+// q^gamma for any gamma, exp(gamma log q) (0 at q = 0). Out of line, so the
+// loop of a non-integer gamma stays scalar as it always was and its results
+// stay bitwise the same (inlined, GCC vectorises that loop: ~12x faster, with
+// differences of a few ulp).
+[[gnu::noinline]] float qpow_any(float q, float gamma) {
+  return vm::vexp_le0(gamma * vm::vlog(q)); // gamma log q <= 0
+}
+
+// q^gamma: G = 0, 1, 2 exactly; G = 3 any gamma.
 template <int G> inline float qpow(float q, float gamma) {
   if constexpr (G == 0)
     return 1.f;
@@ -41,34 +54,62 @@ template <int G> inline float qpow(float q, float gamma) {
   else if constexpr (G == 2)
     return q * q;
   else
-    return vm::vexp_le0(gamma * vm::vlog(q)); // gamma log q <= 0
+    return qpow_any(q, gamma);
 }
 
-template <int G, bool HasPW>
-void sigmoid_focal_block(const SigmoidFocalParams &P, const float *X, const float *T,
-                         const float *PW, int64_t b, int64_t e, float scale, float *loss,
-                         float *gx) {
-  const bool use_alpha = P.alpha >= 0.f;
-  for (int64_t i = b; i < e; ++i) {
-    float pw = 1.f; // a template flag, not `PW ? PW[i] : 1` (keeps the loop vectorised)
+// One element; G selects q^gamma's form (qpow), HasPW whether pos_weight is
+// given (a template flag: `PW ? PW[i] : 1` would keep the loop from vectorising).
+template <int G, bool HasPW> struct SigmoidFocalElem {
+  SigmoidFocalParams P;
+  const float *PW;
+  // What both directions use, computed once per element: t, p, 1 - p, BCE's
+  // ce and dce/dx (bce_elem.h), q = 1 - p_t, q^gamma, a_t (1 without alpha)
+  // and b (ep). Plain floats, so the loop keeps them in registers.
+  struct Terms {
+    float t, p, np, ce, dce, q, qg, at, ep;
+  };
+  Terms terms(float x, float t, int64_t i) const {
+    float pw = 1.f;
     if constexpr (HasPW)
       pw = PW[i];
-    const float ti = T[i];
-    const detail::BceElem be = detail::bce_elem(X[i], ti, pw);
-    const float p = be.p, np = be.np, ce = be.loss;
-    const float q = ti * np + (1.f - ti) * p; // 1 - p_t
-    const float qg = qpow<G>(q, P.gamma);
-    const float at = use_alpha ? P.alpha * ti + (1.f - P.alpha) * (1.f - ti) : 1.f;
-    const float ep = P.eps * (P.alpha_on_poly ? at : 1.f);
-    loss[i - b] = at * ce * qg + ep * qg * q;
-    if (gx) {
-      // d/dx [at ce q^g + ep q^(g+1)] = at q^g (dce + g ce (1-2t) [p(1-p)/q])
-      //                                + ep (g+1) q^g (1-2t) p(1-p)
-      const float pnp = p * np, s12 = 1.f - 2.f * ti;
-      const float ratio = q > 0.f ? pnp / q : 0.f;
-      gx[i] = scale * (at * qg * (be.dx + P.gamma * ce * s12 * ratio) +
-                       ep * (P.gamma + 1.f) * qg * s12 * pnp);
-    }
+    const detail::BceElem be = detail::bce_elem(x, t, pw);
+    const float q = t * be.np + (1.f - t) * be.p; // 1 - p_t
+    const float at = P.alpha >= 0.f ? P.alpha * t + (1.f - P.alpha) * (1.f - t) : 1.f;
+    return {t,
+            be.p,
+            be.np,
+            be.forward(),
+            be.backward(),
+            q,
+            qpow<G>(q, P.gamma),
+            at,
+            P.eps * (P.alpha_on_poly ? at : 1.f)};
+  }
+  // forward: L = a_t ce q^gamma + b q^(gamma+1)
+  float forward(const Terms &k) const { return k.at * k.ce * k.qg + k.ep * k.qg * k.q; }
+  // backward: g dL/dx = g (a_t q^gamma (dce/dx + gamma ce (1-2t) [p(1-p)/q])
+  //                        + b (gamma+1) q^gamma (1-2t) p(1-p))   ([p(1-p)/q] = 0 at q = 0)
+  float backward_input(float g, const Terms &k) const {
+    const float pnp = k.p * k.np, s12 = 1.f - 2.f * k.t;
+    const float ratio = k.q > 0.f ? pnp / k.q : 0.f;
+    return g * (k.at * k.qg * (k.dce + P.gamma * k.ce * s12 * ratio) +
+                k.ep * (P.gamma + 1.f) * k.qg * s12 * pnp);
+  }
+};
+
+// q^gamma without exp/log for the common integer gammas
+template <bool HasPW>
+PointwiseBody sigmoid_focal_body(const SigmoidFocalParams &P, const float *X, const float *T,
+                                 const float *PW) {
+  switch (P.gamma == 0.f ? 0 : P.gamma == 1.f ? 1 : P.gamma == 2.f ? 2 : 3) {
+  case 0:
+    return elementwise(X, T, SigmoidFocalElem<0, HasPW>{P, PW});
+  case 1:
+    return elementwise(X, T, SigmoidFocalElem<1, HasPW>{P, PW});
+  case 2:
+    return elementwise(X, T, SigmoidFocalElem<2, HasPW>{P, PW});
+  default:
+    return elementwise(X, T, SigmoidFocalElem<3, HasPW>{P, PW});
   }
 }
 
@@ -89,35 +130,9 @@ Tensor run_sigmoid_focal(const char *op, const char *node, const Tensor &input,
   const Tensor pwt = broadcast_to(op, "pos_weight", pos_weight, input.shape());
   const float *X = x.data<float>(), *T = t.data<float>();
   const float *PW = pwt.defined() ? pwt.data<float>() : nullptr;
-  const SigmoidFocalParams P = prm;
-  return run_pointwise_loss(
-      {op, node, input, targets, reduction, false, (double)input.numel()},
-      [=](int64_t b, int64_t e, float scale, float *loss, float *gx, float *) {
-        // q^gamma without exp/log for the common integer gammas
-        const int g = P.gamma == 0.f ? 0 : P.gamma == 1.f ? 1 : P.gamma == 2.f ? 2 : 3;
-        if (PW) {
-          switch (g) {
-          case 0:
-            return sigmoid_focal_block<0, true>(P, X, T, PW, b, e, scale, loss, gx);
-          case 1:
-            return sigmoid_focal_block<1, true>(P, X, T, PW, b, e, scale, loss, gx);
-          case 2:
-            return sigmoid_focal_block<2, true>(P, X, T, PW, b, e, scale, loss, gx);
-          default:
-            return sigmoid_focal_block<3, true>(P, X, T, PW, b, e, scale, loss, gx);
-          }
-        }
-        switch (g) {
-        case 0:
-          return sigmoid_focal_block<0, false>(P, X, T, PW, b, e, scale, loss, gx);
-        case 1:
-          return sigmoid_focal_block<1, false>(P, X, T, PW, b, e, scale, loss, gx);
-        case 2:
-          return sigmoid_focal_block<2, false>(P, X, T, PW, b, e, scale, loss, gx);
-        default:
-          return sigmoid_focal_block<3, false>(P, X, T, PW, b, e, scale, loss, gx);
-        }
-      });
+  return run_pointwise_loss({op, node, input, targets, reduction, false, (double)input.numel()},
+                            PW ? sigmoid_focal_body<true>(prm, X, T, PW)
+                               : sigmoid_focal_body<false>(prm, X, T, PW));
 }
 } // namespace
 
