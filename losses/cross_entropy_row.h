@@ -1,4 +1,4 @@
-// Cross-entropy's math, forward next to backward (internal; used by
+// Cross-entropy's math, forward next to backward (internal), used by
 // cross_entropy.cpp, and by poly1_cross_entropy.cpp, whose loss is this one
 // plus an eps term).
 //
