@@ -25,14 +25,15 @@ std::vector<int64_t> long_tail_counts(const std::vector<int64_t> &available,
     double v;
     if (o.profile == ImbalanceProfile::Exp)
       // n_max * rho^(-c / (C - 1)); a single class keeps n_max
-      v = C == 1 ? (double)n_max : (double)n_max * std::pow(o.imbalance, -(double)c / double(C - 1));
+      v = C == 1 ? (double)n_max
+                 : (double)n_max * std::pow(o.imbalance, -(double)c / double(C - 1));
     else
       v = c < C / 2 ? (double)n_max : (double)n_max / o.imbalance;
     // floor, with a hair of slack so rho = 10 gives exactly n_max / 10 when
     // pow's last bit falls below the integer
     n[c] = std::max<int64_t>(1, (int64_t)std::floor(v * (1 + 1e-12)));
-    PG_CHECK(n[c] <= available[c], "long_tail: class ", c, " needs ", n[c], " images (n_max = ",
-             n_max, ", rho = ", o.imbalance, ") but has only ", available[c]);
+    PG_CHECK(n[c] <= available[c], "long_tail: class ", c, " needs ", n[c],
+             " images (n_max = ", n_max, ", rho = ", o.imbalance, ") but has only ", available[c]);
   }
   return n;
 }

@@ -31,8 +31,8 @@ enum class ImbalanceProfile { Exp, Step };
 struct LongTailOptions {
   double imbalance = 1; // rho = n_0 / n_{C-1} >= 1
   ImbalanceProfile profile = ImbalanceProfile::Exp;
-  uint64_t seed = 0;  // which images of each class are kept
-  int64_t n_max = 0;  // images of class 0; 0 = the smallest class's size
+  uint64_t seed = 0; // which images of each class are kept
+  int64_t n_max = 0; // images of class 0; 0 = the smallest class's size
 };
 
 // n_c for classes whose source sizes are `available` (throws polygrad::Error

@@ -3,9 +3,9 @@
 // (accuracy per class, calibration, the distribution of Pt, and how much of
 // the gradient each term of the loss's polynomial expansion carried).
 //
-//   loss_lab                                    # the default grid: 9 specs x 3 seeds, MNIST-LT rho 100
-//   loss_lab --losses 'ce,poly1:epsilon={-1,1,2,4}' --imbalance 1,10,100 --seeds 3
-//   loss_lab --data cifar10-jpeg --model cifar-cnn --imbalance 100 --epochs 6
+//   loss_lab                                    # the default grid: 9 specs x 3 seeds, MNIST-LT rho
+//   100 loss_lab --losses 'ce,poly1:epsilon={-1,1,2,4}' --imbalance 1,10,100 --seeds 3 loss_lab
+//   --data cifar10-jpeg --model cifar-cnn --imbalance 100 --epochs 6
 //
 // Each run is a child process (this program with --run), two at a time by
 // default (on this 2-core machine two 1-thread runs side by side finish a grid
@@ -17,8 +17,8 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -152,7 +152,7 @@ int main(int argc, char **argv) {
       .add("data", PG_SOURCE_DIR "/data/mnist-10k",
            "data folder (MNIST IDX, CIFAR-10 binary or image folders; see docs/data.md)")
       .add("model", "cnn", "network", {"mlp", "cnn", "cifar-cnn", "resnet"})
-      .add("epochs", "8", "epochs per run")
+      .add("epochs", "12", "epochs per run")
       .add("batch-size", "128", "batch size")
       .add("optimizer", "adam", "optimizer", {"sgd", "adam", "adamw"})
       .add("lr", "0.002", "learning rate")
@@ -253,8 +253,8 @@ int main(int argc, char **argv) {
     const size_t todo = f.flag("report-only") ? 0 : grid.size() - skipped;
     std::printf("loss_lab: %zu specs x %ld seeds x %zu imbalance ratios = %zu runs (%zu to run, "
                 "%zu finished before), %ld at a time, %d thread(s) each; output in %s\n",
-                specs.size(), seeds, rhos.size(), grid.size(), todo, skipped, jobs,
-                base.threads, out.c_str());
+                specs.size(), seeds, rhos.size(), grid.size(), todo, skipped, jobs, base.threads,
+                out.c_str());
 
     if (todo > 0) {
       std::signal(SIGINT, on_sigint);
@@ -319,9 +319,8 @@ int main(int argc, char **argv) {
       std::fprintf(stderr, "%s", tty ? "\n" : "");
       std::printf("%zu runs finished, %zu failed%s in %s\n", finished, failed,
                   interrupted ? ", interrupted (rerun with --resume to finish)" : "",
-                  format_duration(std::chrono::duration<double>(
-                                      std::chrono::steady_clock::now() - t0)
-                                      .count())
+                  format_duration(
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count())
                       .c_str());
     }
     std::vector<RunResult> finished_runs;

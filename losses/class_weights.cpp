@@ -46,8 +46,7 @@ Tensor class_balanced_weights(const std::vector<int64_t> &counts, double beta) {
     // (1 - beta) / (1 - beta^n) = 1 / E_n; -expm1(n log beta) keeps its digits
     // when beta^n is close to 1 (beta = 0.9999, small n)
     raw[c] = counts[c] > 0
-                 ? (beta == 0 ? 1.0
-                              : (1 - beta) / -std::expm1((double)counts[c] * std::log(beta)))
+                 ? (beta == 0 ? 1.0 : (1 - beta) / -std::expm1((double)counts[c] * std::log(beta)))
                  : 0.0;
   return normalised(counts, raw, "class_balanced_weights");
 }

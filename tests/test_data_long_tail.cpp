@@ -81,16 +81,25 @@ TEST_CASE("long tail: the kept images, deterministic per seed", "[data]") {
     CHECK(lt.pixels[k] == d.pixels[idx[k]]);
   }
   CHECK(D::class_counts(lt) == want);
-  // the choice within a class does not depend on the other classes: class 3's
-  // images are the same when class 1 is smaller in the source
-  auto class3 = [](const D::ImageDataset &s, const std::vector<int64_t> &ix) {
-    std::vector<int64_t> r;
+  // the choice within a class does not depend on the other classes: with
+  // class 1 smaller in the source, class 3 keeps the same images (the same
+  // positions among its own images)
+  auto ranks = [](const D::ImageDataset &s, const std::vector<int64_t> &ix, int64_t cls) {
+    std::vector<int64_t> rank_of(s.n, -1), r;
+    int64_t k = 0;
+    for (int64_t i = 0; i < s.n; ++i)
+      if (s.labels[i] == cls)
+        rank_of[i] = k++;
     for (int64_t i : ix)
-      if (s.labels[i] == 3)
-        r.push_back(i);
+      if (s.labels[i] == cls)
+        r.push_back(rank_of[i]);
     return r;
   };
-  CHECK(class3(d, idx).size() == 4);
+  const D::LongTailOptions o30{.imbalance = 10, .seed = 7, .n_max = 30};
+  const D::ImageDataset d2 = fake({40, 30, 45, 60});
+  const std::vector<int64_t> idx2 = D::long_tail_indices(d2, o30);
+  CHECK(ranks(d2, idx2, 3) == ranks(d, D::long_tail_indices(d, o30), 3));
+  CHECK(ranks(d2, idx2, 3).size() == 3);
 }
 
 TEST_CASE("long tail: bad ratios and empty classes are errors", "[data]") {

@@ -39,7 +39,8 @@ TEST_CASE("lab sweep: sets expand to the Cartesian product, in order", "[lab]") 
 TEST_CASE("lab sweep: bad syntax names the position", "[lab]") {
   CHECK_THROWS_WITH(lab::expand_sweep("ce,poly1:epsilon={1,2"),
                     Contains("unclosed '{' at position 18"));
-  CHECK_THROWS_WITH(lab::expand_sweep("poly1:epsilon={1,{2}}"), Contains("nested '{' at position 18"));
+  CHECK_THROWS_WITH(lab::expand_sweep("poly1:epsilon={1,{2}}"),
+                    Contains("nested '{' at position 18"));
   CHECK_THROWS_WITH(lab::expand_sweep("poly1:epsilon={}"), Contains("empty value in the set"));
   CHECK_THROWS_WITH(lab::expand_sweep("poly1:epsilon={1,,2}"), Contains("at position 18"));
   CHECK_THROWS_WITH(lab::expand_sweep("gamma=2,focal"),
@@ -57,11 +58,13 @@ TEST_CASE("lab calibration: ECE on hand-computed cases", "[lab]") {
   auto r = lab::reliability({0.85f, 0.85f}, {1, 0});
   CHECK(r.ece == Approx(0.35).epsilon(1e-6));
   CHECK(r.count[12] == 2);
-  // perfectly calibrated: conf 1 always right, conf 0.5 (bin 7: (0.4667, 0.5333]) right half the time
+  // perfectly calibrated: conf 1 always right, conf 0.5 (bin 7: (0.4667, 0.5333]) right half the
+  // time
   r = lab::reliability({1.f, 1.f, 0.5f, 0.5f}, {1, 1, 1, 0});
   CHECK(r.ece == Approx(0).margin(1e-7));
   r = lab::reliability({0.95f, 0.95f, 0.3f, 0.3f}, {1, 0, 1, 1});
-  // bin of 0.95: acc 0.5, conf 0.95 -> 0.45; bin of 0.3: acc 1, conf 0.3 -> 0.7; ECE = (0.45 + 0.7) / 2
+  // bin of 0.95: acc 0.5, conf 0.95 -> 0.45; bin of 0.3: acc 1, conf 0.3 -> 0.7; ECE = (0.45 + 0.7)
+  // / 2
   CHECK(r.ece == Approx((0.45 + 0.7) / 2).epsilon(1e-6));
   // bin edges: (b/B, (b+1)/B]: just below 1/15 = 0.0667 in bin 0, just above in bin 1; 0 in bin 0
   r = lab::reliability({0.0666f, 0.0667f, 0.f}, {1, 1, 1});
@@ -95,7 +98,8 @@ TEST_CASE("lab evaluation: recall, balanced accuracy, groups, NLL", "[lab]") {
       s += std::exp(v);
     return r[y] - std::log(s);
   };
-  const double nll = -(lp({2, 0, 0}, 0) + lp({1, 0, 0}, 1) + lp({0, 3, 0}, 1) + lp({0, 0, 5}, 2)) / 4;
+  const double nll =
+      -(lp({2, 0, 0}, 0) + lp({1, 0, 0}, 1) + lp({0, 3, 0}, 1) + lp({0, 0, 5}, 2)) / 4;
   CHECK(m.nll == Approx(nll).epsilon(1e-12));
   CHECK_THROWS_WITH(ev.add(z, pg::from_labels({0, 1, 1, 7})), Contains("label 7 out of range"));
 }
@@ -112,11 +116,13 @@ TEST_CASE("lab anatomy: the terms of the expansion sum to the whole gradient", "
   const pg::Tensor y = pg::from_labels(yv);
   const pg::Tensor w = pg::from_vector({1.f, 2.f, 0.5f, 1.f, 3.f}, {5});
   const std::vector<double> pt = lab::true_class_probability(z, y);
-  for (const char *spec : {"ce", "poly1:epsilon=2", "poly1:epsilon=-1", "focal:gamma=2",
-                           "focal:gamma=0.5", "poly:epsilons=1;-0.5;2", "poly1_focal:epsilon=1,gamma=2",
-                           "ce:weight=1;2;0.5;1;3"}) {
+  for (const char *spec :
+       {"ce", "poly1:epsilon=2", "poly1:epsilon=-1", "focal:gamma=2", "focal:gamma=0.5",
+        "poly:epsilons=1;-0.5;2", "poly1_focal:epsilon=1,gamma=2", "ce:weight=1;2;0.5;1;3"}) {
     INFO(spec);
-    const L::Loss loss = L::make(std::string(spec) + (std::string(spec).find(':') == std::string::npos ? ":" : ",") + "reduction=sum");
+    const L::Loss loss =
+        L::make(std::string(spec) + (std::string(spec).find(':') == std::string::npos ? ":" : ",") +
+                "reduction=sum");
     pg::Tensor zz = z.detach();
     zz.requires_grad_(true);
     loss(zz, y).backward();
@@ -166,8 +172,9 @@ TEST_CASE("lab anatomy: the terms of the expansion sum to the whole gradient", "
   cem.add(z, y);
   CHECK(a.fraction(0, 0) > cem.result().fraction(0, 0));
   // not a function of Pt alone: unavailable
-  CHECK(!lab::AnatomyMeter(L::make("ce:label_smoothing=0.1"), lab::frequency_groups({1, 1, 1, 1, 1}))
-             .available());
+  CHECK(
+      !lab::AnatomyMeter(L::make("ce:label_smoothing=0.1"), lab::frequency_groups({1, 1, 1, 1, 1}))
+           .available());
 }
 
 TEST_CASE("lab report: base64 per RFC 4648", "[lab]") {

@@ -28,7 +28,9 @@ TEST_CASE("class weights: class-balanced and inverse frequency follow the formul
     std::vector<long double> raw;
     long double sum = 0;
     for (int64_t c : n) {
-      const long double r = beta == 0 ? 1.0L : (1 - (long double)beta) / (1 - std::pow((long double)beta, (long double)c));
+      const long double r =
+          beta == 0 ? 1.0L
+                    : (1 - (long double)beta) / (1 - std::pow((long double)beta, (long double)c));
       raw.push_back(r);
       sum += r;
     }
@@ -57,8 +59,7 @@ TEST_CASE("class weights: class-balanced and inverse frequency follow the formul
 TEST_CASE("class weights: errors name the scheme and the range", "[losses]") {
   CHECK_THROWS_WITH(L::class_weights("cb:1", {1, 2}), Contains("beta must be in [0, 1)"));
   CHECK_THROWS_WITH(L::class_weights("cb:x", {1, 2}), Contains("cb:x"));
-  CHECK_THROWS_WITH(L::class_weights("equal", {1, 2}),
-                    Contains("valid: none, inverse, cb:BETA"));
+  CHECK_THROWS_WITH(L::class_weights("equal", {1, 2}), Contains("valid: none, inverse, cb:BETA"));
   CHECK_THROWS_WITH(L::inverse_frequency_weights({0, 0}), Contains("every class count is 0"));
   CHECK_THROWS_WITH(L::inverse_frequency_weights({-1, 2}), Contains("negative count"));
 }
@@ -74,11 +75,14 @@ TEST_CASE("class weights: through the registry, for weight and focal's alpha", "
   const float b = L::cross_entropy(x, y, {.weight = cb}).item();
   CHECK(a == b);
   // from the context, for the loss's own weight parameter
-  const float c = L::make("focal:gamma=2", {.class_counts = counts, .class_weights = "cb:0.99"})(x, y).item();
+  const float c =
+      L::make("focal:gamma=2", {.class_counts = counts, .class_weights = "cb:0.99"})(x, y).item();
   CHECK(c == L::focal_loss(x, y, {.gamma = 2, .alpha = cb}).item());
   const float d =
       L::make("poly1:epsilon=1", {.class_counts = counts, .class_weights = "inverse"})(x, y).item();
-  CHECK(d == L::poly1_cross_entropy(x, y, {.epsilon = 1, .weight = L::inverse_frequency_weights(counts)}).item());
+  CHECK(d ==
+        L::poly1_cross_entropy(x, y, {.epsilon = 1, .weight = L::inverse_frequency_weights(counts)})
+            .item());
   // a spec's own weights win over the context's scheme
   const float e =
       L::make("ce:weight=1;1;1", {.class_counts = counts, .class_weights = "inverse"})(x, y).item();

@@ -433,8 +433,11 @@ Figure &Figure::title(const std::string &t) { return title_ = t, *this; }
 void Figure::save_png(const std::string &path) const {
   // the title's scale: 3, or smaller when it would not fit the width
   const float scale =
-      title_.empty() ? 3.f
-                     : std::floor(2 * std::min(3.f, (cols_ * pw_ - 24) / std::max(1.f, Image::text_width(title_, 1.f)))) / 2;
+      title_.empty()
+          ? 3.f
+          : std::floor(2 * std::min(3.f, (cols_ * pw_ - 24) /
+                                             std::max(1.f, Image::text_width(title_, 1.f)))) /
+                2;
   const int band = title_.empty() ? 0 : int(Image::text_height(scale) + 24);
   Image img(cols_ * pw_, rows_ * ph_ + band);
   if (band)

@@ -21,9 +21,8 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const std::string &name,
   throw Error("unknown optimizer '" + name + "'; valid: sgd, adam, adamw");
 }
 
-std::shared_ptr<optim::LRScheduler> make_schedule(optim::Optimizer &opt,
-                                                  const std::string &schedule, int64_t steps,
-                                                  int64_t warm) {
+std::shared_ptr<optim::LRScheduler>
+make_schedule(optim::Optimizer &opt, const std::string &schedule, int64_t steps, int64_t warm) {
   std::shared_ptr<optim::LRScheduler> sched;
   if (schedule == "cosine")
     sched = std::make_shared<optim::CosineAnnealingLR>(

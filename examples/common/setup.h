@@ -23,9 +23,8 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const std::string &name,
 // Stepped once per batch: schedule none | cosine (to 0 over the steps after
 // warmup) | step (x0.1 at each third), after `warmup` steps of linear warmup
 // from 0.1 lr. Null when there is nothing to schedule.
-std::shared_ptr<optim::LRScheduler> make_schedule(optim::Optimizer &opt,
-                                                  const std::string &schedule, int64_t steps,
-                                                  int64_t warmup);
+std::shared_ptr<optim::LRScheduler>
+make_schedule(optim::Optimizer &opt, const std::string &schedule, int64_t steps, int64_t warmup);
 
 // Training (shuffled, augmented) and evaluation (in order, batch 500) loader
 // options for images with `channels` channels: the data set's usual

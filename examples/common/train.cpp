@@ -74,8 +74,10 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
       .add("imbalance", "1",
            "long-tailed training set: imbalance ratio rho = n_0 / n_{C-1} (1: as loaded; "
            "see docs/data.md); the test set stays balanced")
-      .add("imbalance-profile", "exp", "class sizes: exp = n_max rho^(-c/(C-1)), step = "
-           "half the classes n_max, half n_max / rho", {"exp", "step"})
+      .add("imbalance-profile", "exp",
+           "class sizes: exp = n_max rho^(-c/(C-1)), step = "
+           "half the classes n_max, half n_max / rho",
+           {"exp", "step"})
       .add("class-weights", "none",
            "per-class loss weights from the training counts: none, inverse, cb:BETA "
            "(class-balanced, e.g. cb:0.999)")
@@ -104,7 +106,8 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
   losses::Loss loss;
   try {
     // validated now (with stand-in counts), made for real once the data is loaded
-    loss = losses::make(f.str("loss"), {.class_counts = {1}, .class_weights = f.str("class-weights")});
+    loss =
+        losses::make(f.str("loss"), {.class_counts = {1}, .class_weights = f.str("class-weights")});
   } catch (const Error &e) {
     f.fail(std::string("bad --loss/--class-weights: ") + e.what());
   }
@@ -130,10 +133,10 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
   if (limit > 0)
     train_set = data::head(train_set, limit);
   if (f.has("imbalance"))
-    train_set = data::long_tail(
-        train_set, {.imbalance = imbalance,
-                    .profile = f.value<data::ImbalanceProfile>("imbalance-profile"),
-                    .seed = (uint64_t)seed});
+    train_set =
+        data::long_tail(train_set, {.imbalance = imbalance,
+                                    .profile = f.value<data::ImbalanceProfile>("imbalance-profile"),
+                                    .seed = (uint64_t)seed});
   const std::vector<int64_t> counts = data::class_counts(train_set);
   loss = losses::make(f.str("loss"),
                       {.class_counts = counts, .class_weights = f.str("class-weights")});

@@ -42,8 +42,7 @@ std::vector<Group> frequency_groups(const std::vector<int64_t> &counts) {
   const int C = (int)counts.size();
   std::vector<int> order(C);
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int a, int b) { return counts[a] > counts[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return counts[a] > counts[b]; });
   const int third = (int)std::lround(C / 3.0);
   std::vector<Group> g(C, Group::Medium);
   for (int k = 0; k < C; ++k)
@@ -113,7 +112,8 @@ TestMetrics Evaluation::result() const {
     m.recall[c] = (double)hit_[c] / total_[c];
     rsum += m.recall[c];
     ++present;
-    m.worst_recall = std::isnan(m.worst_recall) ? m.recall[c] : std::min(m.worst_recall, m.recall[c]);
+    m.worst_recall =
+        std::isnan(m.worst_recall) ? m.recall[c] : std::min(m.worst_recall, m.recall[c]);
     gsum[(int)groups_[c]] += m.recall[c];
     ++gcount[(int)groups_[c]];
   }
@@ -154,8 +154,8 @@ std::vector<double> histogram01(const std::vector<double> &v, int bins) {
 
 std::vector<double> term_pushes(const losses::Series &s, double q, double pt, double u_norm,
                                 double w, int n) {
-  PG_CHECK((int)s.coefficients.size() >= n, "term_pushes: the series has ",
-           s.coefficients.size(), " coefficients, ", n, " asked for");
+  PG_CHECK((int)s.coefficients.size() >= n, "term_pushes: the series has ", s.coefficients.size(),
+           " coefficients, ", n, " asked for");
   std::vector<double> out(n);
   for (int j = 1; j <= n; ++j) {
     // d/dPt of c_j q^(a+j-1) is -c_j (a+j-1) q^(a+j-2); times dPt/dz's length

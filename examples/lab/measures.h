@@ -33,11 +33,11 @@ std::vector<Group> frequency_groups(const std::vector<int64_t> &train_counts);
 
 // ----- test-set metrics -----
 struct TestMetrics {
-  double accuracy = 0;          // top-1
-  double balanced_accuracy = 0; // mean over classes of the recall
-  double worst_recall = 0;      // min over classes
-  double nll = 0;               // mean of -log p_y
-  std::vector<double> recall;   // per class (NaN if the class has no test sample)
+  double accuracy = 0;                  // top-1
+  double balanced_accuracy = 0;         // mean over classes of the recall
+  double worst_recall = 0;              // min over classes
+  double nll = 0;                       // mean of -log p_y
+  std::vector<double> recall;           // per class (NaN if the class has no test sample)
   std::array<double, 3> group_recall{}; // mean recall of head, medium, tail classes
   Reliability calibration;
 };

@@ -226,10 +226,10 @@ std::string write_report(const std::string &out, const std::vector<RunResult> &r
     for (const Cell &c : cells)
       for (const RunResult *r : c.runs) {
         const TestMetrics &t = r->test;
-        const std::string key = csv_str(c.spec) + "," + csv_num(c.rho) + "," +
-                                std::to_string(r->config.seed);
-        runs_csv += key + "," + csv_str(r->config.class_weights) + "," + csv_num(t.accuracy) +
-                    "," + csv_num(t.balanced_accuracy) + "," + csv_num(t.worst_recall) + "," +
+        const std::string key =
+            csv_str(c.spec) + "," + csv_num(c.rho) + "," + std::to_string(r->config.seed);
+        runs_csv += key + "," + csv_str(r->config.class_weights) + "," + csv_num(t.accuracy) + "," +
+                    csv_num(t.balanced_accuracy) + "," + csv_num(t.worst_recall) + "," +
                     csv_num(t.group_recall[0]) + "," + csv_num(t.group_recall[1]) + "," +
                     csv_num(t.group_recall[2]) + "," + csv_num(t.calibration.ece) + "," +
                     csv_num(t.nll) + "," + csv_num(r->seconds) + "\n";
@@ -260,8 +260,8 @@ std::string write_report(const std::string &out, const std::vector<RunResult> &r
     save_text(out + "/epochs.csv", ep);
     save_text(out + "/calibration.csv", cal);
   }
-  const std::vector<std::string> metric_names = {"accuracy",    "balanced_accuracy",
-                                                 "worst_recall", "tail_recall", "ece", "nll"};
+  const std::vector<std::string> metric_names = {
+      "accuracy", "balanced_accuracy", "worst_recall", "tail_recall", "ece", "nll"};
   {
     std::string sum = "spec,imbalance,seeds";
     for (const auto &m : metric_names)
@@ -297,8 +297,8 @@ std::string write_report(const std::string &out, const std::vector<RunResult> &r
         ce = c;
     text += cat("\n", rho_name(rho), ": ranked by ", o.metric, " (mean +- std over seeds)\n");
     tables += cat("<h3>", rho_name(rho), "</h3>\n<table><tr><th>#</th><th>spec</th><th>seeds</th>");
-    const char *heads[] = {"accuracy %", "balanced acc %", "worst class %", "tail recall %",
-                           "ECE %", "NLL"};
+    const char *heads[] = {"accuracy %",    "balanced acc %", "worst class %",
+                           "tail recall %", "ECE %",          "NLL"};
     for (const char *h : heads)
       tables += std::string("<th>") + h + "</th>";
     tables += "</tr>\n";
@@ -314,7 +314,9 @@ std::string write_report(const std::string &out, const std::vector<RunResult> &r
                     "</td><td><code>", html_escape(c->spec), "</code></td><td>",
                     std::to_string(c->runs.size()), "</td>");
       for (const auto &m : metric_names)
-        tables += cat("<td>", pm(metric_stat(*c, m), m == "nll" ? 1 : 100, m == "nll" ? "%.4f" : "%.2f"), "</td>");
+        tables +=
+            cat("<td>", pm(metric_stat(*c, m), m == "nll" ? 1 : 100, m == "nll" ? "%.4f" : "%.2f"),
+                "</td>");
       tables += "</tr>\n";
     }
     tables += "</table>\n";
@@ -323,13 +325,12 @@ std::string write_report(const std::string &out, const std::vector<RunResult> &r
       const Stat b = metric_stat(*rc[0], o.metric), cs = metric_stat(*ce, o.metric);
       const double pooled = std::sqrt((b.std * b.std + cs.std * cs.std) / 2);
       const double margin = (b.mean - cs.mean) * (up ? 1 : -1);
-      verdict = rc[0] == ce
-                    ? cat("best: ", ce->spec, " (cross-entropy itself)")
-                    : cat("best: ", rc[0]->spec, ", ", o.metric, " better than ", ce->spec, " by ",
-                          fmt("%.3g", margin * (o.metric == "nll" ? 1 : 100)),
-                          o.metric == "nll" ? "" : " points", " = ",
-                          pooled > 0 ? fmt("%.2f", margin / pooled) : std::string("inf"),
-                          " seed standard deviations (pooled)");
+      verdict = rc[0] == ce ? cat("best: ", ce->spec, " (cross-entropy itself)")
+                            : cat("best: ", rc[0]->spec, ", ", o.metric, " better than ", ce->spec,
+                                  " by ", fmt("%.3g", margin * (o.metric == "nll" ? 1 : 100)),
+                                  o.metric == "nll" ? "" : " points", " = ",
+                                  pooled > 0 ? fmt("%.2f", margin / pooled) : std::string("inf"),
+                                  " seed standard deviations (pooled)");
     } else {
       verdict = "best: " + rc[0]->spec + " (no plain cross-entropy in the grid to compare with)";
     }
@@ -566,11 +567,10 @@ std::string write_report(const std::string &out, const std::vector<RunResult> &r
       "figcaption{color:#555;max-width:900px}</style></head><body>\n<h1>" +
       html_escape(o.title) + "</h1>\n<p>" + std::to_string(runs.size()) + " runs: model <code>" +
       html_escape(c0.model) + "</code>, " + std::to_string(c0.epochs) + " epochs, batch " +
-      std::to_string(c0.batch_size) + ", " + html_escape(c0.optimizer) + " lr " +
-      fmt("%g", c0.lr) + " (" + html_escape(c0.schedule) + "), augmentation " +
-      html_escape(c0.augment) + ", class weights <code>" + html_escape(c0.class_weights) +
-      "</code>, imbalance profile " + html_escape(c0.profile) +
-      ". Training images per class (class 0 first):</p><ul>" + counts +
+      std::to_string(c0.batch_size) + ", " + html_escape(c0.optimizer) + " lr " + fmt("%g", c0.lr) +
+      " (" + html_escape(c0.schedule) + "), augmentation " + html_escape(c0.augment) +
+      ", class weights <code>" + html_escape(c0.class_weights) + "</code>, imbalance profile " +
+      html_escape(c0.profile) + ". Training images per class (class 0 first):</p><ul>" + counts +
       "</ul>\n<h2>Ranking by " + html_escape(o.metric) +
       "</h2>\n<p>Mean &plusmn; standard deviation over seeds; the test set is balanced. "
       "Balanced accuracy is the mean of the per-class recalls; tail recall the mean over the "

@@ -15,8 +15,8 @@ struct ReportOptions {
   // accuracy | balanced_accuracy | worst_recall | tail_recall (higher is
   // better) | ece | nll (lower is better)
   std::string metric = "balanced_accuracy";
-  std::vector<std::string> specs;  // in the order given (the grid's)
-  std::vector<double> imbalances;  // the ratios of the grid
+  std::vector<std::string> specs; // in the order given (the grid's)
+  std::vector<double> imbalances; // the ratios of the grid
   std::string title = "loss lab";
 };
 

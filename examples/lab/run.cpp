@@ -2,9 +2,9 @@
 
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
-#include <cmath>
 
 #include <polygrad/autograd/grad_mode.h>
 #include <polygrad/core/parallel.h>
@@ -29,9 +29,10 @@ std::string RunConfig::id() const {
 }
 
 #define PG_LAB_FIELDS(X)                                                                           \
-  X(spec) X(seed) X(imbalance) X(profile) X(data_seed) X(class_weights) X(model) X(data)          \
-      X(optimizer) X(schedule) X(augment) X(epochs) X(batch_size) X(warmup_epochs) X(threads)     \
-          X(lr) X(weight_decay) X(limit_train) X(limit_test)
+  X(spec)                                                                                          \
+  X(seed) X(imbalance) X(profile) X(data_seed) X(class_weights) X(model) X(data) X(optimizer)      \
+      X(schedule) X(augment) X(epochs) X(batch_size) X(warmup_epochs) X(threads) X(lr)             \
+          X(weight_decay) X(limit_train) X(limit_test)
 
 void to_json(nlohmann::json &j, const RunConfig &c) {
 #define X(f) j[#f] = c.f;

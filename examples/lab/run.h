@@ -17,14 +17,14 @@
 namespace polygrad::examples::lab {
 
 struct RunConfig {
-  std::string spec;                  // registry spec, e.g. "poly1:epsilon=2"
-  uint64_t seed = 0;                 // init, shuffling, augmentation, dropout
-  double imbalance = 1;              // rho (1: the training set as loaded)
-  std::string profile = "exp";       // exp | step
-  uint64_t data_seed = 0;            // which images the long-tailed view keeps
+  std::string spec;                   // registry spec, e.g. "poly1:epsilon=2"
+  uint64_t seed = 0;                  // init, shuffling, augmentation, dropout
+  double imbalance = 1;               // rho (1: the training set as loaded)
+  std::string profile = "exp";        // exp | step
+  uint64_t data_seed = 0;             // which images the long-tailed view keeps
   std::string class_weights = "none"; // none | inverse | cb:BETA
   std::string model = "cnn", data, optimizer = "adam", schedule = "cosine", augment = "on";
-  int epochs = 8, batch_size = 128, warmup_epochs = 1, threads = 1;
+  int epochs = 12, batch_size = 128, warmup_epochs = 1, threads = 1;
   double lr = 2e-3, weight_decay = 0;
   int64_t limit_train = 0, limit_test = 0; // 0: all
   // A file-name-safe, readable id, unique within a grid.
@@ -35,8 +35,8 @@ void from_json(const nlohmann::json &j, RunConfig &c);
 
 struct EpochLog {
   double train_loss = 0, train_acc = 0, test_acc = 0, test_nll = 0, seconds = 0;
-  std::vector<double> pt_hist;          // Pt on the training set, 20 bins over [0, 1]
-  std::array<double, 3> mean_pt{};      // mean Pt: all, head, tail training samples
+  std::vector<double> pt_hist;                    // Pt on the training set, 20 bins over [0, 1]
+  std::array<double, 3> mean_pt{};                // mean Pt: all, head, tail training samples
   std::array<std::array<double, 5>, 3> anatomy{}; // Anatomy::fraction, rows all/head/tail
 };
 
