@@ -14,23 +14,13 @@ reduction none), and the results <case>.loss, <case>.gx (d loss / d x) and, wher
 the target is differentiable, <case>.gt. The options of each case are spelled out
 in the C++ test next to the case name.
 """
-import zlib
-
 import torch
 import torch.nn.functional as F
 
-from golden_io import write_binary_fixture, write_fixture
+from golden_io import rng, write_binary_fixture, write_fixture
 
 D = torch.float64
 IGN = -100
-
-
-def rng(name):
-    """The generator a case (or a group of cases sharing inputs) draws from,
-    seeded by its name: adding, removing or reordering cases never changes what
-    another case draws, so regenerating rewrites no other fixture
-    (tools/gen_golden.py --check shows it). Nothing here uses torch's global RNG."""
-    return torch.Generator().manual_seed(zlib.crc32(name.encode()))
 
 
 def _rand(g, *shape, scale=2.0):
@@ -772,5 +762,5 @@ def generate():
     pointwise_cases()
     poly1_focal_convention_cases()
     big_cases()  # no torch RNG: its inputs come from hash_inputs
-    degenerate_cases()  # its own torch.Generator
+    degenerate_cases()
     gce_cases()
