@@ -262,8 +262,9 @@ Tensor run_softmax_loss(const SoftmaxLossPlan &p, double mean_denominator, const
 
   // Blocks: of R rows for (N, C) (and for S = 1, the same layout); of R
   // positions of one sample for (N, C, d1, ..., dk), block b = n T + t.
-  const bool dense = S > 1;
-  const int64_t R = dense ? block_positions(C, S) : block_rows(C);
+  // (S = 0, an empty spatial dimension: no blocks at all)
+  const bool dense = S != 1;
+  const int64_t R = dense ? std::max<int64_t>(block_positions(C, S), 1) : block_rows(C);
   const int64_t T = dense ? (S + R - 1) / R : 0;
   const int64_t nb = dense ? N * T : (N + R - 1) / R;
   std::vector<double> block_sum(nb);

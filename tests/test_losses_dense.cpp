@@ -9,6 +9,7 @@
 //     the (N, C) path, also with many blocks per sample and a remainder block;
 //   * 2 threads equal 1 bitwise on an input above the grain;
 //   * errors name the op and both shapes.
+#include <cmath>
 #include <functional>
 
 #include <catch2/catch.hpp>
@@ -382,4 +383,35 @@ TEST_CASE("losses dense: errors name the op and both shapes", "[losses][dense]")
   REQUIRE_THROWS_WITH(L::gce_loss(pg::randn({5}), pg::from_labels({1})),
                       Contains("gce_loss: input must have shape (N, C), got [5] (or (N, C, d1, "
                                "..., dk)"));
+}
+
+// Degenerate shapes give PyTorch's results: one position (S = 1, the row
+// layout), an empty spatial dimension (S = 0: mean 0/0 = NaN, sum 0, none an
+// empty (N, 0) tensor, an empty gradient), every position ignored.
+TEST_CASE("losses dense: S = 1, S = 0 and all-ignored inputs", "[losses][dense]") {
+  pg::manual_seed(3);
+  const Tensor x1 = pg::randn({4, 5, 1, 1});
+  const Tensor y1 = pg::from_labels({0, 4, -100, 2}, {4, 1, 1});
+  golden::require_close(L::focal_loss(x1, y1, {.reduction = R::None}).reshape({4}),
+                        L::focal_loss(x1.reshape({4, 5}), y1.reshape({4}), {.reduction = R::None}),
+                        0, 0, "S = 1");
+  const Tensor x0 = tu::leaf(pg::randn({2, 3, 0, 4}));
+  const Tensor y0 = pg::zeros({2, 0, 4}, pg::DType::Int64);
+  for (const HardLoss &h : hard_losses()) {
+    INFO(h.name);
+    REQUIRE(std::isnan(h.fn(x0, y0, Tensor(), R::Mean).item()));
+    REQUIRE(h.fn(x0, y0, Tensor(), R::Sum).item() == 0.f);
+    const Tensor none = h.fn(x0, y0, Tensor(), R::None);
+    REQUIRE(none.shape() == Shape{2, 0, 4});
+    h.fn(x0, y0, Tensor(), R::Sum).backward();
+    REQUIRE(x0.grad().shape() == x0.shape());
+    x0.zero_grad();
+  }
+  REQUIRE(L::cross_entropy(x0, y0, {.label_smoothing = 0.1f, .reduction = R::Sum}).item() == 0.f);
+  const Tensor xi = tu::leaf(pg::randn({2, 3, 4, 5}));
+  const Tensor yi = pg::from_labels(std::vector<int64_t>(40, -100), {2, 4, 5});
+  const Tensor loss = L::poly1_focal_loss(xi, yi);
+  REQUIRE(std::isnan(loss.item()));
+  loss.backward();
+  golden::require_close(xi.grad(), pg::zeros({2, 3, 4, 5}), 0, 0, "all ignored: zero gradient");
 }
