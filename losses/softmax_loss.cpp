@@ -37,12 +37,13 @@ constexpr int64_t kMaxBlockRows = 256;
 // rows) has work, few enough that the block's exp values stay in L1/L2.
 int64_t block_rows(int64_t C) { return std::clamp<int64_t>(4096 / C, 1, kMaxBlockRows); }
 
-// Positions per block of a K-dimensional input: the same budget of ~4096
-// values per block, in whole vectors of 16 floats (AVX-512), at most
-// kMaxBlockRows, and no more than one sample has (S).
-int64_t block_positions(int64_t C, int64_t S) {
-  return std::min(S, std::clamp<int64_t>(4096 / C / 16 * 16, 16, kMaxBlockRows));
-}
+// Positions per block of a K-dimensional input: kMaxBlockRows (or all S),
+// whatever C. Unlike rows, the block is not sized to fit L1: its C class
+// rows of positions are strided by S, and long rows stream better than
+// cache-sized short ones (measured at C = 1000, S = 256, one thread: 6.0 ms
+// with 256 positions per block, 13.0 ms with the rows' 4096 / C rounded to
+// 16 positions; C = 21 gets 192 or 256 alike).
+int64_t block_positions(int64_t S) { return std::min(S, kMaxBlockRows); }
 
 struct BlockIO {
   const float *z;   // logits (N, C) or (N, C, S)
@@ -264,7 +265,7 @@ Tensor run_softmax_loss(const SoftmaxLossPlan &p, double mean_denominator, const
   // positions of one sample for (N, C, d1, ..., dk), block b = n T + t.
   // (S = 0, an empty spatial dimension: no blocks at all)
   const bool dense = S != 1;
-  const int64_t R = dense ? std::max<int64_t>(block_positions(C, S), 1) : block_rows(C);
+  const int64_t R = dense ? std::max<int64_t>(block_positions(S), 1) : block_rows(C);
   const int64_t T = dense ? (S + R - 1) / R : 0;
   const int64_t nb = dense ? N * T : (N + R - 1) / R;
   std::vector<double> block_sum(nb);

@@ -257,8 +257,8 @@ TEST_CASE("losses dense: gradcheck of the K-dimensional paths", "[losses][dense]
 // equal to float rounding (the per-position sums over the classes run in
 // another order than the row pass's vectorised reduction). Shapes: one
 // position, positions < one block, many blocks per sample with a remainder
-// (S = 1073 at C = 21: blocks of 192), C = 1 and 2, C = 300 (blocks of 16),
-// all through every hard-label loss and every reduction.
+// (S = 1073: four blocks of 256 and one of 49), C = 1 and 2, C = 300, all
+// through every hard-label loss and every reduction.
 TEST_CASE("losses dense: equals the same data as (N S, C) rows", "[losses][dense]") {
   pg::manual_seed(5);
   for (const Shape &shape : std::vector<Shape>{{3, 6, 1},
