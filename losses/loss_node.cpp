@@ -44,7 +44,7 @@ grads LossNode::apply(const Tensor &g) {
       // x[n, :, s]: each (n, c) plane of S values is scaled by g[n, :]
       const Tensor gc = kernel::contiguous(g);
       const float *pg = gc.data<float>(), *pG = G.data<float>();
-      const int64_t N = G.size(0), C = G.size(1), S = N * C ? G.numel() / (N * C) : 0;
+      const int64_t N = G.size(0), C = G.size(1), S = N * C > 0 ? G.numel() / (N * C) : 0;
       Tensor r = Tensor::empty(G.shape());
       float *pr = r.data<float>();
       kernel::parallel_range(N * C, G.numel(), [&](int64_t b, int64_t e) {
