@@ -175,7 +175,7 @@ int main(int argc, char **argv) {
     rows.erase(rows.begin() + 1);
     std::string name;
     for (int64_t d : shape)
-      name += (name.empty() ? "" : "x") + std::to_string(d);
+      name.append(name.empty() ? "" : "x").append(std::to_string(d));
     pg::manual_seed(0);
     pg::Tensor x = pg::randn(shape).requires_grad_(true);
     std::vector<int64_t> lab(pg::shape_numel(rows));
