@@ -5,6 +5,11 @@
 //   loss_bench [--sizes 65536x10,4096x1000] [--threads 1,2] [--reps 7]
 //              [--min-time 0.2] [--losses ce,poly1,focal,poly1_focal,...]
 //
+// A size NxC is an (N, C) input with labels (N); NxCxd1x...xdk a
+// K-dimensional one, (N, C, d1, ..., dk) with labels (N, d1, ..., dk), e.g.
+// 32x21x64x64, a small segmentation batch (the sigmoid losses then take the
+// one-hot targets in the input's layout).
+//
 // Timed call, the same work as PyTorch's `loss = fn(x, y); autograd.grad(loss, x)`:
 //   x.zero_grad(); Tensor loss = fn(x, y); loss.backward();   (x: (N, C) leaf)
 // i.e. the fused forward (which also produces dL/dx), the graph, the backward
@@ -140,12 +145,14 @@ int main(int argc, char **argv) {
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 
-  std::vector<std::pair<int64_t, int64_t>> sizes;
+  std::vector<pg::Shape> sizes;
   for (const auto &s : split(sizes_s, ',')) {
-    const auto p = split(s, 'x');
-    if (p.size() != 2)
+    pg::Shape shape;
+    for (const auto &d : split(s, 'x'))
+      shape.push_back(std::atoll(d.c_str()));
+    if (shape.size() < 2)
       usage(("bad size " + s).c_str());
-    sizes.push_back({std::atoll(p[0].c_str()), std::atoll(p[1].c_str())});
+    sizes.push_back(shape);
   }
   std::vector<int> threads;
   for (const auto &s : split(threads_s, ','))
@@ -162,14 +169,26 @@ int main(int argc, char **argv) {
 
   std::printf("# polygrad loss_bench: reps=%d, min-time=%gs; us/call = median (min..max)\n", reps,
               min_time);
-  for (auto [N, C] : sizes) {
+  for (const pg::Shape &shape : sizes) {
+    const int64_t C = shape[1];
+    pg::Shape rows = shape; // the labels' shape (N, d1, ..., dk)
+    rows.erase(rows.begin() + 1);
+    std::string name;
+    for (int64_t d : shape)
+      name.append(name.empty() ? "" : "x").append(std::to_string(d));
     pg::manual_seed(0);
-    pg::Tensor x = pg::randn({N, C}).requires_grad_(true);
-    std::vector<int64_t> lab(N);
+    pg::Tensor x = pg::randn(shape).requires_grad_(true);
+    std::vector<int64_t> lab(pg::shape_numel(rows));
     for (auto &l : lab)
       l = (int64_t)(pg::uniform(0.f, 1.f) * C) % C;
-    pg::Tensor y = pg::from_labels(lab);
-    pg::Tensor t = pg::one_hot(y, C);
+    pg::Tensor y = pg::from_labels(lab, rows);
+    // one-hot targets in the input's layout: (N S, C) -> (N, d1..dk, C) -> (N, C, d1..dk)
+    pg::Shape last = rows, perm{0};
+    last.push_back(C);
+    for (size_t d = 1; d + 1 < shape.size(); ++d)
+      perm.push_back((int64_t)d);
+    perm.insert(perm.begin() + 1, (int64_t)shape.size() - 1);
+    pg::Tensor t = pg::one_hot(y.reshape({y.numel()}), C).reshape(last).permute(perm).contiguous();
     std::map<std::pair<int, std::string>, std::vector<double>> us;
     for (int r = 0; r < reps; ++r)
       for (int th : threads) {
@@ -177,13 +196,12 @@ int main(int argc, char **argv) {
         for (const auto &v : vars) {
           const double u = measure(v, x, y, t, min_time);
           us[{th, v.key}].push_back(u);
-          std::printf("RESULT polygrad %lldx%lld %d %s %.2f\n", (long long)N, (long long)C, th,
-                      v.key.c_str(), u);
+          std::printf("RESULT polygrad %s %d %s %.2f\n", name.c_str(), th, v.key.c_str(), u);
           std::fflush(stdout);
         }
       }
     for (const auto &v : vars) {
-      std::printf("# %lldx%lld %-34s", (long long)N, (long long)C, v.label.c_str());
+      std::printf("# %s %-34s", name.c_str(), v.label.c_str());
       for (int th : threads) {
         const auto &m = us[{th, v.key}];
         std::printf(" | %dt %9.1f us (%.1f..%.1f)", th, median(m),

@@ -8,13 +8,15 @@ bench/loss_bench.cpp and prints the side-by-side table).
 Variants (eps = 1, gamma = 2, alpha = 0.25, as /work/shared/baseline/torch_losses.py):
   ce                   F.cross_entropy(x, y)
   poly1                the composed Poly-1 CE of the PolyLoss references:
-                       F.cross_entropy(x, y, reduction='none') + eps * (1 - softmax(x).gather(1, y)), mean
-  focal                logpt = log_softmax(x).gather(1, y); -(1 - exp(logpt))**gamma * logpt, mean
+                       F.cross_entropy(x, y, reduction='none') + eps * (1 - softmax(x, 1).gather(1, y)), mean
+  focal                logpt = log_softmax(x, 1).gather(1, y); -(1 - exp(logpt))**gamma * logpt, mean
   poly1_focal          focal + eps * (1 - pt)**(gamma + 1), mean
   sigmoid_focal        torchvision.ops.sigmoid_focal_loss written out on one_hot(y) targets
   poly1_sigmoid_focal  the same + eps * (1 - p_t)**(gamma + 1)
 (the sigmoid variants take the one-hot float targets prepared outside the timed
-call, as the polygrad side does).
+call, as the polygrad side does). A size NxC is an (N, C) input, NxCxd1x...xdk a
+K-dimensional one (N, C, d1, ..., dk) with labels (N, d1, ..., dk): F.cross_entropy
+takes it as it is, the composed losses gather along the class dimension 1.
 
 Timed call: loss = fn(x, y); torch.autograd.grad(loss, x). Method as BASELINE.md
 section 4: per size, --reps rounds; in each round every thread count
@@ -40,19 +42,23 @@ def ce(x, y, t):
     return F.cross_entropy(x, y)
 
 
+def _at_label(v, y):  # v[n, y[n, ...], ...]: the class dimension is 1
+    return v.gather(1, y.unsqueeze(1)).squeeze(1)
+
+
 def poly1(x, y, t):
-    pt = F.softmax(x, dim=-1).gather(1, y[:, None])[:, 0]
+    pt = _at_label(F.softmax(x, dim=1), y)
     return (F.cross_entropy(x, y, reduction="none") + EPS * (1 - pt)).mean()
 
 
 def focal(x, y, t):
-    logpt = F.log_softmax(x, dim=-1).gather(1, y[:, None])[:, 0]
+    logpt = _at_label(F.log_softmax(x, dim=1), y)
     pt = logpt.exp()
     return (-((1 - pt) ** GAMMA) * logpt).mean()
 
 
 def poly1_focal(x, y, t):
-    logpt = F.log_softmax(x, dim=-1).gather(1, y[:, None])[:, 0]
+    logpt = _at_label(F.log_softmax(x, dim=1), y)
     pt = logpt.exp()
     return (-((1 - pt) ** GAMMA) * logpt + EPS * (1 - pt) ** (GAMMA + 1)).mean()
 
@@ -108,13 +114,15 @@ def main():
         if k not in VARIANTS:
             ap.error(f"unknown loss {k}; valid: {', '.join(VARIANTS)}")
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
+    assert all(len(s) >= 2 for s in sizes), "a size is NxC or NxCxd1x...xdk"
     print(f"# torch {torch.__version__} loss_bench.py: reps={args.reps}, min-time={args.min_time}s",
           flush=True)
-    for (N, C) in sizes:
+    for shape in sizes:
+        C, name = shape[1], "x".join(str(d) for d in shape)
         torch.manual_seed(0)
-        x = torch.randn(N, C, requires_grad=True)
-        y = torch.randint(0, C, (N,))
-        t = F.one_hot(y, C).float()
+        x = torch.randn(*shape, requires_grad=True)
+        y = torch.randint(0, C, shape[:1] + shape[2:])
+        t = F.one_hot(y, C).movedim(-1, 1).float().contiguous()
         us = {}
         for _ in range(args.reps):
             for th in threads:
@@ -122,10 +130,10 @@ def main():
                 for k in keys:
                     u = measure(VARIANTS[k], x, y, t, args.min_time)
                     us.setdefault((th, k), []).append(u)
-                    print(f"RESULT torch {N}x{C} {th} {k} {u:.2f}", flush=True)
+                    print(f"RESULT torch {name} {th} {k} {u:.2f}", flush=True)
         for k in keys:
             cols = " | ".join(f"{th}t {statistics.median(us[(th, k)]):9.1f} us" for th in threads)
-            print(f"# {N}x{C} {k:22s} | {cols}")
+            print(f"# {name} {k:22s} | {cols}")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,11 @@
 #   vs composed Poly-1 = torch's composed Poly-1 CE / polygrad's loss   (target >= 5)
 #   vs F.cross_entropy = torch's F.cross_entropy / polygrad's loss      (target > 1)
 #   vs same torch loss = torch's composed form of the same loss / polygrad's
-# at (65536, 10) and (4096, 1000), 1 and 2 threads. Medians over a shared,
-# noisy VM: differences under ~15 % are noise (see BASELINE.md section 7).
+# at (65536, 10) and (4096, 1000), 1 and 2 threads, and polygrad's time per
+# input element (ns/elem; compare a K-dimensional size such as 32x21x64x64,
+# SIZES=131072x21,32x21x64x64, with the (N, C) size of the same total).
+# Medians over a shared, noisy VM: differences under ~15 % are noise (see
+# BASELINE.md section 7).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
@@ -50,9 +53,9 @@ sizes = sorted({k[1] for k in r}, key=lambda s: [int(v) for v in s.split("x")])
 ths = sorted({k[2] for k in r})
 losses = [l for l in ["ce", "poly1", "focal", "poly1_focal", "sigmoid_focal", "poly1_sigmoid_focal"]
           if any(k[3] == l for k in r)]
-print("| N x C | threads | loss | polygrad us | torch same loss us | vs same torch loss | "
+print("| shape | threads | loss | polygrad us | ns/elem | torch same loss us | vs same torch loss | "
       "vs composed Poly-1 (>= 5) | vs F.cross_entropy (> 1) |")
-print("|---|---|---|---|---|---|---|---|")
+print("|---|---|---|---|---|---|---|---|---|")
 for s in sizes:
     for t in ths:
         ce = med.get(("torch", s, t, "ce"))
@@ -63,6 +66,10 @@ for s in sizes:
             if pg is None:
                 continue
             f = lambda a: f"{a / pg:.2f}x" if a else "-"
-            print(f"| {s} | {t} | {l} | {pg:.1f} | {tl:.1f} | {f(tl)} | {f(p1)} | {f(ce)} |")
+            numel = 1
+            for d in s.split("x"):
+                numel *= int(d)
+            print(f"| {s} | {t} | {l} | {pg:.1f} | {pg * 1e3 / numel:.2f} | {tl:.1f} | {f(tl)} | "
+                  f"{f(p1)} | {f(ce)} |")
 print(f"\n(medians of {min(n.values())}..{max(n.values())} measurements per cell)")
 EOF

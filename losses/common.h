@@ -3,7 +3,8 @@
 // hard-label vector (range check, weight sum of the non-ignored targets).
 //
 // Conventions (as PyTorch): classification losses take logits of shape (N, C)
-// and int64 labels of shape (N); `weight` / `alpha` are optional per-class
+// and int64 labels of shape (N), or K-dimensional logits (N, C, d1, ..., dk)
+// and labels (N, d1, ..., dk) (one loss per position); `weight` / `alpha` are optional per-class
 // float tensors of shape (C) (an undefined Tensor() means "all ones"); a label
 // equal to `ignore_index` adds nothing to the loss, the gradient or the mean's
 // denominator. Mean divides by the sum of the weights of the non-ignored
@@ -39,8 +40,14 @@ const char *reduction_name(Reduction r); // "none", "mean", "sum", "batchmean"
 // Throws unless r is None/Mean/Sum (or BatchMean when batchmean_ok).
 void check_reduction(const char *op, Reduction r, bool batchmean_ok = false);
 
-// input must be a float32 (N, C) tensor with C >= 1.
-void check_logits(const char *op, const Tensor &input);
+// input must be a float32 (N, C) tensor with C >= 1, or with dense_ok also
+// (N, C, d1, ..., dk) (K-dimensional inputs).
+void check_logits(const char *op, const Tensor &input, bool dense_ok = false);
+// S = d1 ... dk, the positions per sample of an (N, C, d1, ..., dk) input (1
+// for (N, C)).
+int64_t positions(const Tensor &input);
+// The labels' shape for an input: (N, C, d1, ..., dk) -> (N, d1, ..., dk).
+Shape label_shape(const Shape &input);
 // An optional per-class vector (`what` = "weight", "alpha"): undefined, or a
 // float32 tensor of shape (C) that does not require grad.
 void check_class_vector(const char *op, const char *what, const Tensor &v, int64_t C);
@@ -56,8 +63,9 @@ struct LabelStats {
   double weight_sum = 0; // sum of weight[y_i] over non-ignored i (count if no weight)
   int64_t count = 0;     // number of non-ignored labels
 };
-// Checks labels: int64 of shape (N) for an (N, C) input, every label in
-// [0, C) or equal to ignore_index (else names the index and the value).
+// Checks labels: int64 of shape (N) for an (N, C) input, (N, d1, ..., dk) for
+// (N, C, d1, ..., dk); every label in [0, C) or equal to ignore_index (else
+// names the index, [n, i1, ..., ik] for K-dimensional labels, and the value).
 // `weight` is a contiguous (C) float pointer or null.
 LabelStats scan_labels(const char *op, const Tensor &input, const Tensor &labels,
                        const float *weight, int64_t ignore_index);

@@ -23,6 +23,11 @@ Tensor cross_entropy(const Tensor &input, const Tensor &target, const CrossEntro
   check_options(o);
   const bool soft = target.defined() && target.dtype() == DType::Float32;
   if (soft || o.label_smoothing > 0.f) {
+    if (input.defined() && input.dim() > 2) // (N, C, d1, ..., dk): as rows (soft_targets.h)
+      return dense_as_rows(
+          {"cross_entropy", "CrossEntropyBackward", input, target, o.weight, o.ignore_index,
+           o.label_smoothing, o.reduction},
+          [&](const Tensor &x, const Tensor &t) { return cross_entropy(x, t, o); });
     const TargetLossPlan plan =
         plan_target_loss({"cross_entropy", "CrossEntropyBackward", input, target, o.weight,
                           o.ignore_index, o.label_smoothing, o.reduction});

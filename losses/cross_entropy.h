@@ -28,6 +28,8 @@ struct CrossEntropyOptions {
 void check_options(const CrossEntropyOptions &o); // label_smoothing in [0, 1], reduction
 
 // input: (N, C) float logits; target: int64 labels (N) or float probabilities (N, C).
+// K-dimensional: input (N, C, d1, ..., dk), labels (N, d1, ..., dk) or probabilities
+// (N, C, d1, ..., dk); reduction none gives (N, d1, ..., dk) (docs/losses.md).
 Tensor cross_entropy(const Tensor &input, const Tensor &target,
                      const CrossEntropyOptions &options = {});
 

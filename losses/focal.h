@@ -25,7 +25,8 @@ struct FocalLossOptions {
 };
 void check_options(const FocalLossOptions &o);
 
-// input: (N, C) float logits; labels: (N) int64.
+// input: (N, C) float logits; labels: (N) int64. K-dimensional: input (N, C, d1, ...,
+// dk), labels (N, d1, ..., dk); reduction none gives (N, d1, ..., dk).
 Tensor focal_loss(const Tensor &input, const Tensor &labels, const FocalLossOptions &options = {});
 
 } // namespace polygrad::losses

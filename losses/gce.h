@@ -27,7 +27,8 @@ struct GCELossOptions {
 };
 void check_options(const GCELossOptions &o); // q in (0, 1], reduction
 
-// input: (N, C) float logits; labels: (N) int64.
+// input: (N, C) float logits; labels: (N) int64. K-dimensional: input (N, C, d1, ...,
+// dk), labels (N, d1, ..., dk); reduction none gives (N, d1, ..., dk).
 Tensor gce_loss(const Tensor &input, const Tensor &labels, const GCELossOptions &options = {});
 
 } // namespace polygrad::losses

@@ -39,6 +39,24 @@ grads LossNode::apply(const Tensor &g) {
       out[k] = r;
       break;
     }
+    case GradScale::Positions: {
+      // the loss at position s of sample n only touches the C logits
+      // x[n, :, s]: each (n, c) plane of S values is scaled by g[n, :]
+      const Tensor gc = kernel::contiguous(g);
+      const float *pg = gc.data<float>(), *pG = G.data<float>();
+      const int64_t N = G.size(0), C = G.size(1), S = N * C > 0 ? G.numel() / (N * C) : 0;
+      Tensor r = Tensor::empty(G.shape());
+      float *pr = r.data<float>();
+      kernel::parallel_range(N * C, G.numel(), [&](int64_t b, int64_t e) {
+        for (int64_t q = b; q < e; ++q) {
+          const float *gs = pg + (q / C) * S;
+          for (int64_t s = 0; s < S; ++s)
+            pr[q * S + s] = pG[q * S + s] * gs[s];
+        }
+      });
+      out[k] = r;
+      break;
+    }
     case GradScale::Elementwise:
       out[k] = kernel::zip(G, g, "loss backward", [](float a, float b) { return a * b; });
       break;

@@ -5,6 +5,8 @@
 //   Scalar       (reduction mean/sum): dL/dx = g * G            (g is 0-d)
 //   Rows         (reduction none, one loss per row of an (N, C) input):
 //                dL/dx[i, :] = g[i] * G[i, :]
+//   Positions    (reduction none, one loss per position of an (N, C, d1, ...,
+//                dk) input): dL/dx[n, c, s] = g[n, s] * G[n, c, s]
 //   Elementwise  (reduction none, one loss per element): dL/dx = g * G
 // With g == 1 (the usual loss.backward()) G itself is handed on, no copy.
 #pragma once
@@ -15,7 +17,7 @@
 
 namespace polygrad::losses {
 
-enum class GradScale { Scalar, Rows, Elementwise };
+enum class GradScale { Scalar, Rows, Positions, Elementwise };
 
 class LossNode final : public Node {
 public:

@@ -18,7 +18,8 @@ struct NLLLossOptions {
 };
 void check_options(const NLLLossOptions &o);
 
-// input: (N, C) float log-probabilities; labels: (N) int64.
+// input: (N, C) float log-probabilities; labels: (N) int64. K-dimensional: input (N, C,
+// d1, ..., dk), labels (N, d1, ..., dk); reduction none gives (N, d1, ..., dk).
 Tensor nll_loss(const Tensor &input, const Tensor &labels, const NLLLossOptions &options = {});
 
 } // namespace polygrad::losses

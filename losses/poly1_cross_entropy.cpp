@@ -168,6 +168,11 @@ Tensor poly1_cross_entropy(const Tensor &input, const Tensor &target,
   const bool soft = target.defined() && target.dtype() == DType::Float32;
   const bool weighted = o.weight.defined();
   if (soft || o.label_smoothing > 0.f) {
+    if (input.defined() && input.dim() > 2) // (N, C, d1, ..., dk): as rows (soft_targets.h)
+      return dense_as_rows(
+          {"poly1_cross_entropy", "Poly1CrossEntropyBackward", input, target, o.weight,
+           o.ignore_index, o.label_smoothing, o.reduction},
+          [&](const Tensor &x, const Tensor &t) { return poly1_cross_entropy(x, t, o); });
     const TargetLossPlan plan =
         plan_target_loss({"poly1_cross_entropy", "Poly1CrossEntropyBackward", input, target,
                           o.weight, o.ignore_index, o.label_smoothing, o.reduction});

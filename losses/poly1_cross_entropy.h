@@ -42,6 +42,8 @@ struct Poly1CrossEntropyOptions {
 void check_options(const Poly1CrossEntropyOptions &o);
 
 // input: (N, C) float logits; target: int64 labels (N) or float probabilities (N, C).
+// K-dimensional: input (N, C, d1, ..., dk), labels (N, d1, ..., dk) or probabilities
+// (N, C, d1, ..., dk); reduction none gives (N, d1, ..., dk) (docs/losses.md).
 Tensor poly1_cross_entropy(const Tensor &input, const Tensor &target,
                            const Poly1CrossEntropyOptions &options = {});
 

@@ -45,7 +45,8 @@ struct Poly1FocalLossOptions {
 };
 void check_options(const Poly1FocalLossOptions &o);
 
-// input: (N, C) float logits; labels: (N) int64.
+// input: (N, C) float logits; labels: (N) int64. K-dimensional: input (N, C, d1, ...,
+// dk), labels (N, d1, ..., dk); reduction none gives (N, d1, ..., dk).
 Tensor poly1_focal_loss(const Tensor &input, const Tensor &labels,
                         const Poly1FocalLossOptions &options = {});
 

@@ -27,7 +27,8 @@ struct PolyLossOptions {
 };
 void check_options(const PolyLossOptions &o);
 
-// input: (N, C) float logits; labels: (N) int64.
+// input: (N, C) float logits; labels: (N) int64. K-dimensional: input (N, C, d1, ...,
+// dk), labels (N, d1, ..., dk); reduction none gives (N, d1, ..., dk).
 Tensor poly_loss(const Tensor &input, const Tensor &labels, const PolyLossOptions &options = {});
 
 } // namespace polygrad::losses

@@ -31,6 +31,26 @@ TargetLossPlan plan_target_loss(const TargetLossArgs &a) {
   return p;
 }
 
+Tensor dense_as_rows(const TargetLossArgs &a,
+                     const std::function<Tensor(const Tensor &, const Tensor &)> &rows) {
+  check_logits(a.op, a.input, true);
+  check_reduction(a.op, a.reduction);
+  const bool soft = a.target.defined() && a.target.dtype() == DType::Float32;
+  if (soft)
+    check_same_shape(a.op, "target probabilities", a.input, a.target);
+  else // the labels' shape and range; the weights are checked on the rows
+    scan_labels(a.op, a.input, a.target, nullptr, a.ignore_index);
+  const int64_t k = a.input.dim(), N = a.input.size(0), C = a.input.size(1);
+  const int64_t NS = N * positions(a.input);
+  Shape perm{0}; // (N, C, d1, ..., dk) -> (N, d1, ..., dk, C)
+  for (int64_t d = 2; d < k; ++d)
+    perm.push_back(d);
+  perm.push_back(1);
+  auto to_rows = [&](const Tensor &t) { return t.permute(perm).reshape({NS, C}); };
+  const Tensor out = rows(to_rows(a.input), soft ? to_rows(a.target) : a.target.reshape({NS}));
+  return a.reduction == Reduction::None ? out.reshape(label_shape(a.input.shape())) : out;
+}
+
 TargetPass::TargetPass(const TargetLossPlan &p, double D) : plan_(p), D_(D) {
   const TargetLossArgs &a = p.args;
   N = a.input.size(0), C = a.input.size(1);

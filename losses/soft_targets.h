@@ -64,6 +64,19 @@ struct TargetLossPlan {
 };
 TargetLossPlan plan_target_loss(const TargetLossArgs &args);
 
+// K-dimensional inputs (PyTorch's cross_entropy semantics): logits (N, C, d1,
+// ..., dk) with int64 labels (N, d1, ..., dk) or float probabilities shaped
+// like the input. Not native to this engine: after validating the arguments
+// here (so errors name the K-dimensional shapes), the input and a soft target
+// become rows, (N S, C) with S = d1 ... dk, through differentiable views
+// (permute(0, 2, ..., k+1, 1) then reshape: one copy of each, and the same
+// way back for their gradients), labels become (N S); rows(input, target)
+// computes the (N, C) loss and reduction none's per-row losses come back as
+// (N, d1, ..., dk). Every mean is then PyTorch's: hard labels divide by the
+// weight sum of the non-ignored positions, soft targets by N S.
+Tensor dense_as_rows(const TargetLossArgs &args,
+                     const std::function<Tensor(const Tensor &, const Tensor &)> &rows);
+
 // The state of one pass: inputs, outputs, constants (soft_targets.cpp), and
 // the per-row work that is the same for every loss (prepare, inline below:
 // as an out-of-line call per row it cost 3 % at C = 10).

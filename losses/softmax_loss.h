@@ -19,6 +19,16 @@
 // backward only scales it by the upstream gradient. Rows are split across
 // OpenMP threads; phi runs on blocks of up to 256 rows so your loop over the
 // block vectorises.
+//
+// K-dimensional inputs, as PyTorch's cross_entropy: logits (N, C, d1, ...,
+// dk) with labels (N, d1, ..., dk). Every position (n, d1, ..., dk) is a row
+// of the math above, its logits z[n, :, d1, ..., dk] at class stride S = d1
+// ... dk. The engine runs them in place, in blocks of up to 256 contiguous
+// positions of one sample: classes in the outer loop, positions in the inner
+// (vectorised) one, the gradient written in the input's layout; the per-row
+// stage (log Pt, phi, masking, the gradient's factors) is the same code for
+// both layouts. Reduction none gives the losses in the labels' shape; mean
+// divides by the weight sum over every non-ignored position.
 #pragma once
 
 #include <functional>
@@ -69,8 +79,8 @@ template <class F> RowLossFn rowwise(F f) {
 struct SoftmaxLossArgs {
   const char *op = "";        // for error messages, e.g. "poly1_cross_entropy"
   const char *node_name = ""; // the grad_fn's name, e.g. "Poly1CrossEntropyBackward"
-  Tensor input{};             // (N, C) float logits
-  Tensor labels{};            // (N) int64 class ids
+  Tensor input{};             // (N, C) or (N, C, d1, ..., dk) float logits
+  Tensor labels{};            // (N) or (N, d1, ..., dk) int64 class ids
   Tensor weight{};            // (C) class weights, or undefined
   int64_t ignore_index = -100;
   Reduction reduction = Reduction::Mean;
@@ -81,13 +91,15 @@ struct SoftmaxLossPlan {
   SoftmaxLossArgs args;
   Tensor input, labels, weight; // contiguous
   LabelStats stats;             // weight sum and count of the non-ignored labels
+  int64_t positions = 1;        // S = d1 ... dk per sample (1 for (N, C))
 };
 SoftmaxLossPlan plan_softmax_loss(const SoftmaxLossArgs &args);
 
 // Step 2: the fused pass. `mean_denominator` is D for Reduction::Mean
 // (usually plan.stats.weight_sum, as PyTorch's cross_entropy); ignored for
-// none/sum. Returns the reduced loss (0-d) or the per-row losses (N), recorded
-// as one graph node when the input requires grad.
+// none/sum. Returns the reduced loss (0-d) or the per-row losses (N) (per
+// position, (N, d1, ..., dk), for a K-dimensional input), recorded as one
+// graph node when the input requires grad.
 Tensor run_softmax_loss(const SoftmaxLossPlan &plan, double mean_denominator, const RowLossFn &phi);
 
 } // namespace polygrad::losses

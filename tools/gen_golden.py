@@ -5,7 +5,7 @@ Run with Debian's python3-torch:
 
   /usr/bin/python3 tools/gen_golden.py [area ...]           rewrite tests/fixtures
   /usr/bin/python3 tools/gen_golden.py --out DIR [area ...] write into DIR instead
-  /usr/bin/python3 tools/gen_golden.py --check [area ...]   drift check
+  /usr/bin/python3 tools/gen_golden.py --check [area ...]   drift + independence check
 
 Each area is a module tools/golden/<area>.py with a generate() function that
 writes its fixtures through golden_io (write_fixture, or fixture_path for
@@ -20,15 +20,27 @@ committed fixtures are what the committed generator produces (nobody edited a
 fixture by hand or changed a generator without rerunning it). It needs torch,
 so it is not a ctest; run it after touching tools/golden/ or tests/fixtures/.
 
-Reproducibility: every area starts from torch.manual_seed(0) (most also draw
-from their own seeded torch.Generator), so an area run alone writes the same
-bytes as in a full run, and torch runs single-threaded, so no reduction
-depends on the machine's core count.
+Fixtures that do not churn: every random value comes from golden_io.rng(name),
+a generator seeded by the name of the case that draws it, so adding a case
+rewrites no other fixture. --check also tests that property: it regenerates
+once more with a dummy case run in front of every case (before each rng() call
+it draws from torch's global RNG, seeded differently, and from every generator
+handed out before) and requires every fixture byte-identical to the plain run;
+a case that depends on what ran before it (the global RNG, a stream shared
+with an earlier case) changes. It also rejects a generator that seeds
+anything itself (Generator(, seed( in tools/golden/*.py). What it cannot see is
+one rng() stream drawn by several cases with no rng() call between them: give
+every case its own rng("<fixture>.<case>").
+
+Reproducibility: torch runs single-threaded, so no reduction depends on the
+machine's core count, and an area run alone writes the same bytes as in a full
+run.
 """
 import argparse
 import filecmp
 import importlib
 import os
+import re
 import sys
 import tempfile
 
@@ -44,31 +56,67 @@ def all_areas():
                   if f.endswith(".py") and not f.startswith("_"))
 
 
-def generate(areas, out_dir):
+def generate(areas, out_dir, dummy_cases=False):
     """Runs the areas' generators into out_dir; returns the written file names
-    (relative to out_dir)."""
+    (relative to out_dir). dummy_cases: run a dummy case in front of every case
+    (see the module's docstring)."""
     import torch
     torch.set_num_threads(1)
     golden_io.set_fixture_dir(out_dir)
     golden_io.WRITTEN.clear()
+    patched_rng = _with_dummy_case(golden_io.rng) if dummy_cases else golden_io.rng
     for area in areas:
         mod = importlib.import_module(area)
-        print(f"gen_golden: {area}")
-        torch.manual_seed(0)
-        mod.generate()
+        print(f"gen_golden: {area}" + (" (a dummy case in front of every case)" if dummy_cases else ""))
+        torch.manual_seed(1 if dummy_cases else 0)  # no fixture may depend on it
+        if hasattr(mod, "rng"):  # the areas import it by name: patch their copy
+            mod.rng = patched_rng
+        try:
+            mod.generate()
+        finally:
+            if hasattr(mod, "rng"):
+                mod.rng = golden_io.rng
     return sorted({os.path.relpath(p, out_dir) for p in golden_io.WRITTEN})
 
 
+def _with_dummy_case(rng):
+    """rng, with a dummy case drawing from everything a case must not share
+    before each case's generator is made."""
+    import torch
+    handed_out, names = [], set()
+
+    def rng_after_dummy(name):
+        # Two cases under one name would draw the same values.
+        assert name not in names, f"rng({name!r}) asked for twice: a case name must be unique"
+        names.add(name)
+        torch.rand(3)
+        for g in handed_out:
+            torch.rand(3, generator=g)
+        handed_out.append(rng(name))
+        return handed_out[-1]
+    return rng_after_dummy
+
+
+def _differ(files, dir_a, dir_b):
+    return [f for f in files if os.path.exists(os.path.join(dir_b, f))
+            and not filecmp.cmp(os.path.join(dir_a, f), os.path.join(dir_b, f), shallow=False)]
+
+
 def check(areas, full):
-    """Regenerates into a temporary folder and diffs with tests/fixtures.
-    Returns the number of problems (0: no drift)."""
+    """Regenerates into a temporary folder and diffs with tests/fixtures, and
+    once more with a dummy case in front of every case. Returns the number of
+    problems (0: no drift, no case depending on another)."""
     committed = golden_io.DEFAULT_FIXTURE_DIR
-    with tempfile.TemporaryDirectory(prefix="pg_golden_") as tmp:
+    with tempfile.TemporaryDirectory(prefix="pg_golden_") as tmp, \
+            tempfile.TemporaryDirectory(prefix="pg_golden_dummy_") as tmp_dummy:
         written = generate(areas, tmp)
-        differ = [f for f in written if os.path.exists(os.path.join(committed, f))
-                  and not filecmp.cmp(os.path.join(tmp, f), os.path.join(committed, f),
-                                      shallow=False)]
+        differ = _differ(written, tmp, committed)
         new = [f for f in written if not os.path.exists(os.path.join(committed, f))]
+        with_dummy = generate(areas, tmp_dummy, dummy_cases=True)
+        assert with_dummy == written, "a dummy case changed which fixtures are written"
+        dependent = _differ(written, tmp_dummy, tmp)
+    self_seeded = [f"tools/golden/{a}.py" for a in areas if re.search(
+        r"Generator\(|seed\(", open(os.path.join(HERE, "golden", a + ".py")).read())]
     stale = []
     if full:
         for root, _, files in os.walk(committed):
@@ -78,14 +126,19 @@ def check(areas, full):
                     stale.append(rel)
     for title, files in (("differ from the generator's output", differ),
                          ("are written by the generator but not committed", new),
-                         ("are committed but no generator writes them", sorted(stale))):
+                         ("are committed but no generator writes them", sorted(stale)),
+                         ("change with a dummy case in front of every case (a case depends on "
+                          "what ran before it: draw only from rng(<its name>))", dependent)):
         if files:
             print(f"gen_golden --check: {len(files)} fixture(s) {title}:")
             for f in files:
                 print(f"  tests/fixtures/{f}")
-    problems = len(differ) + len(new) + len(stale)
+    for f in self_seeded:
+        print(f"gen_golden --check: {f} makes or seeds a generator itself: use golden_io.rng(name)")
+    problems = len(differ) + len(new) + len(stale) + len(dependent) + len(self_seeded)
     if not problems:
-        print(f"gen_golden --check: no drift ({len(written)} fixtures identical)")
+        print(f"gen_golden --check: no drift ({len(written)} fixtures identical), and none "
+              "changes with a dummy case in front of every case")
     return problems
 
 

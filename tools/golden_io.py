@@ -1,4 +1,6 @@
-"""Writes fixture files in the text format tests/golden.h reads.
+"""The golden generators' shared helpers: rng(name), each case's own random
+stream, and the writers of the fixture files in the text format tests/golden.h
+reads.
 
     tensor <name> <float32|int64> <ndim> <dims...>
     <values>
@@ -9,11 +11,24 @@ tools/gen_golden.py points it elsewhere with set_fixture_dir() for --out and
 build its paths with fixture_path(), never from its own copy of the folder.
 """
 import os
+import zlib
 
 DEFAULT_FIXTURE_DIR = os.path.normpath(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures"))
 FIXTURE_DIR = DEFAULT_FIXTURE_DIR
 WRITTEN = []  # every path fixture_path() gave out, for gen_golden.py --check
+
+
+def rng(name):
+    """The generator a case (or a group of cases sharing inputs) draws from,
+    seeded by its name: adding, removing or reordering cases never changes what
+    another case draws, so regenerating rewrites no other fixture. Every random
+    value of a fixture comes from here, never from torch's global RNG or a
+    generator shared by several cases (tools/gen_golden.py --check tests both).
+    A name is unique across all areas (e.g. '<fixture>.<case>'); a case needing
+    several independent streams takes '<name>.<what>'."""
+    import torch
+    return torch.Generator().manual_seed(zlib.crc32(name.encode()))
 
 
 def set_fixture_dir(path):

@@ -64,6 +64,7 @@ class Mutant:
 
 LOSS_TESTS = "[losses]"
 THREAD_LOSS_TESTS = "[losses],threads: every loss family*"
+DENSE_TESTS = "[dense]"
 CONV_TESTS = "nn golden*,nn conv2d*,threads: conv2d*,nn gradcheck: conv2d*"
 POOL_TESTS = "nn golden*,nn max_pool2d*,nn relu_max_pool2d*,threads: pooling*,nn gradcheck: pooling"
 OPTIM_TESTS = "[optim]"
@@ -71,8 +72,8 @@ OPTIM_TESTS = "[optim]"
 MUTANTS = [
     # ---------------------------------------------------------------- losses
     Mutant("softmax_label_grad_sign", "losses/softmax_loss.cpp",
-           "er[yy[r]] = -f * rest[r];",
-           "er[yy[r]] = f * rest[r];",
+           "fy[r] = -f[r] * rest[r];",
+           "fy[r] = f[r] * rest[r];",
            "sign", "hard-label softmax engine: the label's gradient entry p_y - 1 = -rest/s flips sign",
            LOSS_TESTS),
     Mutant("softmax_grad_1pct", "losses/softmax_loss.cpp",
@@ -81,8 +82,8 @@ MUTANTS = [
            "1%-backward", "every hard-label softmax loss's gradient is 1 % too large (values unchanged)",
            LOSS_TESTS),
     Mutant("softmax_block_skip_partition", "losses/softmax_loss.cpp",
-           "for (int64_t b = b0; b < b1; ++b) {\n      const int64_t r0 = b * R",
-           "for (int64_t b = b0 + (b0 > 0); b < b1; ++b) {\n      const int64_t r0 = b * R",
+           "for (int64_t b = b0; b < b1; ++b) {\n      if (dense) {",
+           "for (int64_t b = b0 + (b0 > 0); b < b1; ++b) {\n      if (dense) {",
            "partition", "softmax engine: every worker but the first skips its first block of rows",
            THREAD_LOSS_TESTS),
     Mutant("softmax_grad_denominator", "losses/softmax_loss.cpp",
@@ -92,10 +93,52 @@ MUTANTS = [
            "(differs with class weights or ignored labels)",
            LOSS_TESTS),
     Mutant("softmax_rowloss_last_row", "losses/softmax_loss.cpp",
-           "std::copy(loss, loss + nr, io.row_loss + r0);",
-           "std::copy(loss, loss + nr - 1, io.row_loss + r0);",
+           "std::copy(loss, loss + nr, row_loss);",
+           "std::copy(loss, loss + nr - 1, row_loss);",
            "off-by-one", "softmax engine, reduction none: the last row of each block is not written",
            LOSS_TESTS),
+    # K-dimensional inputs (N, C, d1, ..., dk): the dense block and its neighbours
+    Mutant("dense_class_stride", "losses/softmax_loss.cpp",
+           "const float *zj = zb + j * S;\n    float *ej = E + j * es;",
+           "const float *zj = zb + j * np;\n    float *ej = E + j * es;",
+           "swapped-index", "dense block: the exp pass reads class j of the logits at stride np "
+           "(the block's width) instead of S",
+           DENSE_TESTS),
+    Mutant("dense_drop_weight", "losses/softmax_loss.cpp",
+           "const double acc = st.finish(io, phi, np, io.row_loss ? io.row_loss + n * S + s0 : nullptr);",
+           "BlockIO uw = io;\n  uw.w = nullptr;\n  const double acc = st.finish(uw, phi, np, io.row_loss ? io.row_loss + n * S + s0 : nullptr);",
+           "dropped-term", "dense block: the positions' class weights are dropped (the mean still "
+           "divides by the weight sum)",
+           DENSE_TESTS),
+    Mutant("dense_label_entry_add", "losses/softmax_loss.cpp",
+           "E[st.yy[k] * es + k] = st.fy[k];",
+           "E[st.yy[k] * es + k] += st.fy[k];",
+           "dropped-term", "dense block: the label's gradient entry adds -f rest to f e_y instead of "
+           "replacing it",
+           DENSE_TESTS),
+    Mutant("dense_last_position", "losses/softmax_loss.cpp",
+           "np = std::min(R, S - s0);",
+           "np = std::min(R, S - s0 - 1);",
+           "off-by-one", "dense engine: the last position of every sample is skipped",
+           DENSE_TESTS),
+    Mutant("dense_positions_backward", "losses/loss_node.cpp",
+           "const float *gs = pg + (q / C) * S;",
+           "const float *gs = pg + (q / C);",
+           "swapped-index", "reduction none on a K-dimensional input: plane (n, c) is scaled by the "
+           "upstream gradient at the wrong offset",
+           DENSE_TESTS),
+    Mutant("dense_nll_layout", "losses/nll.cpp",
+           "-weight(yi) * x[(n * C + yi) * S + s];",
+           "-weight(yi) * x[(n * S + s) * C + yi];",
+           "swapped-index", "nll_loss on (N, C, d1, ..., dk) reads the input as if the classes were "
+           "last",
+           DENSE_TESTS),
+    Mutant("dense_rows_no_permute", "losses/soft_targets.cpp",
+           "return t.permute(perm).reshape({NS, C});",
+           "return t.reshape({NS, C});",
+           "swapped-index", "label smoothing / soft targets on K-dimensional inputs: rows taken "
+           "without moving the classes last",
+           DENSE_TESTS),
     Mutant("soft_ls_denominator", "losses/soft_targets.cpp",
            ": (j == y ? 1.f - ls : 0.f) + ls / C;",
            ": (j == y ? 1.f - ls : 0.f) + ls / (C - 1);",

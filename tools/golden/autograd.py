@@ -10,15 +10,16 @@ Writes
                           maximum/minimum, pow with both args, sigmoid, tanh, exp
   autograd_reduce.txt     a reduction chain: sum/mean/max/min/logsumexp over
                           dims (keepdim or not), softmax, select, full max
-Inputs are drawn in float32 and stored as such; the graphs are evaluated in
-float64 so the fixtures hold the exact answer for those inputs (the C++ tests
-compare float32 results to them at 1e-5 relative).
+Inputs are drawn in float32, each graph's from its own rng(<fixture>), and
+stored as such; the graphs are evaluated in float64 so the fixtures hold the
+exact answer for those inputs (the C++ tests compare float32 results to them
+at 1e-5 relative).
 The forwards must match tests/test_autograd_golden.cpp exactly.
 Run: /usr/bin/python3 tools/gen_golden.py autograd
 """
 import torch
 
-from golden_io import write_fixture
+from golden_io import rng, write_fixture
 
 
 def _leaves(g, shapes, scale=1.0):
@@ -59,9 +60,8 @@ def reduce_chain(x):
 
 
 def generate():
-    g = torch.Generator().manual_seed(2024)
-
     # --- MLP with softmax cross-entropy ---
+    g = rng("autograd_mlp")
     f32, t = _leaves(g, {"x": (8, 5), "W1": (5, 16), "b1": (16,), "W2": (16, 4), "b2": (4,)})
     f32["W1"] *= 0.5
     f32["W2"] *= 0.5
@@ -79,7 +79,8 @@ def generate():
                   "2-layer MLP, softmax cross-entropy from primitives (tools/golden/autograd.py)")
 
     # --- broadcasting-heavy expression ---
-    f32, t = _leaves(g, {"a": (3, 1), "b": (1, 4), "c": (2, 3, 4), "d": (4,), "e": ()})
+    f32, t = _leaves(rng("autograd_broadcast"),
+                     {"a": (3, 1), "b": (1, 4), "c": (2, 3, 4), "d": (4,), "e": ()})
     q, total = broadcast(t["a"], t["b"], t["c"], t["d"], t["e"])
     total.backward()
     out = dict(f32)
@@ -91,7 +92,7 @@ def generate():
                   "broadcasting-heavy expression (tools/golden/autograd.py)")
 
     # --- reduction chain ---
-    f32, t = _leaves(g, {"x": (3, 4, 5)})
+    f32, t = _leaves(rng("autograd_reduce"), {"x": (3, 4, 5)})
     m1, mx, lse, total = reduce_chain(t["x"])
     total.backward()
     out = dict(f32)

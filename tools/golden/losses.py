@@ -14,23 +14,13 @@ reduction none), and the results <case>.loss, <case>.gx (d loss / d x) and, wher
 the target is differentiable, <case>.gt. The options of each case are spelled out
 in the C++ test next to the case name.
 """
-import zlib
-
 import torch
 import torch.nn.functional as F
 
-from golden_io import write_binary_fixture, write_fixture
+from golden_io import rng, write_binary_fixture, write_fixture
 
 D = torch.float64
 IGN = -100
-
-
-def rng(name):
-    """The generator a case (or a group of cases sharing inputs) draws from,
-    seeded by its name: adding, removing or reordering cases never changes what
-    another case draws, so regenerating rewrites no other fixture
-    (tools/gen_golden.py --check shows it). Nothing here uses torch's global RNG."""
-    return torch.Generator().manual_seed(zlib.crc32(name.encode()))
 
 
 def _rand(g, *shape, scale=2.0):
@@ -96,10 +86,12 @@ class Cases:
 
 # ----- softmax losses written with torch ops (issue 4's formulas) -----
 def _hard_parts(x, y, w, ignore_index):
+    """Per row (or per position of a K-dimensional x (N, C, d1, ..., dk) with
+    labels (N, d1, ..., dk)): the 0/1 mask, log Pt and the label's weight."""
     valid = y != ignore_index
     yy = torch.where(valid, y, torch.zeros_like(y))
     lp = F.log_softmax(x, dim=1)
-    logpt = lp.gather(1, yy[:, None])[:, 0]
+    logpt = lp.gather(1, yy.unsqueeze(1)).squeeze(1)
     wy = (w[yy] if w is not None else torch.ones_like(logpt)) * valid.to(D)
     return valid.to(D), logpt, wy
 
@@ -108,23 +100,26 @@ def poly1_ref(eps, weighting="both", reduction="mean", ls=0.0, ignore_index=IGN,
     """Poly-1 CE: CE + eps (1 - Pt), Pt = sum_j t_j p_j; weighting as in issue 4."""
 
     def fn(x, y, w, _):
+        # x (N, C) or (N, C, d1, ..., dk): class dimension 1, rows = the rest
         C = x.shape[1]
+        rows = x.shape[:1] + x.shape[2:]
+        cw = None if w is None else w.view((1, C) + (1,) * (x.dim() - 2))  # w along dim 1
         lp = F.log_softmax(x, dim=1)
         p = lp.exp()
         if y.dtype == torch.int64:
             valid = (y != ignore_index).to(D)
             yy = torch.where(y != ignore_index, y, torch.zeros_like(y))
-            t = (1 - ls) * F.one_hot(yy, C).to(D) + ls / C
+            t = (1 - ls) * F.one_hot(yy, C).movedim(-1, 1).to(D) + ls / C
             ce = F.cross_entropy(x, y, weight=w, ignore_index=ignore_index, label_smoothing=ls,
                                  reduction="none")
-            wrow = (w[yy] if w is not None else torch.ones(len(y), dtype=D)) * valid
+            wrow = (w[yy] if w is not None else torch.ones(rows, dtype=D)) * valid
             n, W = valid.sum(), wrow.sum()
         else:
             t = (1 - ls) * y + ls / C
-            valid = torch.ones(len(y), dtype=D)
+            valid = torch.ones(rows, dtype=D)
             ce = F.cross_entropy(x, y, weight=w, label_smoothing=ls, reduction="none")
-            wrow = (w * t).sum(1) if w is not None else torch.ones(len(y), dtype=D)
-            n = W = torch.tensor(float(len(y)), dtype=D)
+            wrow = (cw * t).sum(1) if w is not None else torch.ones(rows, dtype=D)
+            n = W = torch.tensor(float(valid.numel()), dtype=D)
         pt = (t * p).sum(1)
         m = w.mean() if w is not None else 1.0
         if weighting == "both":
@@ -159,12 +154,17 @@ def poly_n_ref(epsilons, reduction="mean", ignore_index=IGN, masked=False):
     return fn
 
 
-def focal_ref(gamma, eps=0.0, reduction="mean", ignore_index=IGN, masked=False):
-    """Softmax focal: -alpha_y (1-Pt)^gamma log Pt (+ eps alpha_y (1-Pt)^(gamma+1))."""
+def focal_ref(gamma, eps=0.0, reduction="mean", ignore_index=IGN, masked=False,
+              alpha_on_poly=True):
+    """Softmax focal: -alpha_y (1-Pt)^gamma log Pt (+ eps alpha_y (1-Pt)^(gamma+1));
+    alpha_on_poly=False: the eps term without alpha_y and the mean over the count."""
 
     def fn(x, y, a, _):
         valid, logpt, ay = _hard_parts(x, y, a, ignore_index)
         q = 1 - logpt.exp()
+        if not alpha_on_poly:
+            per = ay * -(q ** gamma) * logpt + valid * eps * q ** (gamma + 1)
+            return _reduce(_mask(per, valid, masked), reduction, valid.sum())
         per = -(q ** gamma) * logpt + eps * q ** (gamma + 1)
         return _reduce(_mask(ay * per, valid, masked), reduction, ay.sum())
 
@@ -764,6 +764,89 @@ def gce_cases():
 # [/doc:golden]
 
 
+# ----- K-dimensional inputs (N, C, d1, ..., dk), tests/test_losses_dense.cpp -----
+DENSE_SHAPES = {1: (3, 5, 7), 2: (2, 4, 3, 5), 3: (2, 3, 2, 3, 4)}
+
+
+def dense_cases():
+    """Every softmax-family loss on logits (N, C, d1, ..., dk), k = 1, 2, 3, with
+    labels (N, d1, ..., dk): F.cross_entropy / F.nll_loss on the K-dimensional
+    tensors themselves (PyTorch's semantics), the other losses' formulas written
+    per position with torch ops. Per k one shared set of inputs dK.x (logits),
+    dK.lp (log-probabilities, for nll), dK.y (labels), dK.yi (labels with ignored
+    positions), dK.w (class weights), dK.p (probabilities shaped like x); the
+    C++ test names each case's inputs and options."""
+    c = Cases()
+    for k, shape in DENSE_SHAPES.items():
+        g = rng(f"dense_cases_k{k}")
+        N, C = shape[0], shape[1]
+        rows = (N,) + shape[2:]
+        x = _rand(g, *shape)
+        y = torch.randint(0, C, rows, generator=g)
+        yi = y.clone().view(-1)
+        yi[torch.randperm(yi.numel(), generator=g)[: yi.numel() // 4]] = IGN
+        yi = yi.view(rows)
+        w = torch.rand(C, generator=g).float() + 0.25
+        probs = torch.softmax(torch.randn(*shape, generator=g) * 2, 1).float()
+        lp = F.log_softmax(x.to(D), 1).float()
+        p = f"d{k}"
+        c.t.update({f"{p}.x": x, f"{p}.lp": lp, f"{p}.y": y, f"{p}.yi": yi, f"{p}.w": w,
+                    f"{p}.p": probs})
+
+        def add(name, inp, tgt, fn, weighted=False, target_grad=False):
+            c.add(f"{p}_{name}", inp, tgt, fn, w=w if weighted else None,
+                  target_grad=target_grad, store_inputs=False)
+
+        def ce(**kw):
+            return lambda x, y, w, _: F.cross_entropy(x, y, weight=w, **kw)
+
+        def nll(**kw):
+            return lambda x, y, w, _: F.nll_loss(x, y, weight=w, **kw)
+
+        add("ce", x, y, ce())
+        add("ce_w_ignore", x, yi, ce(), True)
+        add("ce_w_ignore_sum", x, yi, ce(reduction="sum"), True)
+        add("ce_w_ignore_none", x, yi, ce(reduction="none"), True)
+        add("ce_ignore2_sum", x, y, ce(ignore_index=2, reduction="sum"))
+        add("ce_ls_w_ignore", x, yi, ce(label_smoothing=0.1), True)
+        add("ce_ls_none", x, yi, ce(label_smoothing=0.2, reduction="none"), True)
+        add("ce_soft", x, probs, ce(), target_grad=True)
+        add("ce_soft_w_ls_sum", x, probs, ce(label_smoothing=0.1, reduction="sum"), True, True)
+        add("ce_soft_none", x, probs, ce(reduction="none"), True, True)
+        add("nll_w_ignore", lp, yi, nll(), True)
+        add("nll_w_ignore_none", lp, yi, nll(reduction="none"), True)
+        add("nll_sum", lp, y, nll(reduction="sum"))
+        add("poly1_eps2", x, y, poly1_ref(2.0))
+        add("poly1_w_ignore", x, yi, poly1_ref(1.0), True)
+        add("poly1_ce_only_sum", x, yi, poly1_ref(-0.5, "ce_only", reduction="sum"), True)
+        add("poly1_ce_only", x, yi, poly1_ref(2.0, "ce_only"), True)
+        add("poly1_rescaled_none", x, yi, poly1_ref(1.5, "rescaled_pt", reduction="none"), True)
+        add("poly1_rescaled", x, yi, poly1_ref(2.0, "rescaled_pt"), True)
+        add("poly1_ls_w_ignore", x, yi, poly1_ref(1.0, ls=0.1), True)
+        add("poly1_soft_w", x, probs, poly1_ref(2.0), True, True)
+        add("poly1_soft_none", x, probs, poly1_ref(1.0, ls=0.1, reduction="none"),
+            target_grad=True)
+        add("poly_w_ignore", x, yi, poly_n_ref([2.0, -0.3, 0.1]), True)
+        add("poly_none", x, yi, poly_n_ref([-1.0, 1.0], reduction="none"), True)
+        add("poly_sum", x, y, poly_n_ref([1.0, 0.5], reduction="sum"))
+        add("focal_w_ignore", x, yi, focal_ref(2.0), True)
+        add("focal_g0p5_none", x, yi, focal_ref(0.5, reduction="none"), True)
+        add("focal_sum", x, y, focal_ref(1.0, reduction="sum"))
+        add("poly1_focal_w_ignore", x, yi, focal_ref(2.0, eps=1.0), True)
+        add("poly1_focal_none", x, yi, focal_ref(0.5, eps=2.0, reduction="none"), True)
+        add("poly1_focal_off_sum", x, yi, focal_ref(2.0, eps=1.0, reduction="sum",
+                                                    alpha_on_poly=False), True)
+        add("poly1_focal_off", x, yi, focal_ref(1.5, eps=-0.5, alpha_on_poly=False), True)
+        add("gce_w_ignore", x, yi, gce_ref(0.7), True)
+        add("gce_none", x, yi, gce_ref(0.3, reduction="none"), True)
+        add("gce_sum", x, y, gce_ref(1.0, reduction="sum"))
+    for key in [key for key in c.t if key.endswith(".w") and key.count("_")]:
+        del c.t[key]  # every weighted case uses its dK.w
+    write_fixture("losses_dense.txt", c.t,
+                  "Softmax-family losses on K-dimensional inputs (N, C, d1, ..., dk) vs PyTorch "
+                  "(tools/golden/losses.py dense_cases)")
+
+
 def generate():
     import warnings
     warnings.filterwarnings("ignore", message="reduction: 'mean' divides")  # kl_div's notice
@@ -772,5 +855,6 @@ def generate():
     pointwise_cases()
     poly1_focal_convention_cases()
     big_cases()  # no torch RNG: its inputs come from hash_inputs
-    degenerate_cases()  # its own torch.Generator
+    degenerate_cases()
     gce_cases()
+    dense_cases()

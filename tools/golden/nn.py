@@ -27,7 +27,9 @@ Writes
                      shortcut, relu) in train mode: output, input gradient,
                      every parameter's gradient (state_dict names) and the
                      running statistics after the step
-Inputs and weights are drawn in float32 and stored; the layers are evaluated
+Inputs and weights are drawn in float32 and stored, each case from its own
+rng("<fixture>.<case>") (cases sharing an input draw it from one named
+stream first), so adding a case changes no other; the layers are evaluated
 in float64 from those values (so the fixtures hold the exact answer for the
 stored inputs) and the tests load the same weights into polygrad's layers.
 Run: /usr/bin/python3 tools/gen_golden.py nn
@@ -36,19 +38,20 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from golden_io import write_fixture
+from golden_io import rng, write_fixture
 
 
 def _f32(g, *shape, scale=1.0):
     return (torch.randn(*shape, generator=g) * scale).float()
 
 
-def _run(fn, inputs, gy_gen, prefix, out):
+def _run(fn, inputs, g, prefix, out):
     """inputs: name -> float32 tensor (requires grad). Evaluates fn in float64,
-    backpropagates gy and stores inputs, y, gy and the gradients."""
+    backpropagates gy (drawn from the case's generator g) and stores inputs, y,
+    gy and the gradients."""
     leaves = {k: v.double().requires_grad_(True) for k, v in inputs.items()}
     y = fn(**leaves)
-    gy = torch.randn(*y.shape, generator=gy_gen).float()
+    gy = torch.randn(*y.shape, generator=g).float()
     y.backward(gy.double())
     for k, v in inputs.items():
         out[f"{prefix}.{k}"] = v
@@ -58,10 +61,28 @@ def _run(fn, inputs, gy_gen, prefix, out):
         out[f"{prefix}.d{k}"] = v.grad
 
 
-def gen_linear(g):
+def _unary(fixture, cases, out):
+    """cases: (name, x or the shape to draw it with, fn); a shape is drawn from
+    the case's own generator, a tensor is an input several cases share."""
+    for name, x, fn in cases:
+        g = rng(f"{fixture}.{name}")
+        x = _f32(g, *x) if isinstance(x, tuple) else x
+        _run(lambda x, fn=fn: fn(x), {"x": x}, g, name, out)
+
+
+def _conv_inputs(g, xs, ws, bias):
+    ins = {"x": _f32(g, *xs), "w": _f32(g, *ws)}
+    if bias:
+        ins["b"] = _f32(g, ws[0])
+    return ins
+
+
+def gen_linear():
     out = {}
+    g = rng("nn_linear.lin")
     _run(lambda x, w, b: F.linear(x, w, b),
          {"x": _f32(g, 2, 3, 5), "w": _f32(g, 4, 5), "b": _f32(g, 4)}, g, "lin", out)
+    g = rng("nn_linear.nobias")
     _run(lambda x, w: F.linear(x, w), {"x": _f32(g, 6, 3), "w": _f32(g, 2, 3)}, g, "nobias", out)
     write_fixture("nn_linear.txt", out, "nn.Linear / F.linear, float64 reference (tools/golden/nn.py)")
 
@@ -78,12 +99,11 @@ CONV_CASES = [
 ]
 
 
-def gen_conv(g):
+def gen_conv():
     out = {}
     for name, xs, ws, bias, st, pad, dil, grp in CONV_CASES:
-        ins = {"x": _f32(g, *xs), "w": _f32(g, *ws)}
-        if bias:
-            ins["b"] = _f32(g, ws[0])
+        g = rng(f"nn_conv2d.{name}")
+        ins = _conv_inputs(g, xs, ws, bias)
         fn = (lambda st, pad, dil, grp: lambda x, w, b=None: F.conv2d(x, w, b, st, pad, dil, grp))(
             st, pad, dil, grp)
         _run(fn, ins, g, name, out)
@@ -91,35 +111,36 @@ def gen_conv(g):
                   "F.conv2d, float64 reference; cases and arguments: see CONV_CASES in tools/golden/nn.py")
 
 
-def gen_pooling(g):
+def gen_pooling():
     out = {}
-    ties = torch.randint(-2, 3, (2, 2, 6, 6), generator=g).float()
-    cases = [
-        ("mp2", _f32(g, 2, 3, 6, 8), lambda x: F.max_pool2d(x, 2)),
-        ("mp2odd", _f32(g, 1, 2, 7, 9), lambda x: F.max_pool2d(x, 2)),
+    ties = torch.randint(-2, 3, (2, 2, 6, 6), generator=rng("nn_pooling.ties")).float()
+    _unary("nn_pooling", [
+        ("mp2", (2, 3, 6, 8), lambda x: F.max_pool2d(x, 2)),
+        ("mp2odd", (1, 2, 7, 9), lambda x: F.max_pool2d(x, 2)),
         ("mpties", ties, lambda x: F.max_pool2d(x, 2)),
         ("mptiesov", ties, lambda x: F.max_pool2d(x, 3, 2, 1)),
-        ("mp3s2p1", _f32(g, 2, 2, 7, 7), lambda x: F.max_pool2d(x, 3, 2, 1)),
-        ("mpdilceil", _f32(g, 1, 2, 8, 9),
+        ("mp3s2p1", (2, 2, 7, 7), lambda x: F.max_pool2d(x, 3, 2, 1)),
+        ("mpdilceil", (1, 2, 8, 9),
          lambda x: F.max_pool2d(x, (3, 2), (2, 1), (1, 0), (1, 2), ceil_mode=True)),
-        ("ap3s2p1", _f32(g, 2, 2, 7, 6), lambda x: F.avg_pool2d(x, 3, 2, 1)),
-        ("apnopad", _f32(g, 1, 2, 7, 6),
+        ("ap3s2p1", (2, 2, 7, 6), lambda x: F.avg_pool2d(x, 3, 2, 1)),
+        ("apnopad", (1, 2, 7, 6),
          lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False)),
-        ("apceil", _f32(g, 1, 2, 7, 6), lambda x: F.avg_pool2d(x, (2, 3), (2, 2), (1, 1), ceil_mode=True)),
-        ("apdiv", _f32(g, 1, 2, 6, 6), lambda x: F.avg_pool2d(x, 2, 2, 1, divisor_override=3)),
-        ("aap1", _f32(g, 2, 3, 5, 7), lambda x: F.adaptive_avg_pool2d(x, 1)),
-        ("aap32", _f32(g, 2, 2, 7, 5), lambda x: F.adaptive_avg_pool2d(x, (3, 2))),
-        ("aap44", _f32(g, 1, 2, 5, 7), lambda x: F.adaptive_avg_pool2d(x, 4)),
-    ]
-    for name, x, fn in cases:
-        _run(lambda x, fn=fn: fn(x), {"x": x}, g, name, out)
+        ("apceil", (1, 2, 7, 6), lambda x: F.avg_pool2d(x, (2, 3), (2, 2), (1, 1), ceil_mode=True)),
+        ("apdiv", (1, 2, 6, 6), lambda x: F.avg_pool2d(x, 2, 2, 1, divisor_override=3)),
+        ("aap1", (2, 3, 5, 7), lambda x: F.adaptive_avg_pool2d(x, 1)),
+        ("aap32", (2, 2, 7, 5), lambda x: F.adaptive_avg_pool2d(x, (3, 2))),
+        ("aap44", (1, 2, 5, 7), lambda x: F.adaptive_avg_pool2d(x, 4)),
+    ], out)
     write_fixture("nn_pooling.txt", out, "F.max_pool2d / avg_pool2d / adaptive_avg_pool2d, float64 reference;"
                   " arguments: see gen_pooling in tools/golden/nn.py")
 
 
-def _bn_case(g, out, prefix, module, x, steps=1):
-    """Loads random affine params / running stats, runs `steps` forward passes
-    (backprop of the last one), stores everything."""
+def _bn_case(out, prefix, module, shape, scale=1.0, shift=0.0, steps=1):
+    """Draws x (shape, scaled and shifted), loads random affine params / running
+    stats, runs `steps` forward passes (backprop of the last one), stores
+    everything."""
+    g = rng(f"nn_batchnorm.{prefix}")
+    x = _f32(g, *shape, scale=scale) + shift
     m = module.double()
     with torch.no_grad():
         if m.affine:
@@ -151,36 +172,34 @@ def _bn_case(g, out, prefix, module, x, steps=1):
         out[f"{prefix}.num_batches_tracked"] = m.num_batches_tracked.reshape(())
 
 
-def gen_batchnorm(g):
+def gen_batchnorm():
     out = {}
-    _bn_case(g, out, "bn2d_train", nn.BatchNorm2d(3).train(), _f32(g, 4, 3, 5, 5, scale=2.0) + 1.0)
-    _bn_case(g, out, "bn2d_eval", nn.BatchNorm2d(3).eval(), _f32(g, 4, 3, 5, 5, scale=2.0) + 1.0)
-    _bn_case(g, out, "bn1d_nc", nn.BatchNorm1d(5).train(), _f32(g, 6, 5) - 0.5)
-    _bn_case(g, out, "bn1d_ncl", nn.BatchNorm1d(3).train(), _f32(g, 4, 3, 7))
-    _bn_case(g, out, "bn2d_plain", nn.BatchNorm2d(2, affine=False, track_running_stats=False).eval(),
-             _f32(g, 3, 2, 4, 4))
-    _bn_case(g, out, "bn2d_cma", nn.BatchNorm2d(3, momentum=None).train(), _f32(g, 2, 3, 3, 4), steps=2)
-    _bn_case(g, out, "bn2d_m03", nn.BatchNorm2d(3, momentum=0.3, eps=1e-3).train(), _f32(g, 2, 3, 3, 4))
+    _bn_case(out, "bn2d_train", nn.BatchNorm2d(3).train(), (4, 3, 5, 5), scale=2.0, shift=1.0)
+    _bn_case(out, "bn2d_eval", nn.BatchNorm2d(3).eval(), (4, 3, 5, 5), scale=2.0, shift=1.0)
+    _bn_case(out, "bn1d_nc", nn.BatchNorm1d(5).train(), (6, 5), shift=-0.5)
+    _bn_case(out, "bn1d_ncl", nn.BatchNorm1d(3).train(), (4, 3, 7))
+    _bn_case(out, "bn2d_plain", nn.BatchNorm2d(2, affine=False, track_running_stats=False).eval(),
+             (3, 2, 4, 4))
+    _bn_case(out, "bn2d_cma", nn.BatchNorm2d(3, momentum=None).train(), (2, 3, 3, 4), steps=2)
+    _bn_case(out, "bn2d_m03", nn.BatchNorm2d(3, momentum=0.3, eps=1e-3).train(), (2, 3, 3, 4))
     write_fixture("nn_batchnorm.txt", out,
                   "nn.BatchNorm1d/2d, float64 reference; cases: see gen_batchnorm in tools/golden/nn.py")
 
 
-def gen_activation(g):
+def gen_activation():
     out = {}
-    x = _f32(g, 5, 7, scale=2.0)
-    cases = [
-        ("relu", lambda x: F.relu(x)),
-        ("leaky", lambda x: F.leaky_relu(x, 0.2)),
-        ("gelu", lambda x: F.gelu(x)),
-        ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh")),
-        ("silu", lambda x: F.silu(x)),
-        ("sigmoid", lambda x: torch.sigmoid(x)),
-        ("tanh", lambda x: torch.tanh(x)),
-        ("softmax1", lambda x: F.softmax(x, dim=1)),
-        ("logsoftmax0", lambda x: F.log_softmax(x, dim=0)),
-    ]
-    for name, fn in cases:
-        _run(lambda x, fn=fn: fn(x), {"x": x}, g, name, out)
+    x = _f32(rng("nn_activation.x"), 5, 7, scale=2.0)  # one input for all
+    _unary("nn_activation", [
+        ("relu", x, lambda x: F.relu(x)),
+        ("leaky", x, lambda x: F.leaky_relu(x, 0.2)),
+        ("gelu", x, lambda x: F.gelu(x)),
+        ("gelu_tanh", x, lambda x: F.gelu(x, approximate="tanh")),
+        ("silu", x, lambda x: F.silu(x)),
+        ("sigmoid", x, lambda x: torch.sigmoid(x)),
+        ("tanh", x, lambda x: torch.tanh(x)),
+        ("softmax1", x, lambda x: F.softmax(x, dim=1)),
+        ("logsoftmax0", x, lambda x: F.log_softmax(x, dim=0)),
+    ], out)
     write_fixture("nn_activation.txt", out, "activations, float64 reference (tools/golden/nn.py)")
 
 
@@ -201,10 +220,11 @@ class ResBlock(nn.Module):
         return F.relu(h + self.shortcut(x))
 
 
-def gen_resblock(g):
+def gen_resblock():
     out = {}
+    g = rng("nn_resblock")
     m = ResBlock(4, 6, 2).double().train()
-    with torch.no_grad():
+    with torch.no_grad():  # every parameter drawn from g: torch's init does not matter
         for k, v in m.named_parameters():
             v.copy_(_f32(g, *v.shape).double() * (0.3 if v.dim() > 1 else 1.0) + (1.0 if k.endswith("bn1.weight") else 0.0))
     for k, v in m.state_dict().items():
@@ -228,18 +248,17 @@ def gen_resblock(g):
                   "ResBlock(4, 6, stride 2) of tools/golden/nn.py in train mode, float64 reference")
 
 
-def gen_fused(g):
+def gen_fused():
     out = {}
-    ties = torch.randint(-3, 2, (2, 2, 6, 6), generator=g).float()  # many windows max <= 0
-    cases = [
-        ("rmp2", _f32(g, 2, 3, 6, 8), lambda x: F.max_pool2d(F.relu(x), 2)),
-        ("rmp2odd", _f32(g, 1, 2, 7, 9), lambda x: F.max_pool2d(F.relu(x), 2)),
+    # many windows max <= 0
+    ties = torch.randint(-3, 2, (2, 2, 6, 6), generator=rng("nn_fused.ties")).float()
+    _unary("nn_fused", [
+        ("rmp2", (2, 3, 6, 8), lambda x: F.max_pool2d(F.relu(x), 2)),
+        ("rmp2odd", (1, 2, 7, 9), lambda x: F.max_pool2d(F.relu(x), 2)),
         ("rmpties", ties, lambda x: F.max_pool2d(F.relu(x), 2)),
-        ("rmp3s2p1", _f32(g, 2, 2, 7, 7), lambda x: F.max_pool2d(F.relu(x), 3, 2, 1)),
+        ("rmp3s2p1", (2, 2, 7, 7), lambda x: F.max_pool2d(F.relu(x), 3, 2, 1)),
         ("rmptiesov", ties, lambda x: F.max_pool2d(F.relu(x), 3, 2, 1)),
-    ]
-    for name, x, fn in cases:
-        _run(lambda x, fn=fn: fn(x), {"x": x}, g, name, out)
+    ], out)
     # conv2d, relu, max-pool (polygrad's conv2d_relu_max_pool2d / Sequential(Conv2d, ReLU, MaxPool2d))
     crp = [
         # name, x shape, w shape, bias, conv stride, padding, dilation, groups, pool k, s, p, ceil
@@ -248,9 +267,8 @@ def gen_fused(g):
         ("crpnobias", (1, 3, 6, 6), (2, 3, 1, 1), False, 1, 0, 1, 1, 2, 2, 0, False),
     ]
     for name, xs, ws, bias, st, pad, dil, grp, pk, ps, pp, ceil in crp:
-        ins = {"x": _f32(g, *xs), "w": _f32(g, *ws)}
-        if bias:
-            ins["b"] = _f32(g, ws[0])
+        g = rng(f"nn_fused.{name}")
+        ins = _conv_inputs(g, xs, ws, bias)
         fn = (lambda st, pad, dil, grp, pk, ps, pp, ceil: lambda x, w, b=None: F.max_pool2d(
             F.relu(F.conv2d(x, w, b, st, pad, dil, grp)), pk, ps, pp, ceil_mode=ceil))(
                 st, pad, dil, grp, pk, ps, pp, ceil)
@@ -261,11 +279,10 @@ def gen_fused(g):
 
 
 def generate():
-    gen_fused(torch.Generator().manual_seed(4321))  # its own stream: the others stay as they were
-    g = torch.Generator().manual_seed(1234)
-    gen_linear(g)
-    gen_conv(g)
-    gen_pooling(g)
-    gen_batchnorm(g)
-    gen_activation(g)
-    gen_resblock(g)
+    gen_linear()
+    gen_conv()
+    gen_pooling()
+    gen_batchnorm()
+    gen_activation()
+    gen_resblock()
+    gen_fused()
