@@ -22,6 +22,7 @@ struct ImageDataset {
   std::vector<int64_t> labels;      // n labels in [0, classes.size())
   std::vector<std::string> classes; // class names; label k is classes[k]
   std::string source;               // where it was read from (for messages)
+  int64_t skipped = 0; // files the reader left out (ImageFolderOptions::skip_bad_images)
 
   int64_t num_classes() const { return (int64_t)classes.size(); }
   int64_t image_numel() const { return channels * height * width; } // C*H*W

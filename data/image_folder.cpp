@@ -7,9 +7,9 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <new>
 #include <omp.h>
 
-#include <stb/stb_image.h>
 #include <stb/stb_image_resize.h>
 
 #include <polygrad/core/error.h>
@@ -72,17 +72,13 @@ ImageFolderIndex scan_image_folder(const std::string &root) {
 
 namespace {
 
-struct StbFree {
-  void operator()(unsigned char *p) const { stbi_image_free(p); }
-};
-
 // Per-thread scratch buffers, reused across images (no allocation per image
 // once they have grown).
 struct Scratch {
   std::vector<unsigned char> file, resized;
 };
 
-void read_file(const std::string &path, std::vector<unsigned char> &buf) {
+void read_file(const std::string &path, std::vector<unsigned char> &buf, int64_t max_bytes) {
   std::FILE *f = std::fopen(path.c_str(), "rb");
   PG_CHECK(f, path, ": cannot open: ", std::strerror(errno));
   std::unique_ptr<std::FILE, int (*)(std::FILE *)> guard(f, &std::fclose);
@@ -91,11 +87,17 @@ void read_file(const std::string &path, std::vector<unsigned char> &buf) {
   PG_CHECK(std::fseek(f, 0, SEEK_END) == 0, path, ": cannot seek: ", std::strerror(errno));
   const long size = std::ftell(f);
   PG_CHECK(size >= 0 && std::fseek(f, 0, SEEK_SET) == 0, path, ": cannot seek");
+  auto check_size = [&](int64_t bytes) {
+    PG_CHECK(bytes <= max_bytes, path, ": file too large: ", bytes, " bytes, the limit is ",
+             max_bytes, " (ImageLimits::max_file_bytes)");
+  };
+  check_size(size);
   buf.resize(size_t(size));
   size_t got = std::fread(buf.data(), 1, buf.size(), f);
   unsigned char more[4096];
   size_t r;
   while ((r = std::fread(more, 1, sizeof more, f)) > 0) {
+    check_size(int64_t(got + r));
     buf.insert(buf.end(), more, more + r);
     got += r;
   }
@@ -104,30 +106,70 @@ void read_file(const std::string &path, std::vector<unsigned char> &buf) {
   PG_CHECK(!buf.empty(), path, ": empty file, cannot decode an image");
 }
 
-// Decodes `path` to `c` channels and writes it as C*H*W bytes to `out`.
-// With `resize` the image is scaled to h x w; otherwise it must be h x w
-// already (the size of `first`, the first image).
-void decode_into(const std::string &path, int c, int h, int w, bool resize,
-                 const std::string &first, Scratch &s, uint8_t *out) {
-  read_file(path, s.file);
-  int iw = 0, ih = 0, comp = 0;
-  std::unique_ptr<unsigned char, StbFree> img(
-      stbi_load_from_memory(s.file.data(), (int)s.file.size(), &iw, &ih, &comp, c));
-  PG_CHECK(img, path, ": cannot decode image: ", stbi_failure_reason());
-  const unsigned char *src = img.get();
-  if (iw != w || ih != h) {
-    PG_CHECK(resize, path, ": wrong size: image is ", iw, "x", ih, " (width x height), expected ",
-             w, "x", h, " like ", first, "; set resize_height/resize_width to resize");
-    s.resized.resize(size_t(w) * h * c);
-    PG_CHECK(stbir_resize_uint8(src, iw, ih, 0, s.resized.data(), w, h, 0, c), path,
-             ": cannot resize from ", iw, "x", ih, " to ", w, "x", h);
+// One image as planar C*H*W bytes, or why it failed.
+struct Decoded {
+  std::vector<uint8_t> chw;
+  int width = 0, height = 0;
+  std::string error; // non-empty: failed
+};
+
+// Decodes `path` (bounds checked first, data/image_decode.h) to `c` channels,
+// resized to rh x rw when both are > 0, into its own buffer.
+void decode_file(const std::string &path, int c, int rh, int rw, const ImageLimits &limits,
+                 Scratch &s, Decoded &out) {
+  read_file(path, s.file, limits.max_file_bytes);
+  DecodedImage img = decode_image(path, s.file.data(), s.file.size(), c, limits);
+  const int iw = img.info.width, ih = img.info.height;
+  const unsigned char *src = img.pixels.get();
+  out.width = iw;
+  out.height = ih;
+  if (rh > 0 && (iw != rw || ih != rh)) {
+    // uint8 in, sizes >= 1 checked by decode_image: no float data from the
+    // file reaches the resizer.
+    s.resized.resize(size_t(rw) * rh * c);
+    PG_CHECK(stbir_resize_uint8(src, iw, ih, 0, s.resized.data(), rw, rh, 0, c), path,
+             ": cannot resize from ", iw, "x", ih, " to ", rw, "x", rh);
     src = s.resized.data();
+    out.width = rw;
+    out.height = rh;
   }
   // Interleaved HWC (stb) -> planar CHW (ImageDataset).
-  const int64_t plane = int64_t(h) * w;
+  const int64_t plane = int64_t(out.height) * out.width;
+  out.chw.resize(size_t(plane) * c);
   for (int64_t p = 0; p < plane; ++p)
     for (int ch = 0; ch < c; ++ch)
-      out[ch * plane + p] = src[p * c + ch];
+      out.chw[ch * plane + p] = src[p * c + ch];
+}
+
+// Decodes files[begin, end) on the OpenMP threads into out[0, end - begin).
+// Never throws inside the parallel region: each image records its error.
+void decode_chunk(const std::vector<std::string> &files, int64_t begin, int64_t end, int c, int rh,
+                  int rw, const ImageLimits &limits, std::vector<Decoded> &out) {
+  out.assign(size_t(end - begin), Decoded{});
+  if (get_num_threads() > 1)
+    detail::count_parallel_region();
+#pragma omp parallel num_threads(get_num_threads())
+  {
+    Scratch s;
+#pragma omp for schedule(dynamic, 8)
+    for (int64_t i = begin; i < end; ++i) {
+      Decoded &d = out[size_t(i - begin)];
+      try {
+        decode_file(files[i], c, rh, rw, limits, s, d);
+      } catch (const std::exception &e) {
+        try { // copying the message allocates: not even that may escape the region
+          d.error = e.what();
+        } catch (...) {
+        }
+        if (d.error.empty())
+          d.error = "?";
+        d.chw = {};
+      } catch (...) {
+        d.error = files[i] + ": unknown error while decoding";
+        d.chw = {};
+      }
+    }
+  }
 }
 
 } // namespace
@@ -144,77 +186,73 @@ ImageDataset load_image_folder(const std::string &root, const ImageFolderOptions
            "load_image_folder: resize sizes must be <= 65536, got ", opt.resize_height, "x",
            opt.resize_width);
   ImageFolderIndex idx = scan_image_folder(root);
-  const bool resize = opt.resize_height > 0;
   const int c = (int)opt.channels;
+  const int rh = (int)opt.resize_height, rw = (int)opt.resize_width;
   const int64_t n = (int64_t)idx.files.size();
 
-  // The first image's header fixes the size (unless resizing) and catches a
-  // folder of non-images before any parallel work.
-  int h0 = 0, w0 = 0;
-  {
-    Scratch probe;
-    read_file(idx.files[0], probe.file);
-    PG_CHECK(stbi_info_from_memory(probe.file.data(), (int)probe.file.size(), &w0, &h0, nullptr),
-             idx.files[0], ": cannot decode image: ", stbi_failure_reason());
-    if (resize) {
-      h0 = (int)opt.resize_height;
-      w0 = (int)opt.resize_width;
-    }
-  }
-
   ImageDataset d;
-  d.n = n;
   d.channels = c;
-  d.height = h0;
-  d.width = w0;
+  d.height = rh; // 0 without resize: set by the first image that decodes
+  d.width = rw;
   d.classes = std::move(idx.classes);
-  d.labels = std::move(idx.labels);
   d.source = root;
-  const size_t total = size_t(n) * c * h0 * w0;
-  try {
-    d.pixels.resize(total);
-  } catch (const std::exception &) {
-    throw Error(detail::cat(root, ": cannot allocate ", total, " bytes for ", n, " images of ", c,
-                            "x", h0, "x", w0, " (size of ", idx.files[0],
-                            "); set resize_height/resize_width"));
-  }
-  const int64_t sz = d.image_numel();
-
-  // Never throw inside the OpenMP region: each image records its own error
-  // and the first one (in file order, so the message is deterministic) is
-  // thrown afterwards.
-  std::vector<std::string> errors(n);
-  std::vector<char> failed(n, 0);
-  if (get_num_threads() > 1)
-    detail::count_parallel_region();
-#pragma omp parallel num_threads(get_num_threads())
-  {
-    Scratch s;
-#pragma omp for schedule(dynamic, 32)
-    for (int64_t i = 0; i < n; ++i) {
-      try {
-        decode_into(idx.files[i], c, h0, w0, resize, idx.files[0], s, d.pixels.data() + i * sz);
-      } catch (const std::exception &e) {
-        failed[i] = 1;
-        try { // copying the message allocates: not even that may escape the region
-          errors[i] = e.what();
-        } catch (...) {
+  // Each image is decoded into its own buffer and appended in file order, so
+  // memory grows with what was really decoded: nothing is sized from a
+  // header before its image has passed the limits and decoded. Chunks keep
+  // the decoded-but-not-appended images to about 64 MB.
+  const int64_t threads = get_num_threads();
+  std::string first_file, first_error;
+  int64_t bad = 0;
+  std::vector<Decoded> chunk;
+  for (int64_t begin = 0, size = 4 * threads; begin < n; begin += size) {
+    if (d.height > 0)
+      size = std::clamp<int64_t>((int64_t(64) << 20) / d.image_numel(), threads, 1024);
+    const int64_t end = std::min(n, begin + size);
+    decode_chunk(idx.files, begin, end, c, rh, rw, opt.limits, chunk);
+    for (int64_t i = begin; i < end; ++i) {
+      Decoded &img = chunk[size_t(i - begin)];
+      if (img.error.empty() && d.height == 0) {
+        d.height = img.height;
+        d.width = img.width;
+        first_file = idx.files[i];
+        try { // address space only: pages are touched as images arrive
+          d.pixels.reserve(size_t(n) * size_t(d.image_numel()));
+        } catch (const std::exception &) {
         }
-      } catch (...) {
-        failed[i] = 1;
       }
+      if (img.error.empty() && (img.height != d.height || img.width != d.width))
+        img.error = detail::cat(idx.files[i], ": wrong size: image is ", img.width, "x", img.height,
+                                " (width x height), expected ", d.width, "x", d.height, " like ",
+                                first_file, "; set resize_height/resize_width to resize");
+      if (!img.error.empty()) {
+        if (opt.skip_bad_images) {
+          std::fprintf(stderr, "warning: skipped %s\n", img.error.c_str());
+          ++d.skipped;
+        } else if (bad++ == 0) {
+          first_error = img.error;
+        }
+      } else if (bad == 0) {
+        try {
+          d.pixels.insert(d.pixels.end(), img.chw.begin(), img.chw.end());
+        } catch (const std::bad_alloc &) {
+          throw Error(detail::cat(root, ": out of memory after ", d.n, " images of ", c, "x",
+                                  d.height, "x", d.width, " (", d.pixels.size(),
+                                  " bytes); set resize_height/resize_width"));
+        }
+        d.labels.push_back(idx.labels[i]);
+        ++d.n;
+      }
+      img.chw = {};
     }
   }
-  int64_t bad = 0, first_bad = -1;
-  for (int64_t i = 0; i < n; ++i)
-    if (failed[i] && bad++ == 0)
-      first_bad = i;
-  if (bad && errors[first_bad].empty())
-    errors[first_bad] = idx.files[first_bad] + ": unknown error while decoding";
   if (bad)
-    throw Error(bad == 1 ? errors[first_bad]
-                         : detail::cat(errors[first_bad], " (and ", bad - 1,
+    throw Error(bad == 1 ? first_error
+                         : detail::cat(first_error, " (and ", bad - 1,
                                        " more bad image files under ", root, ")"));
+  if (d.skipped)
+    std::fprintf(stderr, "warning: skipped %lld of %lld image files under %s (skip_bad_images)\n",
+                 (long long)d.skipped, (long long)n, root.c_str());
+  PG_CHECK(d.n > 0, root, ": no usable images: all ", n, " image files were skipped");
   return d;
 }
 

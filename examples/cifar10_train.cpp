@@ -5,6 +5,7 @@
 // schedule after a linear warmup.
 //
 //   cifar10_train --data /tmp/cifar10-jpeg --epochs 30 --out runs/m3
+#include "common/program.h"
 #include "common/train.h"
 
 int main(int argc, char **argv) {
@@ -24,5 +25,6 @@ int main(int argc, char **argv) {
   d.warmup_epochs = 1;
   d.augment = true;
   d.out_dir = "cifar10_out";
-  return polygrad::examples::run_training(d, argc, argv);
+  return polygrad::examples::run_program(
+      d.program, [&] { return polygrad::examples::run_training(d, argc, argv); });
 }

@@ -12,25 +12,27 @@
 #include "common/flags.h"
 #include "common/metrics.h"
 #include "common/models.h"
+#include "common/program.h"
 
 namespace pg = polygrad;
 namespace ex = polygrad::examples;
 
 int main(int argc, char **argv) {
-  ex::Flags f("evaluate", "Reports the test accuracy and confusion matrix of a saved model.");
-  f.add("model", "cnn", "architecture of the checkpoint", {"mlp", "cnn", "cifar-cnn", "resnet"})
-      .add("checkpoint", "", "the .safetensors file written by --save")
-      .add("data", PG_SOURCE_DIR "/data/mnist-10k", "data folder (see docs/data.md)")
-      .add("batch-size", "500", "evaluation batch size");
-  f.parse(argc, argv);
-  if (f.str("checkpoint").empty())
-    f.fail("--checkpoint is required");
-  const long bs = f.integer("batch-size", 1, 65536);
-  try {
+  return ex::run_program("evaluate", [&] {
+    ex::Flags f("evaluate", "Reports the test accuracy and confusion matrix of a saved model.");
+    f.add("model", "cnn", "architecture of the checkpoint", {"mlp", "cnn", "cifar-cnn", "resnet"})
+        .add("checkpoint", "", "the .safetensors file written by --save")
+        .add("data", PG_SOURCE_DIR "/data/mnist-10k", "data folder (see docs/data.md)")
+        .add("batch-size", "500", "evaluation batch size");
+    f.parse(argc, argv);
+    if (f.str("checkpoint").empty())
+      f.fail("--checkpoint is required");
+    const long bs = f.integer("batch-size", 1, 65536);
     auto model = ex::make_model(f.str("model"));
     const pg::Metadata meta = pg::nn::load(*model, f.str("checkpoint"));
     const pg::data::DataSource src = pg::data::detect_data(f.str("data"));
     pg::data::ImageDataset test = pg::data::load_dataset(src, pg::data::Split::Test);
+    ex::check_model_fits(f.str("model"), test);
     const bool rgb = test.channels == 3;
     const std::vector<std::string> classes = test.classes;
     const int k = (int)test.num_classes();
@@ -48,9 +50,6 @@ int main(int argc, char **argv) {
     for (const auto &[key, v] : meta)
       std::printf("checkpoint %s: %s\n", key.c_str(), v.c_str());
     std::printf("%s", cm.format(classes).c_str());
-  } catch (const pg::Error &e) {
-    std::fprintf(stderr, "evaluate: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -39,6 +39,7 @@
 
 #include "common/flags.h"
 #include "common/plot.h"
+#include "common/program.h"
 #include <polygrad/losses/losses.h>
 #include <polygrad/polygrad.h>
 
@@ -54,11 +55,7 @@ bool supported(const L::Loss &l) {
   return l.kind == L::LossKind::Softmax || l.kind == L::LossKind::Sigmoid;
 }
 std::string supported_names() {
-  std::string r;
-  for (const L::LossEntry &e : L::registered_losses())
-    if (e.info.kind == L::LossKind::Softmax || e.info.kind == L::LossKind::Sigmoid)
-      r.append(r.empty() ? "" : ", ").append(e.info.name);
-  return r;
+  return ex::loss_names(L::LossKind::Softmax) + ", " + ex::loss_names(L::LossKind::Sigmoid);
 }
 
 // Loss, dL/dPt and the exact Pt at one Pt, from the loss node and autograd.
@@ -179,7 +176,7 @@ Expansion expand(const L::Loss &loss) {
 
 } // namespace
 
-int main(int argc, char **argv) {
+int explore(int argc, char **argv) {
   ex::Flags flags("loss_explorer",
                   "Plots classification losses and -dL/dPt against Pt (the probability of the "
                   "true class),\nand prints the leading coefficients of each loss's expansion in "
@@ -217,6 +214,10 @@ int main(int argc, char **argv) {
 
   // Pt in (0, 1): the grid avoids the end points, where log Pt or the chain
   // rule's Pt (1 - Pt) vanish; 1 - 1e-4 stands in for Pt = 1.
+  const std::string out = flags.str("out");
+  // Before the work: the files go to PREFIX.png, .csv, _coeffs.csv.
+  ex::check_writable_file("out", out + ".csv");
+
   std::vector<double> pts;
   for (long k = 1; k <= points; ++k)
     pts.push_back(k == points ? 1 - 1e-4 : double(k) / points);
@@ -228,7 +229,6 @@ int main(int argc, char **argv) {
       grad[i].push_back(-p.dl_dpt);
     }
 
-  const std::string out = flags.str("out");
   {
     std::ofstream csv(out + ".csv");
     if (!csv)
@@ -280,4 +280,8 @@ int main(int argc, char **argv) {
   }
   std::printf("wrote %s.png, %s.csv, %s_coeffs.csv\n", out.c_str(), out.c_str(), out.c_str());
   return 0;
+}
+
+int main(int argc, char **argv) {
+  return ex::run_program("loss_explorer", [&] { return explore(argc, argv); });
 }

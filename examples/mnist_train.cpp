@@ -2,6 +2,7 @@
 // 10,000 real digits that ship in data/mnist-10k (7,996 train / 2,004 test).
 //
 //   mnist_train --model cnn --loss poly1:epsilon=1 --out runs/cnn
+#include "common/program.h"
 #include "common/train.h"
 
 int main(int argc, char **argv) {
@@ -21,5 +22,6 @@ int main(int argc, char **argv) {
   d.warmup_epochs = 1;
   d.augment = true;
   d.out_dir = "mnist_out";
-  return polygrad::examples::run_training(d, argc, argv);
+  return polygrad::examples::run_program(
+      d.program, [&] { return polygrad::examples::run_training(d, argc, argv); });
 }

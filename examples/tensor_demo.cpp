@@ -4,9 +4,12 @@
 
 #include <polygrad/polygrad.h>
 
+#include "common/program.h"
+
 namespace pg = polygrad;
 
-int main() {
+namespace {
+int tour() {
   pg::manual_seed(42);
   pg::Tensor x = pg::arange(6).reshape({2, 3});
   std::cout << "x = " << x << "\n";
@@ -24,3 +27,6 @@ int main() {
             << pg::to_dot(loss, {{"w", w}});
   return 0;
 }
+} // namespace
+
+int main() { return polygrad::examples::run_program("tensor_demo", tour); }

@@ -5,7 +5,9 @@
 // and fsyncs the directory. Destroyed without commit() (an error, an
 // exception), the temporary file is removed and <path> is untouched. A crash
 // (SIGKILL, power loss) mid-write leaves <path> as the previous complete file
-// and, at worst, the temporary beside it.
+// and, at worst, the temporary beside it; the next AtomicFile for the same
+// <path> removes such leftovers whose process no longer exists (never the
+// temporary of a live process).
 #pragma once
 
 #include <cstddef>

@@ -469,6 +469,52 @@ TEST_CASE("checkpoint: writes are atomic", "[checkpoint]") {
     tmp_prefix += std::to_string(pid) + ".";
     CHECK(files[1].rfind(tmp_prefix, 0) == 0);
     CHECK(fs::file_size(dir.path / files[1]) == 200);
+    // The next save of the same path removes it: its process is gone.
+    nn::save(b, path);
+    CHECK(dir.files() == std::vector<std::string>{"model.safetensors"});
+  }
+  SECTION("stale temporaries of dead processes go at the next save; a live one's stay") {
+    // A pid that no longer exists: a child that exited and was reaped.
+    const pid_t dead = ::fork();
+    REQUIRE(dead >= 0);
+    if (dead == 0)
+      ::_exit(0);
+    REQUIRE(::waitpid(dead, nullptr, 0) == dead);
+    // A live process that is not this one: a child waiting on a pipe.
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    const pid_t live = ::fork();
+    REQUIRE(live >= 0);
+    if (live == 0) {
+      ::close(fds[1]);
+      char c;
+      (void)!::read(fds[0], &c, 1);
+      ::_exit(0);
+    }
+    ::close(fds[0]);
+    const std::string d = std::to_string(dead), l = std::to_string(live),
+                      self = std::to_string(::getpid());
+    const std::vector<std::string> kept = {
+        "model.safetensors.tmp." + l + ".0", // live process
+        // this process's (a concurrent save); run as its own process (as
+        // ctest does) the next save's counter is 9, so it must skip these
+        "model.safetensors.tmp." + self + ".9", "model.safetensors.tmp." + self + ".10",
+        "model.safetensors.tmp." + self + ".11", "model.safetensors.tmp." + self + ".12",
+        "model.safetensors.tmp.x" + d + ".0", // not a temporary name
+        "model.safetensors.tmp." + d,         // not a temporary name
+        "other.safetensors.tmp." + d + ".0",  // another file's
+    };
+    for (const std::string &f : kept)
+      std::ofstream(dir / f) << "x";
+    std::ofstream(dir / ("model.safetensors.tmp." + d + ".3")) << "partial";
+    std::ofstream(dir / ("model.safetensors.tmp." + d + ".12")) << "partial";
+    nn::save(b, path);
+    std::vector<std::string> want = kept;
+    want.push_back("model.safetensors");
+    std::sort(want.begin(), want.end());
+    CHECK(dir.files() == want);
+    ::close(fds[1]); // the live child ends
+    REQUIRE(::waitpid(live, nullptr, 0) == live);
   }
   SECTION("a failed rename removes the temporary file") {
     const std::string target = dir / "occupied";

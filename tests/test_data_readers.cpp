@@ -13,60 +13,26 @@
 #include <vector>
 #include <zlib.h>
 
-#include <stb/stb_image_write.h>
-
 #include <polygrad/data/cifar10.h>
 #include <polygrad/data/dataset.h>
 #include <polygrad/data/image_folder.h>
 #include <polygrad/data/mnist.h>
 #include <polygrad/data/source.h>
 
+#include "test_data_util.h"
+
 namespace pd = polygrad::data;
 namespace fs = std::filesystem;
 using Catch::Contains;
-using Bytes = std::vector<uint8_t>;
+using namespace pg_test_data;
 
 namespace {
-
-// A fresh folder under /tmp, removed at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() /
-           ("polygrad_test_data_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string &name) const { return (path / name).string(); }
-};
-
-void write_file(const std::string &path, const Bytes &b) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream f(path, std::ios::binary);
-  f.write(reinterpret_cast<const char *>(b.data()), (std::streamsize)b.size());
-  REQUIRE(f.good());
-}
 
 void write_gz(const std::string &path, const Bytes &b) {
   gzFile f = gzopen(path.c_str(), "wb");
   REQUIRE(f != nullptr);
   REQUIRE(gzwrite(f, b.data(), (unsigned)b.size()) == (int)b.size());
   REQUIRE(gzclose(f) == Z_OK);
-}
-
-Bytes read_file(const std::string &path) {
-  std::ifstream f(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(f), {});
-}
-
-void put_be32(Bytes &b, uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8)
-    b.push_back(uint8_t(v >> s));
 }
 
 // An IDX image file: magic, count, rows, cols, then `pixels` as given.
@@ -124,21 +90,6 @@ Bytes cat_bytes(std::initializer_list<Bytes> parts) {
   for (const Bytes &p : parts)
     out.insert(out.end(), p.begin(), p.end());
   return out;
-}
-
-// An RGB image (HWC) of w x h whose pixel (x, y, c) = base + 16*y + 4*x + c.
-Bytes rgb_pattern(int w, int h, int base) {
-  Bytes b;
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      for (int c = 0; c < 3; ++c)
-        b.push_back(uint8_t(base + 16 * y + 4 * x + c));
-  return b;
-}
-
-void write_png(const std::string &path, int w, int h, const Bytes &rgb) {
-  fs::create_directories(fs::path(path).parent_path());
-  REQUIRE(stbi_write_png(path.c_str(), w, h, 3, rgb.data(), w * 3) != 0);
 }
 
 } // namespace

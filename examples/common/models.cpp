@@ -1,5 +1,6 @@
 #include "common/models.h"
 
+#include <polygrad/core/error.h>
 #include <polygrad/nn/activation.h>
 #include <polygrad/nn/batchnorm.h>
 #include <polygrad/nn/conv2d.h>
@@ -98,6 +99,29 @@ std::shared_ptr<Module> make_model(const std::string &name) {
   if (name == "resnet")
     return cifar_resnet();
   throw Error("make_model: unknown model '" + name + "' (valid: mlp, cnn, cifar-cnn, resnet)");
+}
+
+ModelInput model_input(const std::string &name) {
+  if (name == "mlp" || name == "cnn")
+    return {1, 28, 28, 10};
+  if (name == "cifar-cnn")
+    return {3, 32, 32, 10};
+  if (name == "resnet")
+    return {3, 0, 0, 10}; // global average pooling: any size
+  throw Error("model_input: unknown model '" + name + "' (valid: mlp, cnn, cifar-cnn, resnet)");
+}
+
+void check_model_fits(const std::string &name, const data::ImageDataset &d) {
+  const ModelInput m = model_input(name);
+  const bool size_ok =
+      (m.height == 0 || d.height == m.height) && (m.width == 0 || d.width == m.width);
+  PG_CHECK(d.channels == m.channels && size_ok && d.num_classes() <= m.classes, d.source,
+           ": the data does not fit --model ", name, ": it holds ", d.channels, "x", d.height, "x",
+           d.width, " images (channels x height x width) in ", d.num_classes(),
+           " classes; the model takes ", m.channels, "x",
+           m.height ? std::to_string(m.height) : std::string("any"), "x",
+           m.width ? std::to_string(m.width) : std::string("any"), " images in at most ", m.classes,
+           " classes");
 }
 
 } // namespace polygrad::examples

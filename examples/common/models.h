@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include <polygrad/data/dataset.h>
 #include <polygrad/nn/module.h>
 #include <polygrad/nn/sequential.h>
 
@@ -21,5 +22,16 @@ std::shared_ptr<nn::Sequential> cifar_cnn();
 std::shared_ptr<nn::Module> cifar_resnet();
 // "mlp" | "cnn" | "cifar-cnn" | "resnet"; throws Error listing the valid names.
 std::shared_ptr<nn::Module> make_model(const std::string &name);
+
+// What a model takes: images of channels x height x width (0: any size its
+// pooling allows) and labels below `classes` (its output width).
+struct ModelInput {
+  int64_t channels = 0, height = 0, width = 0, classes = 0;
+};
+ModelInput model_input(const std::string &name);
+// Throws Error naming the model, the data set (its source) and both shapes
+// when `d`'s images or classes do not fit the model, e.g. MNIST digits
+// given to cifar-cnn; found before training instead of at the first batch.
+void check_model_fits(const std::string &name, const data::ImageDataset &d);
 
 } // namespace polygrad::examples

@@ -18,6 +18,7 @@
 #include "common/flags.h"
 #include "common/metrics.h"
 #include "common/models.h"
+#include "common/program.h"
 #include "common/progress.h"
 #include "common/setup.h"
 
@@ -111,12 +112,22 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
   } catch (const Error &e) {
     f.fail(std::string("bad --loss/--class-weights: ") + e.what());
   }
+  // The models output logits for integer labels: only softmax losses fit.
+  if (loss.kind != losses::LossKind::Softmax)
+    f.fail("--loss " + f.str("loss") + ": '" + loss.name + "' is a " + text::show(loss.kind) +
+           " loss, it does not take a classifier's logits and integer labels; valid: " +
+           loss_names(losses::LossKind::Softmax));
   data::DataSource src;
   try {
     src = data::detect_data(f.str("data"));
   } catch (const Error &e) {
     f.fail(std::string("bad --data: ") + e.what());
   }
+  // Outputs must be writable before any training, not found out after it.
+  if (!f.str("out").empty())
+    prepare_output_dir("out", f.str("out"));
+  if (!f.str("save").empty())
+    check_writable_file("save", f.str("save"));
 
   set_num_threads((int)threads);
   manual_seed((uint64_t)seed);
@@ -130,6 +141,8 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
 
   data::ImageDataset train_set = data::load_dataset(src, data::Split::Train);
   data::ImageDataset test_set = data::load_dataset(src, data::Split::Test);
+  check_model_fits(model_name, train_set);
+  check_model_fits(model_name, test_set);
   if (limit > 0)
     train_set = data::head(train_set, limit);
   if (f.has("imbalance"))

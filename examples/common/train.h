@@ -23,8 +23,10 @@ struct TrainDefaults {
   std::string out_dir;
 };
 
-// Parses argv (exits 2 with the usage on a bad flag), trains, evaluates and
-// writes the outputs. Returns the process exit status.
+// Parses argv (exits 2 with the usage on a bad flag), checks that --out and
+// --save are writable and that the data fits the model, trains, evaluates
+// and writes the outputs. Returns the process exit status; other errors
+// throw (run it under run_program, common/program.h).
 int run_training(const TrainDefaults &defaults, int argc, char **argv);
 
 } // namespace polygrad::examples
