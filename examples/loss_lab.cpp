@@ -35,6 +35,7 @@
 #include <polygrad/losses/registry.h>
 
 #include "common/flags.h"
+#include "common/program.h"
 #include "common/progress.h"
 #include "lab/report.h"
 #include "lab/run.h"
@@ -172,7 +173,7 @@ int main(int argc, char **argv) {
       .add("run-result", "", "(internal)")
       .add("run-progress", "", "(internal)");
   f.parse(argc, argv);
-  try {
+  return run_program("loss_lab", [&]() -> int {
     if (!f.str("run").empty())
       return run_child(f.str("run"), f.str("run-result"), f.str("run-progress"));
 
@@ -187,7 +188,9 @@ int main(int argc, char **argv) {
       try {
         const losses::Loss l = losses::make(s, {.class_counts = {1}, .class_weights = cw});
         PG_CHECK(l.kind == losses::LossKind::Softmax, "'", s,
-                 "' is not a softmax classification loss (the lab trains classifiers on logits)");
+                 "' is not a softmax classification loss (the lab trains classifiers on logits); "
+                 "valid: ",
+                 loss_names(losses::LossKind::Softmax));
         for (const auto &[k, v] : l.params)
           PG_CHECK(k != "reduction" || v == "mean", "'", s,
                    "': the lab trains with reduction=mean; leave reduction out");
@@ -231,7 +234,8 @@ int main(int argc, char **argv) {
     base.threads = (int)f.integer("threads", 1, 1024);
 
     const std::string out = f.str("out"), runs_dir = out + "/runs";
-    fs::create_directories(runs_dir);
+    prepare_output_dir("out", out);
+    prepare_output_dir("out", runs_dir);
     // the grid, seed-major within each ratio: an interrupted grid has whole seeds
     std::vector<Job> grid;
     for (double rho : rhos)
@@ -327,10 +331,8 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < grid.size(); ++i)
       if (done[i])
         finished_runs.push_back(results[i]);
-    if (finished_runs.empty()) {
-      std::fprintf(stderr, "error: no finished runs to report\n");
-      return 1;
-    }
+    PG_CHECK(!finished_runs.empty(), "no finished runs to report (each run's log is in ", runs_dir,
+             ")");
     ReportOptions ro;
     ro.metric = f.str("metric");
     ro.specs = specs;
@@ -340,8 +342,5 @@ int main(int argc, char **argv) {
     std::printf("wrote %s/report.html, the PNGs and CSVs beside it\n", out.c_str());
     const bool complete = finished_runs.size() == grid.size();
     return interrupted ? 130 : complete ? 0 : 1;
-  } catch (const std::exception &e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  });
 }

@@ -30,9 +30,10 @@ std::string RunConfig::id() const {
 
 #define PG_LAB_FIELDS(X)                                                                           \
   X(spec)                                                                                          \
-  X(seed) X(imbalance) X(profile) X(data_seed) X(class_weights) X(model) X(data) X(optimizer)      \
-      X(schedule) X(augment) X(epochs) X(batch_size) X(warmup_epochs) X(threads) X(lr)             \
-          X(weight_decay) X(limit_train) X(limit_test)
+  X(seed)                                                                                          \
+  X(imbalance) X(profile) X(data_seed) X(class_weights) X(model) X(data) X(optimizer) X(schedule)  \
+      X(augment) X(epochs) X(batch_size) X(warmup_epochs) X(threads) X(lr) X(weight_decay)         \
+          X(limit_train) X(limit_test)
 
 void to_json(nlohmann::json &j, const RunConfig &c) {
 #define X(f) j[#f] = c.f;
@@ -155,6 +156,8 @@ RunResult run_one(const RunConfig &c, const std::function<void(int, int64_t, int
     train_set = data::long_tail(
         train_set, {.imbalance = c.imbalance, .profile = profile, .seed = c.data_seed});
   }
+  check_model_fits(c.model, train_set);
+  check_model_fits(c.model, test_set);
   r.train_counts = data::class_counts(train_set);
   const std::vector<Group> groups = frequency_groups(r.train_counts);
   for (Group g : groups)
