@@ -52,5 +52,6 @@
 #include <polygrad/data/dataset.h>
 #include <polygrad/data/gzfile.h>
 #include <polygrad/data/image_folder.h>
+#include <polygrad/data/long_tail.h>
 #include <polygrad/data/mnist.h>
 #include <polygrad/data/source.h>

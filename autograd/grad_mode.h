@@ -19,4 +19,16 @@ private:
   bool prev_;
 };
 
+// RAII: recording on in its scope, also inside a NoGradGuard (torch.enable_grad).
+class EnableGradGuard {
+public:
+  EnableGradGuard() : prev_(is_grad_enabled()) { set_grad_enabled(true); }
+  ~EnableGradGuard() { set_grad_enabled(prev_); }
+  EnableGradGuard(const EnableGradGuard &) = delete;
+  EnableGradGuard &operator=(const EnableGradGuard &) = delete;
+
+private:
+  bool prev_;
+};
+
 } // namespace polygrad

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cmath>
+#include <utility>
 
 #include <polygrad/core/error.h>
 
@@ -57,6 +58,15 @@ uint64_t splitmix64(uint64_t &state) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
+}
+
+void shuffle(std::vector<int64_t> &v, uint64_t state) {
+  // Fisher-Yates: swap position i with a uniform j in [0, i]. j is the high
+  // half of a 64x64-bit product (bias < n / 2^64).
+  for (int64_t i = (int64_t)v.size() - 1; i > 0; --i) {
+    const auto j = int64_t((unsigned __int128)splitmix64(state) * uint64_t(i + 1) >> 64);
+    std::swap(v[i], v[j]);
+  }
 }
 
 uint64_t sample_seed(uint64_t seed, int64_t epoch, int64_t sample) {

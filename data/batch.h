@@ -56,6 +56,9 @@ inline const std::vector<float> kCifar10Mean{0.4914f, 0.4822f, 0.4465f},
 uint64_t sample_seed(uint64_t seed, int64_t epoch, int64_t sample);
 // splitmix64: advances `state` and returns the next 64 random bits.
 uint64_t splitmix64(uint64_t &state);
+// Shuffles v in place (Fisher-Yates driven by splitmix64 from `state`): the
+// same state gives the same order on every platform (std::shuffle's does not).
+void shuffle(std::vector<int64_t> &v, uint64_t state);
 
 // Rotates the C x H x W image `src` by `degrees` (counter-clockwise as
 // displayed) about its centre and then shifts it by (tx, ty) pixels (right,

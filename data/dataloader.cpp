@@ -62,13 +62,7 @@ std::vector<int64_t> DataLoader::epoch_order(int64_t e) const {
     order[i] = i;
   if (!opt_.shuffle)
     return order;
-  // Fisher-Yates: swap position i with a uniform j in [0, i]. j is the high
-  // half of a 64x64-bit product (bias < n / 2^64).
-  uint64_t state = sample_seed(seed_ ^ kShuffleSalt, e, 0);
-  for (int64_t i = n - 1; i > 0; --i) {
-    const auto j = int64_t((unsigned __int128)splitmix64(state) * uint64_t(i + 1) >> 64);
-    std::swap(order[i], order[j]);
-  }
+  shuffle(order, sample_seed(seed_ ^ kShuffleSalt, e, 0));
   return order;
 }
 

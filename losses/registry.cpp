@@ -3,6 +3,8 @@
 // parser. Value texts are core/text.h's.
 #include <polygrad/losses/registry.h>
 
+#include <polygrad/losses/class_weights.h>
+
 #include <deque>
 #include <mutex>
 
@@ -115,7 +117,14 @@ void register_loss(LossEntry entry) {
   table().push_back(std::move(entry));
 }
 
-Loss make(const std::string &spec_in) {
+std::string class_weight_parameter(const LossEntry &e) {
+  for (const LossParam &p : e.params)
+    if ((p.name == "weight" || p.name == "alpha") && p.type == text::type_name<Tensor>())
+      return p.name;
+  return "";
+}
+
+Loss make(const std::string &spec_in, const MakeContext &ctx) {
   const std::string spec = trim(spec_in);
   const size_t colon = spec.find(':');
   const std::string name = trim(spec.substr(0, colon));
@@ -153,6 +162,25 @@ Loss make(const std::string &spec_in) {
         PG_CHECK(k != key, "losses::make: parameter '", key, "' given twice in '", spec, "'");
       kv.push_back({key, value});
     }
+  }
+  // Per-class weights by scheme ("cb:0.999", "inverse") become the numbers
+  // for this training set.
+  const std::string wparam = class_weight_parameter(entry);
+  bool weight_given = false;
+  for (auto &[k, v] : kv) {
+    weight_given |= k == wparam;
+    if (k == wparam && is_class_weight_scheme(v)) {
+      PG_CHECK(!ctx.class_counts.empty(), "losses::make: '", k, "=", v, "' in '", spec,
+               "' needs the class counts of the training set (MakeContext::class_counts)");
+      v = text::show(class_weights(v, ctx.class_counts));
+    }
+  }
+  if (!weight_given && ctx.class_weights != "none") {
+    PG_CHECK(!wparam.empty(), "losses::make: class weights '", ctx.class_weights, "' given but '",
+             entry.info.name, "' has no per-class weight parameter");
+    PG_CHECK(!ctx.class_counts.empty(), "losses::make: class weights '", ctx.class_weights,
+             "' need the class counts of the training set (MakeContext::class_counts)");
+    kv.push_back({wparam, text::show(class_weights(ctx.class_weights, ctx.class_counts))});
   }
   Loss l = entry.build(kv);
   l.spec = spec;

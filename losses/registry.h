@@ -83,7 +83,19 @@ struct Loss {
   std::string describe() const;
 };
 
-Loss make(const std::string &spec);
+// What make() may need besides the spec: the training set's class counts
+// let a per-class weight be given by scheme (losses/class_weights.h):
+//   make("ce:weight=cb:0.999", {.class_counts = counts})
+//   make("focal:gamma=2", {.class_counts = counts, .class_weights = "inverse"})
+// class_weights ("none", "inverse", "cb:BETA") fills the loss's per-class
+// weight parameter (weight, or focal's alpha) unless the spec sets it; a loss
+// without one is an error naming it.
+struct MakeContext {
+  std::vector<int64_t> class_counts{};
+  std::string class_weights = "none";
+};
+
+Loss make(const std::string &spec, const MakeContext &context = {});
 
 // ----- the registry -----
 struct LossParam {
@@ -103,6 +115,10 @@ struct LossEntry {
   std::function<Loss(const std::vector<std::pair<std::string, std::string>> &kv)> build;
   const void *function = nullptr; // the functional form's address (lookups by function)
 };
+
+// The name of the entry's per-class weight parameter ("weight", or "alpha"
+// for the focal family), or "" when it has none.
+std::string class_weight_parameter(const LossEntry &entry);
 
 // Every registered entry, in registration order.
 std::vector<LossEntry> registered_losses();

@@ -165,6 +165,12 @@ Plot &Plot::add_series(const std::string &name, const std::vector<double> &xs,
   if (xs.size() != ys.size())
     throw std::invalid_argument("plot: series '" + name + "' has " + std::to_string(xs.size()) +
                                 " x values but " + std::to_string(ys.size()) + " y values");
+  if (!style.error.empty() && style.error.size() != ys.size())
+    throw std::invalid_argument("plot: series '" + name + "' has " + std::to_string(ys.size()) +
+                                " y values but " + std::to_string(style.error.size()) +
+                                " error bars");
+  if (!style.line)
+    style.markers = true;
   if (!style.color)
     style.color = palette(series_.size());
   series_.push_back({name, xs, ys, style});
@@ -191,8 +197,11 @@ void Plot::render(Image &img, int ox, int oy) const {
   for (const auto &s : series_)
     for (size_t i = 0; i < s.x.size(); ++i)
       if (ok(s.x[i], s.y[i])) {
+        const double e = s.style.error.empty() ? 0 : std::fabs(s.style.error[i]);
         x0 = std::min(x0, s.x[i]), x1 = std::max(x1, s.x[i]);
-        y0 = std::min(y0, ty(s.y[i])), y1 = std::max(y1, ty(s.y[i]));
+        for (double y : {s.y[i] - e, s.y[i] + e})
+          if (ok(s.x[i], y) && std::isfinite(e))
+            y0 = std::min(y0, ty(y)), y1 = std::max(y1, ty(y));
       }
   if (!(x0 <= x1))
     x0 = 0, x1 = 1;
@@ -289,7 +298,16 @@ void Plot::render(Image &img, int ox, int oy) const {
         continue;
       }
       const float x = px(s.x[i]), y = py(s.y[i]);
-      if (have) {
+      if (!s.style.error.empty() && std::isfinite(s.style.error[i]) && x >= L && x <= R) {
+        // error bar: a vertical segment with caps, clipped to the plot area
+        const double e = std::fabs(s.style.error[i]);
+        const float ya = ok(s.x[i], s.y[i] - e) ? std::min(B, py(s.y[i] - e)) : B,
+                    yb = std::max(T, py(s.y[i] + e));
+        img.line(x, ya, x, yb, c, 1.5f);
+        img.line(x - 4, ya, x + 4, ya, c, 1.5f);
+        img.line(x - 4, yb, x + 4, yb, c, 1.5f);
+      }
+      if (have && s.style.line) {
         // clip the segment to the plot rectangle (Liang-Barsky)
         float t0 = 0, t1 = 1;
         const float dx = x - lx, dy = y - ly;
@@ -380,7 +398,10 @@ void Plot::render(Image &img, int ox, int oy) const {
   for (size_t k = 0; k < named.size(); ++k) {
     const float cy = by + 8 + row * k + th / 2;
     const Series &s = *named[k];
-    if (s.style.dashed) {
+    if (!s.style.line) {
+      img.line(bx + 12 + sample / 2, cy, bx + 12 + sample / 2, cy, *s.style.color,
+               s.style.width + 4.f);
+    } else if (s.style.dashed) {
       img.line(bx + 12, cy, bx + 21, cy, *s.style.color, s.style.width);
       img.line(bx + 27, cy, bx + 12 + sample, cy, *s.style.color, s.style.width);
     } else {
@@ -410,10 +431,17 @@ Plot &Figure::panel(int i) {
 Figure &Figure::title(const std::string &t) { return title_ = t, *this; }
 
 void Figure::save_png(const std::string &path) const {
-  const int band = title_.empty() ? 0 : int(Image::text_height(3.f) + 24);
+  // the title's scale: 3, or smaller when it would not fit the width
+  const float scale =
+      title_.empty()
+          ? 3.f
+          : std::floor(2 * std::min(3.f, (cols_ * pw_ - 24) /
+                                             std::max(1.f, Image::text_width(title_, 1.f)))) /
+                2;
+  const int band = title_.empty() ? 0 : int(Image::text_height(scale) + 24);
   Image img(cols_ * pw_, rows_ * ph_ + band);
   if (band)
-    img.text((img.width() - Image::text_width(title_, 3.f)) / 2, 14, title_, kText, 3.f);
+    img.text((img.width() - Image::text_width(title_, scale)) / 2, 14, title_, kText, scale);
   for (int r = 0; r < rows_; ++r)
     for (int c = 0; c < cols_; ++c)
       panels_[r * cols_ + c].render(img, c * pw_, band + r * ph_);

@@ -63,6 +63,10 @@ struct SeriesStyle {
   float width = 2.f;
   bool dashed = false;
   bool markers = false; // a dot at every point
+  bool line = true;     // false: markers only (a scatter plot)
+  // Symmetric error bars: y[i] +- error[i] (empty: none), e.g. the standard
+  // deviation over seeds.
+  std::vector<double> error{};
 };
 
 class Plot {

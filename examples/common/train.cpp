@@ -9,13 +9,10 @@
 #include <polygrad/core/parallel.h>
 #include <polygrad/core/random.h>
 #include <polygrad/data/dataloader.h>
+#include <polygrad/data/long_tail.h>
 #include <polygrad/data/source.h>
 #include <polygrad/losses/registry.h>
 #include <polygrad/nn/checkpoint.h>
-#include <polygrad/optim/adam.h>
-#include <polygrad/optim/adamw.h>
-#include <polygrad/optim/lr_scheduler.h>
-#include <polygrad/optim/sgd.h>
 
 #include "common/curves.h"
 #include "common/flags.h"
@@ -23,6 +20,7 @@
 #include "common/models.h"
 #include "common/program.h"
 #include "common/progress.h"
+#include "common/setup.h"
 
 namespace polygrad::examples {
 namespace {
@@ -47,18 +45,6 @@ EvalResult evaluate(nn::Module &model, data::DataLoader &loader, const losses::L
   r.loss = r.cm.total() ? total / r.cm.total() : 0;
   r.acc = r.cm.accuracy();
   return r;
-}
-
-std::unique_ptr<optim::Optimizer> make_optimizer(const std::string &name,
-                                                 const std::vector<Tensor> &params, double lr,
-                                                 double momentum, double wd, bool nesterov) {
-  if (name == "sgd")
-    return std::make_unique<optim::SGD>(
-        params, optim::SGDOptions{
-                    .lr = lr, .momentum = momentum, .weight_decay = wd, .nesterov = nesterov});
-  if (name == "adam")
-    return std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = lr, .weight_decay = wd});
-  return std::make_unique<optim::AdamW>(params, optim::AdamWOptions{.lr = lr, .weight_decay = wd});
 }
 
 } // namespace
@@ -86,6 +72,16 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
            "data folder: MNIST IDX files, CIFAR-10 binary batches, or image folders "
            "with train/ and test/ (see docs/data.md)")
       .add("limit-train", "0", "use only the first N training images (0: all)")
+      .add("imbalance", "1",
+           "long-tailed training set: imbalance ratio rho = n_0 / n_{C-1} (1: as loaded; "
+           "see docs/data.md); the test set stays balanced")
+      .add("imbalance-profile", "exp",
+           "class sizes: exp = n_max rho^(-c/(C-1)), step = "
+           "half the classes n_max, half n_max / rho",
+           {"exp", "step"})
+      .add("class-weights", "none",
+           "per-class loss weights from the training counts: none, inverse, cb:BETA "
+           "(class-balanced, e.g. cb:0.999)")
       .add("augment", d.augment ? "on" : "off",
            "augmentation: crop-flip = random crop (pad 4) + horizontal flip (CIFAR), "
            "affine = random rotation +-10 deg and shift +-8% (MNIST), on = the data set's "
@@ -107,11 +103,14 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
   if (f.str("data").empty())
     f.fail("--data is required: a folder with the data set (see docs/data.md; CIFAR-10 JPEGs: "
            "tar xzf cifar10-jpeg.tar.gz, then --data cifar10-jpeg)");
+  const double imbalance = f.number("imbalance", 1, 1e9);
   losses::Loss loss;
   try {
-    loss = losses::make(f.str("loss"));
+    // validated now (with stand-in counts), made for real once the data is loaded
+    loss =
+        losses::make(f.str("loss"), {.class_counts = {1}, .class_weights = f.str("class-weights")});
   } catch (const Error &e) {
-    f.fail(std::string("bad --loss: ") + e.what());
+    f.fail(std::string("bad --loss/--class-weights: ") + e.what());
   }
   // The models output logits for integer labels: only softmax losses fit.
   if (loss.kind != losses::LossKind::Softmax)
@@ -134,7 +133,10 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
   manual_seed((uint64_t)seed);
   std::printf("polygrad %s: model %s, loss %s, optimizer %s lr %g, %ld epochs, batch %ld, "
               "%ld threads, seed %ld\n",
-              d.program.c_str(), model_name.c_str(), loss.describe().c_str(),
+              d.program.c_str(), model_name.c_str(),
+              f.str("class-weights") == "none"
+                  ? loss.describe().c_str()
+                  : (loss.spec + " with " + f.str("class-weights") + " class weights").c_str(),
               f.str("optimizer").c_str(), lr, epochs, batch_size, threads, seed);
 
   data::ImageDataset train_set = data::load_dataset(src, data::Split::Train);
@@ -143,6 +145,20 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
   check_model_fits(model_name, test_set);
   if (limit > 0)
     train_set = data::head(train_set, limit);
+  if (f.has("imbalance"))
+    train_set =
+        data::long_tail(train_set, {.imbalance = imbalance,
+                                    .profile = f.value<data::ImbalanceProfile>("imbalance-profile"),
+                                    .seed = (uint64_t)seed});
+  const std::vector<int64_t> counts = data::class_counts(train_set);
+  loss = losses::make(f.str("loss"),
+                      {.class_counts = counts, .class_weights = f.str("class-weights")});
+  if (f.has("imbalance") || f.str("class-weights") != "none") {
+    std::printf("training images per class:");
+    for (int64_t c : counts)
+      std::printf(" %lld", (long long)c);
+    std::printf("\nloss: %s\n", loss.describe().c_str());
+  }
   const int num_classes = (int)train_set.num_classes();
   const std::vector<std::string> classes = train_set.classes;
   std::printf("data: %s (%s), %lld train / %lld test images of %lldx%lldx%lld, %d classes\n",
@@ -150,49 +166,15 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
               (long long)test_set.n, (long long)train_set.channels, (long long)train_set.height,
               (long long)train_set.width, num_classes);
 
-  const bool rgb = train_set.channels == 3;
-  data::DataLoaderOptions to;
-  to.batch_size = batch_size;
-  to.shuffle = true;
-  to.mean = rgb ? data::kCifar10Mean : data::kMnistMean;
-  to.std = rgb ? data::kCifar10Std : data::kMnistStd;
-  std::string aug = f.str("augment");
-  if (aug == "on")
-    aug = rgb ? "crop-flip" : "affine";
-  if (aug == "crop-flip") {
-    to.random_crop_padding = 4;
-    to.random_flip = true;
-  } else if (aug == "affine") {
-    to.random_rotation = 10.f;
-    to.random_translate = 0.08f; // about 2 pixels of a 28x28 digit
-  }
-  data::DataLoaderOptions eo = to;
-  eo.shuffle = false;
-  eo.random_crop_padding = 0;
-  eo.random_flip = false;
-  eo.random_rotation = 0.f;
-  eo.random_translate = 0.f;
-  eo.batch_size = 500;
+  auto [to, eo] = loader_options(train_set.channels, f.str("augment"), batch_size);
   auto model = make_model(model_name);
   data::DataLoader train(std::move(train_set), to);
   data::DataLoader test(std::move(test_set), eo);
   std::printf("%s", model->repr().c_str());
 
   auto opt = make_optimizer(f.str("optimizer"), model->parameters(), lr, momentum, wd, d.nesterov);
-  std::shared_ptr<optim::LRScheduler> sched;
   const int64_t steps = epochs * train.size(), warm = warmup * train.size();
-  if (f.str("schedule") == "cosine")
-    sched = std::make_shared<optim::CosineAnnealingLR>(
-        *opt, optim::CosineAnnealingLROptions{.T_max = std::max<int64_t>(1, steps - warm)});
-  else if (f.str("schedule") == "step")
-    sched = std::make_shared<optim::StepLR>(
-        *opt, optim::StepLROptions{.step_size = std::max<int64_t>(1, (steps - warm) / 3)});
-  if (warm > 0) {
-    if (!sched)
-      sched = std::make_shared<optim::LinearLR>(
-          *opt, optim::LinearLROptions{.start_factor = 1.0, .end_factor = 1.0, .total_iters = 1});
-    sched = std::make_shared<optim::LinearWarmup>(*opt, sched, warm, 0.1);
-  }
+  std::shared_ptr<optim::LRScheduler> sched = make_schedule(*opt, f.str("schedule"), steps, warm);
 
   const std::string out = f.str("out");
   if (!out.empty())
