@@ -161,8 +161,9 @@ int main(int argc, char **argv) {
       .add("schedule", "cosine", "learning-rate schedule", {"none", "cosine", "step"})
       .add("warmup-epochs", "1", "linear warmup epochs")
       .add("augment", "on", "augmentation", {"on", "off", "crop-flip", "affine"})
-      .add("limit-train", "0", "use only the first N training images before the long tail (0: all)")
-      .add("limit-test", "0", "use only the first N test images (0: all)")
+      .add("limit-train", "0",
+           "use only the first N/C training images of each class, before the long tail (0: all)")
+      .add("limit-test", "0", "use only the first N/C test images of each class (0: all)")
       .add("data-seed", "0", "which images the long-tailed view keeps (same for every run)")
       .add("threads", "1", "threads per run")
       .add("jobs", "2", "runs side by side")
