@@ -7,6 +7,9 @@
 # of the per-round ratios.
 # Run it twice: as the environment is, and with OpenBLAS free to pick its
 # AVX-512 kernel:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE bench/run_models_bench.sh
+# A/B against another polygrad build (e.g. an older commit) in the same run:
+#   PG_BENCH_BASELINE=/path/to/old/build bench/run_models_bench.sh
+# adds its models_bench to every round and a column new/baseline.
 # For M1, PyTorch is fastest with OMP_WAIT_POLICY=PASSIVE (BASELINE.md); set it for
 # the PyTorch side with PG_TORCH_ENV="OMP_WAIT_POLICY=PASSIVE".
 set -euo pipefail
@@ -18,10 +21,13 @@ out=$(mktemp)
 for r in $(seq 1 "$rounds"); do
   echo "# round $r of $rounds"
   "$build/models_bench" "$@" --rounds 1 | tee -a "$out"
+  if [ -n "${PG_BENCH_BASELINE:-}" ]; then
+    "$PG_BENCH_BASELINE/models_bench" "$@" --rounds 1 | sed 's/^RESULT polygrad/RESULT baseline/' | tee -a "$out"
+  fi
   env ${PG_TORCH_ENV:-} /usr/bin/python3 "$here/models_bench.py" "$@" --rounds 1 | tee -a "$out"
 done
 echo
-echo "model mode  threads  polygrad img/s  pytorch img/s  ratio  (per-round ratios: min..max)"
+echo "model mode  threads  polygrad img/s  pytorch img/s  ratio  (per-round ratios: min..max)${PG_BENCH_BASELINE:+  baseline img/s  polygrad/baseline (min..max)}"
 awk 'function median(s,   a, n, i, j, t) {
        n = split(s, a, " ")
        for (i = 2; i <= n; ++i) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; --j) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
@@ -37,7 +43,15 @@ awk 'function median(s,   a, n, i, j, t) {
          lo = 1e30; hi = 0; n = cnt["polygrad " k] < cnt["pytorch " k] ? cnt["polygrad " k] : cnt["pytorch " k]
          for (i = 1; i <= n; ++i) { q = r["polygrad " k" "i] / r["pytorch " k" "i]; if (q < lo) lo = q; if (q > hi) hi = q }
          p = median(v["polygrad " k]); t = median(v["pytorch " k])
-         printf "%-16s %14.0f %14.0f %6.2f  (%.2f..%.2f)\n", k, p, t, p / t, lo, hi
+         printf "%-16s %14.0f %14.0f %6.2f  (%.2f..%.2f)", k, p, t, p / t, lo, hi
+         if (("baseline " k) in v) {
+           b = median(v["baseline " k]); blo = 1e30; bhi = 0
+           for (i = 1; i <= cnt["baseline " k] && i <= cnt["polygrad " k]; ++i) {
+             q = r["polygrad " k" "i] / r["baseline " k" "i]; if (q < blo) blo = q; if (q > bhi) bhi = q
+           }
+           printf "  %14.0f  %6.3f (%.3f..%.3f)", b, p / b, blo, bhi
+         }
+         printf "\n"
        }
      }' "$out" | sort
 rm -f "$out"

@@ -329,8 +329,9 @@ std::string write_report(const std::string &out, const std::vector<RunResult> &r
                             : cat("best: ", rc[0]->spec, ", ", o.metric, " better than ", ce->spec,
                                   " by ", fmt("%.3g", margin * (o.metric == "nll" ? 1 : 100)),
                                   o.metric == "nll" ? "" : " points", " = ",
-                                  pooled > 0 ? fmt("%.2f", margin / pooled) : std::string("inf"),
-                                  " seed standard deviations (pooled)");
+                                  pooled > 0 ? cat(fmt("%.2f", margin / pooled),
+                                                   " seed standard deviations (pooled)")
+                                             : std::string("? (no spread to compare: one seed)"));
     } else {
       verdict = "best: " + rc[0]->spec + " (no plain cross-entropy in the grid to compare with)";
     }
