@@ -92,6 +92,10 @@ def main():
     else:
         failures.append("metrics.csv missing")
 
+    run("evaluate the resumed weights", [os.path.join(os.path.dirname(prog), "evaluate"), "--model", "mlp",
+                                         "--dropout", "0.3", "--checkpoint", f"{cut}/w.safetensors"], 0,
+        "checkpoint dropout: 0.3")
+
     # 4. wrong resumes are clear errors (status 1, naming the file and the flag)
     run("resume with another --lr", argv + ["--resume", ckpt, "--lr", "0.01"], 1,
         "mnist_train: error: --resume", "--lr 0.002", "(this run: 0.01)",

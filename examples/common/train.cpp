@@ -423,7 +423,10 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
     std::printf("wrote %s/metrics.csv and %s/curves.png\n", out.c_str(), out.c_str());
   if (!f.str("save").empty()) {
     nn::save(*model, f.str("save"),
-             {{"model", model_name}, {"loss", loss.spec}, {"epochs", std::to_string(epochs)}});
+             {{"model", model_name},
+              {"dropout", f.str("dropout")},
+              {"loss", loss.spec},
+              {"epochs", std::to_string(epochs)}});
     std::printf("saved weights to %s\n", f.str("save").c_str());
   }
   return 0;
