@@ -13,6 +13,7 @@
 #include <polygrad/core/text.h>
 #include <polygrad/core/vec_math.h>
 
+#include <polygrad/autograd/anomaly_mode.h>
 #include <polygrad/autograd/dot.h>
 #include <polygrad/autograd/grad_mode.h>
 #include <polygrad/autograd/gradcheck.h>

@@ -4,8 +4,11 @@
 // node's consumers, then Kahn's algorithm runs a node once all gradients for
 // its output have arrived. Saved tensors are released right after a node runs
 // (unless retain_graph), so memory falls back as the pass proceeds.
+#include <atomic>
+#include <cmath>
 #include <unordered_map>
 
+#include <polygrad/autograd/anomaly_mode.h>
 #include <polygrad/autograd/grad_mode.h>
 #include <polygrad/autograd/node.h>
 #include <polygrad/core/elementwise.h>
@@ -19,6 +22,126 @@ thread_local bool g_grad_enabled = true;
 
 bool is_grad_enabled() { return g_grad_enabled; }
 void set_grad_enabled(bool on) { g_grad_enabled = on; }
+
+// ----- anomaly mode -----
+namespace {
+// Process-wide like PyTorch's: a backward may run on another thread than the
+// forward that built its graph. Relaxed: a flag, it orders nothing.
+std::atomic<bool> g_anomaly{false};
+std::atomic<uint64_t> g_anomaly_ops{0}; // nodes recorded since the mode went on
+
+// The first non-finite element of a float32 tensor in row-major order:
+// "element [i, j] = nan", or "" if every element is finite.
+std::string first_nonfinite(const Tensor &t) {
+  if (!t.defined() || t.dtype() != DType::Float32)
+    return "";
+  const Tensor c = t.contiguous();
+  const float *p = c.data<float>();
+  const int64_t n = c.numel();
+  int64_t i = 0;
+  while (i < n && std::isfinite(p[i]))
+    ++i;
+  if (i == n)
+    return "";
+  std::string idx;
+  int64_t rest = i;
+  const Shape &s = c.shape();
+  std::vector<int64_t> at(s.size());
+  for (size_t d = s.size(); d-- > 0;) {
+    at[d] = rest % s[d];
+    rest /= s[d];
+  }
+  for (size_t d = 0; d < at.size(); ++d) {
+    if (d)
+      idx += ", ";
+    idx += std::to_string(at[d]);
+  }
+  std::string out = "element [";
+  out += idx;
+  out += "] = ";
+  out += std::isnan(p[i]) ? "nan" : p[i] > 0 ? "inf" : "-inf";
+  return out;
+}
+
+// The forward op behind `node`, with its inputs' shapes and producers.
+std::string forward_trace(uint64_t number, const Node &node, const std::vector<Tensor> &inputs) {
+  std::string s = "forward op #";
+  s += std::to_string(number);
+  s += " (inputs";
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    s += i ? ", " : " ";
+    if (!inputs[i].defined()) {
+      s += "none";
+      continue;
+    }
+    s += shape_str(inputs[i].shape());
+    const auto fn = inputs[i].grad_fn();
+    if (fn) {
+      s += " from ";
+      s += fn->name();
+    } else {
+      s += inputs[i].requires_grad() ? " a leaf" : " a constant";
+    }
+  }
+  s += " -> output ";
+  s += shape_str(node.out_shape);
+  s += ")";
+  return s;
+}
+
+// Anomaly mode's forward check, at record time.
+void check_forward(Node &node, const Tensor &out, const std::vector<Tensor> &inputs) {
+  node.forward_trace = forward_trace(++g_anomaly_ops, node, inputs);
+  const std::string bad = first_nonfinite(out);
+  if (!bad.empty()) {
+    std::string m = "anomaly: the forward of ";
+    m += node.name();
+    m += " produced a non-finite output of shape ";
+    m += shape_str(out.shape());
+    m += ": ";
+    m += bad;
+    m += "; ";
+    m += node.forward_trace;
+    throw Error(m);
+  }
+}
+
+// Anomaly mode's backward check, before gradient `i` of `node` is accumulated.
+void check_backward(const Node &node, size_t i, const Tensor &g, const Tensor &grad_output) {
+  const std::string bad = first_nonfinite(g);
+  if (bad.empty())
+    return;
+  std::string m = "anomaly: ";
+  m += node.name();
+  m += " returned a non-finite gradient for input ";
+  m += std::to_string(i);
+  m += " of shape ";
+  m += shape_str(g.shape());
+  m += ": ";
+  m += bad;
+  const std::string bad_in = first_nonfinite(grad_output);
+  m += " (its incoming gradient, of shape ";
+  m += shape_str(grad_output.shape());
+  if (bad_in.empty()) {
+    m += ", is finite)";
+  } else {
+    m += ", was already non-finite: ";
+    m += bad_in;
+    m += ")";
+  }
+  m += "; the node was created by ";
+  m +=
+      node.forward_trace.empty() ? "an op recorded before anomaly mode was on" : node.forward_trace;
+  throw Error(m);
+}
+} // namespace
+
+void set_detect_anomaly(bool on) {
+  if (on && !g_anomaly.load(std::memory_order_relaxed))
+    g_anomaly_ops = 0;
+  g_anomaly.store(on, std::memory_order_relaxed);
+}
+bool is_anomaly_enabled() { return g_anomaly.load(std::memory_order_relaxed); }
 
 Node::~Node() {
   // A chain of 100,000 ops would be destroyed recursively (one frame per
@@ -114,6 +237,8 @@ Tensor record_node(std::shared_ptr<Node> node, Tensor out, const std::vector<Ten
   for (const Tensor &t : inputs)
     node->next.push_back({edge_for(t), t.defined() ? t.shape() : Shape{}});
   node->out_shape = out.shape();
+  if (g_anomaly.load(std::memory_order_relaxed)) [[unlikely]]
+    check_forward(*node, out, inputs);
   auto meta = std::make_shared<AutogradMeta>();
   meta->requires_grad = true;
   meta->grad_fn = std::move(node);
@@ -160,6 +285,7 @@ void run_backward(const Tensor &root, const Tensor &grad_in, bool retain) {
     }
   }
 
+  const bool anomaly = g_anomaly.load(std::memory_order_relaxed);
   std::unordered_map<Node *, Tensor> buffer;
   buffer[start.get()] = grad;
   std::vector<Node *> ready{start.get()};
@@ -199,6 +325,8 @@ void run_backward(const Tensor &root, const Tensor &grad_in, bool retain) {
         continue;
       Tensor gi = i < gs.size() ? gs[i] : Tensor();
       if (gi.defined()) {
+        if (anomaly) [[unlikely]]
+          check_backward(*n, i, gi, g);
         if (gi.shape() != e.shape)
           gi = kernel::sum_to(gi, e.shape);
         Tensor &slot = buffer[e.fn.get()];

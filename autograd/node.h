@@ -51,6 +51,9 @@ public:
   std::vector<Edge> next;
   Shape out_shape;
   bool released = false;
+  // Anomaly mode only (autograd/anomaly_mode.h): the forward op that created
+  // this node, for the message of a non-finite gradient. Empty otherwise.
+  std::string forward_trace;
 };
 
 // A node whose backward is a closure; releasing it drops the closure and,

@@ -9,7 +9,10 @@
 //
 //   autograd_overhead [--batches 1,128] [--threads 1,2] [--rounds 7]
 //                     [--min-time 0.2] [--reduce sum|mean]
-//                     [--phases fwd_bwd,fwd,fwd_nograd]
+//                     [--phases fwd_bwd,fwd,fwd_nograd] [--detect-anomaly]
+//
+// --detect-anomaly times the same steps with anomaly mode on (every recorded
+// output and every gradient checked for NaN/Inf; autograd/anomaly_mode.h).
 //
 // Output: one CSV line per measurement, comment lines start with '#':
 //   impl,phase,batch,threads,median_us,min_us,max_us
@@ -85,18 +88,21 @@ int main(int argc, char **argv) {
       min_time = std::stod(next());
     else if (a == "--reduce")
       use_mean = next() == "mean";
+    else if (a == "--detect-anomaly")
+      pg::set_detect_anomaly(true);
     else if (a == "--phases")
       phases_wanted = std::string(",").append(next()).append(","); // (GCC 105329)
     else {
       std::fprintf(stderr, "usage: autograd_overhead [--batches 1,128] [--threads 1,2] "
                            "[--rounds 7] [--min-time 0.2] [--reduce sum|mean] "
-                           "[--phases fwd_bwd,fwd,fwd_nograd]\n");
+                           "[--phases fwd_bwd,fwd,fwd_nograd] [--detect-anomaly]\n");
       return 2;
     }
   }
   bench::print_machine_header("autograd_overhead");
   std::printf("# MLP 64-64-64 x3 (matmul + add + relu), loss=%s, rounds=%d, min-time=%.2fs\n",
               use_mean ? "mean" : "sum", rounds, min_time);
+  std::printf("# anomaly mode %s\n", pg::is_anomaly_enabled() ? "on" : "off");
   std::printf("impl,phase,batch,threads,median_us,min_us,max_us\n");
   MLP net(use_mean);
   // Sanity: the gradients exist and are finite (a benchmark of a broken

@@ -22,13 +22,15 @@ int main(int argc, char **argv) {
     ex::Flags f("evaluate", "Reports the test accuracy and confusion matrix of a saved model.");
     f.add("model", "cnn", "architecture of the checkpoint", {"mlp", "cnn", "cifar-cnn", "resnet"})
         .add("checkpoint", "", "the .safetensors file written by --save")
+        .add("dropout", "0",
+             "the --dropout the model was trained with (Dropout layers shift the weights' names)")
         .add("data", PG_SOURCE_DIR "/data/mnist-10k", "data folder (see docs/data.md)")
         .add("batch-size", "500", "evaluation batch size");
     f.parse(argc, argv);
     if (f.str("checkpoint").empty())
       f.fail("--checkpoint is required");
     const long bs = f.integer("batch-size", 1, 65536);
-    auto model = ex::make_model(f.str("model"));
+    auto model = ex::make_model(f.str("model"), f.number("dropout", 0, 1));
     const pg::Metadata meta = pg::nn::load(*model, f.str("checkpoint"));
     const pg::data::DataSource src = pg::data::detect_data(f.str("data"));
     pg::data::ImageDataset test = pg::data::load_dataset(src, pg::data::Split::Test);

@@ -2,6 +2,8 @@
 """Runs every example program against each class of bad input (issue 15) and
 checks its exit status and a piece of its message: no program may end in
 std::terminate (134) or a crash, and every error names the file or value.
+Also: a diverging run stops at its first non-finite loss, naming the epoch and
+step (and, under --detect-anomaly, the op that made the first NaN/Inf).
 
   check_programs.py --bin BUILD_DIR --fixtures tests/fixtures/reliability
 
@@ -174,6 +176,15 @@ def main():
     run("evaluate / corrupt checkpoint", ["evaluate", "--checkpoint", f"{tmp}/junk.safetensors",
                                           "--data", good], 1, "junk.safetensors")
     run("evaluate / no --checkpoint", ["evaluate"], 2, "--checkpoint is required")
+
+    # --- a diverging run stops at its first non-finite loss (epoch and step,
+    # and the hint); with --detect-anomaly at the first op that made one ---
+    diverge = ["mnist_train", "--data", good, "--model", "mlp", "--optimizer", "sgd", "--lr", "1000",
+               "--epochs", "5", "--batch-size", "2", "--threads", "1", "--out", ""]
+    run("mnist_train / non-finite loss", diverge, 1, "the training loss is", "at epoch ", ", step ",
+        " of 4 (optimizer step ", "rerun with --detect-anomaly")
+    run("mnist_train / non-finite loss, --detect-anomaly", diverge + ["--detect-anomaly"], 1,
+        "anomaly: the forward of ", "produced a non-finite output of shape", "forward op #")
 
     run("tensor_demo", ["tensor_demo"], 0)
 

@@ -145,3 +145,75 @@ TEST_CASE("optim checkpoint: bad files and mismatches are errors naming the file
   CHECK(same.state_dict().tensors.empty());
   fs::remove_all(dir);
 }
+
+TEST_CASE("rng state: get_rng_state/set_rng_state replay the draws exactly", "[checkpoint]") {
+  pg::manual_seed(5);
+  (void)pg::rand({7});
+  const pg::Tensor state = pg::get_rng_state();
+  REQUIRE(state.dtype() == pg::DType::Int64);
+  REQUIRE(state.dim() == 1);
+  const std::vector<float> first = pg::randn({100}).to_vector();
+  pg::manual_seed(123);
+  pg::set_rng_state(state);
+  CHECK(pg::randn({100}).to_vector() == first);
+  CHECK_THROWS_WITH(pg::set_rng_state(pg::zeros({312})),
+                    Catch::Contains("set_rng_state: expected an int64 tensor"));
+}
+
+TEST_CASE("training state: one file restores model, optimizer, scheduler, RNG and position",
+          "[checkpoint][optim]") {
+  const fs::path dir = fs::temp_directory_path() / ("pg_train_state_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string path = (dir / "state.safetensors").string();
+  pg::manual_seed(11);
+  const pg::Tensor x = pg::randn({16, 6}), y = pg::randn({16, 3});
+  auto build = [](MLP &m) {
+    return std::make_unique<optim::SGD>(m.parameters(),
+                                        optim::SGDOptions{.lr = 0.05, .momentum = 0.9});
+  };
+  // The reference: 10 steps, then a draw from the global RNG.
+  pg::manual_seed(1);
+  MLP ref;
+  auto ref_opt = build(ref);
+  optim::StepLR ref_sched(*ref_opt, {.step_size = 4});
+  train_steps(ref, *ref_opt, ref_sched, x, y, 10);
+  const std::vector<float> ref_draw = pg::rand({5}).to_vector();
+
+  pg::manual_seed(1);
+  MLP a;
+  {
+    auto opt = build(a);
+    optim::StepLR sched(*opt, {.step_size = 4});
+    train_steps(a, *opt, sched, x, y, 4);
+    optim::save_training_state(path, a, *opt, &sched,
+                               {.epoch = 2, .step = 4, .data_seed = ~0ull, .extra = {{"k", "v"}}});
+  }
+  pg::manual_seed(99);
+  MLP b;
+  auto opt = build(b);
+  optim::StepLR sched(*opt, {.step_size = 4});
+  (void)pg::rand({3}); // the RNG is elsewhere, too
+  const optim::TrainingState st = optim::load_training_state(path, b, *opt, &sched);
+  CHECK(st.epoch == 2);
+  CHECK(st.step == 4);
+  CHECK(st.data_seed == ~0ull);
+  CHECK(st.extra == pg::Metadata{{"k", "v"}});
+  train_steps(b, *opt, sched, x, y, 6);
+  CHECK(values(b) == values(ref));
+  CHECK(pg::rand({5}).to_vector() == ref_draw);
+
+  // Wrong files change nothing: a weights-only file, another optimizer.
+  const std::string wpath = (dir / "w.safetensors").string();
+  nn::save(b, wpath);
+  const auto before = values(b);
+  CHECK_THROWS_WITH(optim::load_training_state(wpath, b, *opt, &sched),
+                    Catch::Contains("w.safetensors: not a training state"));
+  optim::AdamW adamw(b.parameters(), {});
+  CHECK_THROWS_WITH(optim::load_training_state(path, b, adamw, nullptr),
+                    Catch::Contains("state.safetensors: the file has a scheduler state"));
+  optim::StepLR adamw_sched(adamw, {.step_size = 4});
+  CHECK_THROWS_WITH(optim::load_training_state(path, b, adamw, &adamw_sched),
+                    Catch::Contains("state.safetensors: optimizer: "));
+  CHECK(values(b) == before);
+  fs::remove_all(dir);
+}

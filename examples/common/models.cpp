@@ -4,6 +4,7 @@
 #include <polygrad/nn/activation.h>
 #include <polygrad/nn/batchnorm.h>
 #include <polygrad/nn/conv2d.h>
+#include <polygrad/nn/dropout.h>
 #include <polygrad/nn/flatten.h>
 #include <polygrad/nn/linear.h>
 #include <polygrad/nn/pooling.h>
@@ -89,7 +90,31 @@ std::shared_ptr<Module> cifar_resnet() {
   return s;
 }
 
-std::shared_ptr<Module> make_model(const std::string &name) {
+namespace {
+// `s` with Dropout(p) after every ReLU that feeds a Linear (the hidden layers
+// of the classifier head).
+std::shared_ptr<Sequential> with_dropout(const Sequential &s, const std::string &name, double p) {
+  auto out = make<Sequential>();
+  bool placed = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    out->push_back(s[i]);
+    if (i + 1 < s.size() && dynamic_cast<ReLU *>(s[i].get()) &&
+        dynamic_cast<Linear *>(s[i + 1].get())) {
+      out->push_back(make<Dropout>(p));
+      placed = true;
+    }
+  }
+  PG_CHECK(placed, "--dropout: model ", name, " has no ReLU before a Linear to put dropout after");
+  return out;
+}
+} // namespace
+
+std::shared_ptr<Module> make_model(const std::string &name, double dropout) {
+  if (dropout > 0) {
+    PG_CHECK(name == "mlp" || name == "cnn", "--dropout ", dropout,
+             ": only the mlp and cnn models take dropout, not ", name);
+    return with_dropout(*std::static_pointer_cast<Sequential>(make_model(name)), name, dropout);
+  }
   if (name == "mlp")
     return mnist_mlp();
   if (name == "cnn")

@@ -21,7 +21,10 @@ std::shared_ptr<nn::Sequential> mnist_cnn();
 std::shared_ptr<nn::Sequential> cifar_cnn();
 std::shared_ptr<nn::Module> cifar_resnet();
 // "mlp" | "cnn" | "cifar-cnn" | "resnet"; throws Error listing the valid names.
-std::shared_ptr<nn::Module> make_model(const std::string &name);
+// dropout > 0 (mlp and cnn only): Dropout(dropout) after each ReLU that feeds
+// a Linear (M1: two, M2: one), so the parameters' names shift by those slots;
+// the reference models have none.
+std::shared_ptr<nn::Module> make_model(const std::string &name, double dropout = 0);
 
 // What a model takes: images of channels x height x width (0: any size its
 // pooling allows) and labels below `classes` (its output width).

@@ -1,9 +1,12 @@
 #include "common/train.h"
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <sstream>
 
+#include <polygrad/autograd/anomaly_mode.h>
 #include <polygrad/autograd/grad_mode.h>
 #include <polygrad/core/allocator.h>
 #include <polygrad/core/parallel.h>
@@ -11,8 +14,10 @@
 #include <polygrad/data/dataloader.h>
 #include <polygrad/data/long_tail.h>
 #include <polygrad/data/source.h>
+#include <polygrad/io/safetensors.h>
 #include <polygrad/losses/registry.h>
 #include <polygrad/nn/checkpoint.h>
+#include <polygrad/optim/checkpoint.h>
 
 #include "common/curves.h"
 #include "common/flags.h"
@@ -45,6 +50,71 @@ EvalResult evaluate(nn::Module &model, data::DataLoader &loader, const losses::L
   r.loss = r.cm.total() ? total / r.cm.total() : 0;
   r.acc = r.cm.accuracy();
   return r;
+}
+
+// The flags that define a run: a resumed run must give the same values (the
+// data's folder, threads and outputs may change). "imbalance" counts only when
+// given (a long-tailed view is made only then).
+const char *const kRunFlags[] = {
+    "model",         "dropout",      "loss",        "optimizer",     "lr",
+    "momentum",      "weight-decay", "schedule",    "warmup-epochs", "epochs",
+    "batch-size",    "seed",         "limit-train", "imbalance",     "imbalance-profile",
+    "class-weights", "augment"};
+
+std::string run_flag_value(const Flags &f, const std::string &name) {
+  if (name == "imbalance" && !f.has(name))
+    return "(not given)";
+  return f.str(name);
+}
+
+// Two values of a flag are the same if they are equal as text or as numbers
+// ("2e-3" and "0.002").
+bool same_flag_value(const std::string &a, const std::string &b) {
+  if (a == b)
+    return true;
+  char *ea = nullptr, *eb = nullptr;
+  const double x = std::strtod(a.c_str(), &ea), y = std::strtod(b.c_str(), &eb);
+  return !a.empty() && !b.empty() && *ea == 0 && *eb == 0 && x == y;
+}
+
+// The metrics history in a training state: one record per line, each number
+// in its shortest exact text, so the resumed run's metrics.csv is the same.
+std::string history_text(const std::vector<EpochRecord> &rows) {
+  std::string s;
+  for (const EpochRecord &r : rows) {
+    s += std::to_string(r.epoch);
+    for (double v :
+         {r.train_loss, r.train_acc, r.test_loss, r.test_acc, r.lr, r.seconds, r.images_per_sec}) {
+      s += ",";
+      s += text::show(v);
+    }
+    s += "\n";
+  }
+  return s;
+}
+
+std::vector<EpochRecord> parse_history(const std::string &history, const std::string &path) {
+  std::vector<EpochRecord> rows;
+  std::istringstream in(history);
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> cells;
+    std::istringstream cols(line);
+    for (std::string c; std::getline(cols, c, ',');)
+      cells.push_back(c);
+    EpochRecord r{};
+    double *fields[] = {&r.train_loss, &r.train_acc, &r.test_loss,     &r.test_acc,
+                        &r.lr,         &r.seconds,   &r.images_per_sec};
+    try {
+      PG_CHECK(cells.size() == 8, "8 numbers expected");
+      text::parse(cells[0], r.epoch);
+      for (int i = 0; i < 7; ++i)
+        text::parse(cells[i + 1], *fields[i]);
+    } catch (const Error &e) {
+      throw Error("--resume " + path + ": bad metrics history line '" + line + "': " + e.what());
+    }
+    rows.push_back(r);
+  }
+  return rows;
 }
 
 } // namespace
@@ -87,8 +157,22 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
            "affine = random rotation +-10 deg and shift +-8% (MNIST), on = the data set's "
            "usual one (crop-flip for colour images, affine for grey)",
            {"on", "off", "crop-flip", "affine"})
+      .add("dropout", "0",
+           "dropout probability after each hidden ReLU of mlp/cnn (0: none, as the reference "
+           "models)")
+      .add_bool("detect-anomaly",
+                "check every op's output and gradient for NaN/Inf and stop at the first, naming "
+                "the op (slower; see docs/autograd.md)")
       .add("save", "", "write the trained weights to this .safetensors file")
-      .add("out", d.out_dir, "folder for metrics.csv and curves.png");
+      .add("out", d.out_dir, "folder for metrics.csv and curves.png")
+      .add("checkpoint-every", "0",
+           "every N epochs, save the whole training state (model, optimizer, schedule, RNG, "
+           "epoch, metrics) to --checkpoint, for --resume (0: never)")
+      .add("checkpoint", "",
+           "the training-state file of --checkpoint-every (default: OUT/checkpoint.safetensors)")
+      .add("resume", "",
+           "continue the run saved in this training-state file, with the same flags; it ends "
+           "bitwise as the uninterrupted run would have");
   f.parse(argc, argv);
 
   const std::string model_name = f.str("model");
@@ -104,6 +188,16 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
     f.fail("--data is required: a folder with the data set (see docs/data.md; CIFAR-10 JPEGs: "
            "tar xzf cifar10-jpeg.tar.gz, then --data cifar10-jpeg)");
   const double imbalance = f.number("imbalance", 1, 1e9);
+  const double dropout = f.number("dropout", 0, 1);
+  const long checkpoint_every = f.integer("checkpoint-every", 0, 100000);
+  std::string ckpt_path = f.str("checkpoint");
+  if (checkpoint_every > 0 && ckpt_path.empty()) {
+    if (f.str("out").empty())
+      f.fail("--checkpoint-every needs --checkpoint PATH or --out DIR");
+    ckpt_path = f.str("out") + "/checkpoint.safetensors";
+  }
+  if (dropout > 0 && model_name != "mlp" && model_name != "cnn")
+    f.fail("--dropout: only the mlp and cnn models take dropout, not " + model_name);
   losses::Loss loss;
   try {
     // validated now (with stand-in counts), made for real once the data is loaded
@@ -128,9 +222,44 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
     prepare_output_dir("out", f.str("out"));
   if (!f.str("save").empty())
     check_writable_file("save", f.str("save"));
+  if (!ckpt_path.empty())
+    check_writable_file("checkpoint", ckpt_path);
+  // The run's flags go into every training state; --resume must match them.
+  Metadata run_flags;
+  for (const char *name : kRunFlags)
+    run_flags[std::string("flag.") + name] = run_flag_value(f, name);
+  const std::string resume = f.str("resume");
+  if (!resume.empty()) {
+    Metadata saved;
+    try {
+      saved = io::load_safetensors(resume).metadata;
+    } catch (const Error &e) {
+      throw Error("--resume " + resume + ": " + e.what());
+    }
+    std::string diff;
+    for (const auto &[key, value] : run_flags) {
+      auto it = saved.find("extra." + key);
+      PG_CHECK(it != saved.end(), "--resume ", resume,
+               ": not a training state of this program (no ", key,
+               "); write one with --checkpoint-every");
+      if (!same_flag_value(it->second, value)) {
+        diff += diff.empty() ? "" : ", ";
+        diff += "--";
+        diff += key.substr(5);
+        diff += " ";
+        diff += it->second;
+        diff += " (this run: ";
+        diff += value;
+        diff += ")";
+      }
+    }
+    PG_CHECK(diff.empty(), "--resume ", resume, ": the checkpoint's run had ", diff,
+             "; resume with the flags of the run that wrote it");
+  }
 
   set_num_threads((int)threads);
   manual_seed((uint64_t)seed);
+  set_detect_anomaly(f.flag("detect-anomaly"));
   std::printf("polygrad %s: model %s, loss %s, optimizer %s lr %g, %ld epochs, batch %ld, "
               "%ld threads, seed %ld\n",
               d.program.c_str(), model_name.c_str(),
@@ -167,7 +296,7 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
               (long long)train_set.width, num_classes);
 
   auto [to, eo] = loader_options(train_set.channels, f.str("augment"), batch_size);
-  auto model = make_model(model_name);
+  auto model = make_model(model_name, dropout);
   data::DataLoader train(std::move(train_set), to);
   data::DataLoader test(std::move(test_set), eo);
   std::printf("%s", model->repr().c_str());
@@ -179,10 +308,43 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
   const std::string out = f.str("out");
   if (!out.empty())
     std::filesystem::create_directories(out);
+  const std::string anomaly_hint =
+      is_anomaly_enabled()
+          ? ""
+          : "; rerun with --detect-anomaly to stop at the first op that produces a NaN or Inf "
+            "(lowering --lr often helps)";
   std::vector<EpochRecord> records;
   EvalResult last;
   double train_seconds = 0;
-  for (long e = 0; e < epochs; ++e) {
+  long start_epoch = 0;
+  if (!resume.empty()) {
+    // Built exactly as the interrupted run was (same seed, same draws), so
+    // the loader's seed must match; then everything else comes from the file.
+    optim::TrainingState st = optim::load_training_state(resume, *model, *opt, sched.get());
+    PG_CHECK(st.data_seed == train.seed() && st.epoch <= epochs &&
+                 st.step == st.epoch * train.size() && st.extra.count("train_images") &&
+                 st.extra.at("train_images") == std::to_string(train.num_samples()),
+             "--resume ", resume, ": the checkpoint's data (", st.extra["train_images"],
+             " training images, order seed ", st.data_seed, ", epoch ", st.epoch, ", step ",
+             st.step, ") does not fit this run (", train.num_samples(), " images, seed ",
+             train.seed(), ", ", train.size(), " batches per epoch)");
+    records = parse_history(st.extra["metrics"], resume);
+    PG_CHECK(records.size() == (size_t)st.epoch, "--resume ", resume, ": ", records.size(),
+             " epochs of metrics for ", st.epoch, " epochs");
+    text::parse(st.extra["train_seconds"], train_seconds);
+    start_epoch = (long)st.epoch;
+    std::printf("resumed from %s after epoch %ld (step %lld)\n", resume.c_str(), start_epoch,
+                (long long)st.step);
+    if (start_epoch == epochs) { // nothing left to train: report as the run did
+      last = evaluate(*model, test, loss, num_classes);
+      if (!out.empty()) {
+        write_metrics_csv(out + "/metrics.csv", records);
+        write_curves_png(out + "/curves.png", records,
+                         d.program + " " + model_name + ", " + loss.spec);
+      }
+    }
+  }
+  for (long e = start_epoch; e < epochs; ++e) {
     model->train();
     train.set_epoch(e);
     train.reset_stats();
@@ -195,12 +357,29 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
     while (train.next(b)) {
       Tensor logits = (*model)(b.images);
       Tensor l = loss(logits, b.labels);
+      const float lv = l.item();
+      // Stop before a non-finite loss reaches the weights (and every later
+      // epoch): say where, and how to find the op that produced it.
+      if (!std::isfinite(lv)) [[unlikely]] {
+        std::string m = "the training loss is ";
+        m += std::to_string(lv);
+        m += " at epoch ";
+        m += std::to_string(e + 1);
+        m += ", step ";
+        m += std::to_string(step + 1);
+        m += " of ";
+        m += std::to_string(train.size());
+        m += " (optimizer step ";
+        m += std::to_string(e * train.size() + step + 1);
+        m += ")";
+        m += anomaly_hint;
+        throw Error(m);
+      }
       opt->zero_grad();
       l.backward();
       opt->step();
       if (sched)
         sched->step();
-      const float lv = l.item();
       loss_sum += (double)lv * b.size();
       correct += (int64_t)(logits.argmax(1) == b.labels).sum().item();
       seen += b.size();
@@ -225,6 +404,17 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
       write_curves_png(out + "/curves.png", records,
                        d.program + " " + model_name + ", " + loss.spec);
     }
+    if (checkpoint_every > 0 && (e + 1) % checkpoint_every == 0) {
+      optim::TrainingState st{.epoch = e + 1,
+                              .step = (e + 1) * train.size(),
+                              .data_seed = train.seed(),
+                              .extra = run_flags};
+      st.extra["train_images"] = std::to_string(train.num_samples());
+      st.extra["metrics"] = history_text(records);
+      st.extra["train_seconds"] = text::show(train_seconds);
+      optim::save_training_state(ckpt_path, *model, *opt, sched.get(), st);
+      std::printf("saved the training state after epoch %ld to %s\n", e + 1, ckpt_path.c_str());
+    }
   }
   std::printf("\n%s", last.cm.format(classes).c_str());
   std::printf("final test accuracy: %.2f%% after %ld epochs, %.1f s of training\n",
@@ -233,7 +423,10 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
     std::printf("wrote %s/metrics.csv and %s/curves.png\n", out.c_str(), out.c_str());
   if (!f.str("save").empty()) {
     nn::save(*model, f.str("save"),
-             {{"model", model_name}, {"loss", loss.spec}, {"epochs", std::to_string(epochs)}});
+             {{"model", model_name},
+              {"dropout", f.str("dropout")},
+              {"loss", loss.spec},
+              {"epochs", std::to_string(epochs)}});
     std::printf("saved weights to %s\n", f.str("save").c_str());
   }
   return 0;
