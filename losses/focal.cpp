@@ -17,7 +17,7 @@ Tensor focal_loss(const Tensor &input, const Tensor &labels, const FocalLossOpti
   check_options(o);
   const SoftmaxLossPlan plan = plan_softmax_loss(
       {"focal_loss", "FocalLossBackward", input, labels, o.alpha, o.ignore_index, o.reduction});
-  return run_softmax_loss(plan, plan.stats.weight_sum, rowwise(detail::FocalRow{o.gamma, 0.f}));
+  return run_softmax_loss(plan, plan.stats.weight_sum, rowwise(detail::FocalRow<>{o.gamma, 0.f}));
 }
 
 namespace {

@@ -13,9 +13,10 @@
 
 namespace polygrad::losses::detail {
 
-struct FocalRow {
+// AlphaOnPoly is a template parameter, not a field: a run-time choice inside
+// the row makes GCC leave the block loop scalar (2x slower at C = 10).
+template <bool AlphaOnPoly = true> struct FocalRow {
   float gamma, eps;
-  bool alpha_on_poly = true;
   // What both directions use, computed once per row: q = 1 - Pt, Pt,
   // q^gamma (1 at gamma = 0), l / q (-1 at q = 0).
   struct Terms {
@@ -25,14 +26,19 @@ struct FocalRow {
     const float q = -vm::vexpm1_le0(l), pt = vm::vexp_le0(l);
     return {q, pt, gamma == 0.f ? 1.f : vm::vexp_le0(gamma * vm::vlog(q)), q > 0.f ? l / q : -1.f};
   }
-  // forward: phi = -a q^gamma l + e q^(gamma+1), e = eps a (alpha_on_poly) or eps
+  // forward: phi = -a q^gamma l + e q^(gamma+1), e = eps a (AlphaOnPoly) or eps
   float forward(const Terms &t, float l, float a) const {
-    return alpha_on_poly ? a * t.qg * (eps * t.q - l) : t.qg * (eps * t.q - a * l);
+    if constexpr (AlphaOnPoly)
+      return a * t.qg * (eps * t.q - l);
+    else
+      return t.qg * (eps * t.q - a * l);
   }
   // backward: g = -dphi/dl = q^gamma (a (1 - gamma Pt l / q) + e (gamma + 1) Pt)
   float backward(const Terms &t, float a) const {
-    return alpha_on_poly ? a * t.qg * (1.f - gamma * t.pt * t.r + eps * (gamma + 1.f) * t.pt)
-                         : t.qg * (a * (1.f - gamma * t.pt * t.r) + eps * (gamma + 1.f) * t.pt);
+    if constexpr (AlphaOnPoly)
+      return a * t.qg * (1.f - gamma * t.pt * t.r + eps * (gamma + 1.f) * t.pt);
+    else
+      return t.qg * (a * (1.f - gamma * t.pt * t.r) + eps * (gamma + 1.f) * t.pt);
   }
 };
 

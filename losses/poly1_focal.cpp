@@ -23,9 +23,9 @@ Tensor poly1_focal_loss(const Tensor &input, const Tensor &labels, const Poly1Fo
   // count (the paper's code followed by a plain mean).
   if (o.alpha.defined() && !o.alpha_on_poly)
     return run_softmax_loss(plan, (double)plan.stats.count,
-                            rowwise(detail::FocalRow{o.gamma, o.epsilon, false}));
+                            rowwise(detail::FocalRow<false>{o.gamma, o.epsilon}));
   return run_softmax_loss(plan, plan.stats.weight_sum,
-                          rowwise(detail::FocalRow{o.gamma, o.epsilon}));
+                          rowwise(detail::FocalRow<true>{o.gamma, o.epsilon}));
 }
 
 namespace {
