@@ -20,7 +20,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -31,7 +30,6 @@
 
 #include <polygrad/core/error.h>
 #include <polygrad/core/text.h>
-#include <polygrad/io/atomic_file.h>
 #include <polygrad/losses/registry.h>
 
 #include "common/flags.h"
@@ -51,26 +49,12 @@ namespace {
 const char *kDefaultLosses = "ce,poly1:epsilon={-1,1,2,4},focal:gamma={1,2},"
                              "poly1_focal:epsilon={-1,1},gamma=2";
 
-void write_atomic(const std::string &path, const std::string &text) {
-  io::AtomicFile f(path);
-  f.write(text.data(), text.size());
-  f.commit();
-}
-
-std::string read_file(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  PG_CHECK(in, "cannot read ", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // A finished run's result, if OUT/runs/<id>.json holds one for this config.
 bool load_finished(const std::string &path, const RunConfig &c, RunResult &r) {
   if (!fs::exists(path))
     return false;
   try {
-    from_json(nlohmann::json::parse(read_file(path)), r);
+    from_json(nlohmann::json::parse(read_text_file(path)), r);
     return nlohmann::json(r.config) == nlohmann::json(c);
   } catch (const std::exception &) {
     return false; // unreadable or from another version: run it again
@@ -81,7 +65,7 @@ bool load_finished(const std::string &path, const RunConfig &c, RunResult &r) {
 int run_child(const std::string &config_path, const std::string &result_path,
               const std::string &progress_path) {
   RunConfig c;
-  from_json(nlohmann::json::parse(read_file(config_path)), c);
+  from_json(nlohmann::json::parse(read_text_file(config_path)), c);
   const RunResult r = run_one(c, [&](int epoch, int64_t step, int64_t steps) {
     const double done = (epoch + double(step) / steps) / c.epochs;
     if (FILE *f = std::fopen(progress_path.c_str(), "w")) {
@@ -89,7 +73,7 @@ int run_child(const std::string &config_path, const std::string &result_path,
       std::fclose(f);
     }
   });
-  write_atomic(result_path, nlohmann::json(r).dump());
+  write_text_file(result_path, nlohmann::json(r).dump());
   std::printf("%s: test accuracy %.2f%%, balanced %.2f%%, %.1f s\n", c.id().c_str(),
               100 * r.test.accuracy, 100 * r.test.balanced_accuracy, r.seconds);
   return 0;
@@ -106,7 +90,7 @@ struct Job {
 
 pid_t spawn(const std::string &self, const Job &j) {
   const std::string cfg = j.path(".config.json");
-  write_atomic(cfg, nlohmann::json(j.config).dump(2));
+  write_text_file(cfg, nlohmann::json(j.config).dump(2));
   std::remove(j.path(".progress").c_str());
   const pid_t pid = fork();
   PG_CHECK(pid >= 0, "loss_lab: fork failed");

@@ -1,5 +1,7 @@
 #include "common/setup.h"
 
+#include <cmath>
+
 #include <polygrad/optim/adam.h>
 #include <polygrad/optim/adamw.h>
 #include <polygrad/optim/sgd.h>
@@ -68,6 +70,38 @@ loader_options(int64_t channels, std::string aug, int64_t batch_size) {
   eo.random_translate = 0.f;
   eo.batch_size = 500;
   return {to, eo};
+}
+
+StepResult train_step(nn::Module &model, const losses::Loss &loss, optim::Optimizer &opt,
+                      optim::LRScheduler *sched, const data::Batch &b, const StepPlace &at) {
+  StepResult r;
+  r.logits = model(b.images);
+  Tensor l = loss(r.logits, b.labels);
+  r.loss = l.item();
+  // Stop before a non-finite loss reaches the weights (and every later
+  // epoch): say where, and how to find the op that produced it.
+  if (!std::isfinite(r.loss)) [[unlikely]] {
+    std::string m = "the training loss is ";
+    m += std::to_string(r.loss);
+    m += " at epoch ";
+    m += std::to_string(at.epoch + 1);
+    m += ", step ";
+    m += std::to_string(at.step + 1);
+    m += " of ";
+    m += std::to_string(at.steps_per_epoch);
+    m += " (optimizer step ";
+    m += std::to_string(at.epoch * at.steps_per_epoch + at.step + 1);
+    m += ")";
+    m += at.hint;
+    throw Error(m);
+  }
+  opt.zero_grad();
+  l.backward();
+  opt.step();
+  if (sched)
+    sched->step();
+  r.correct = (int64_t)(r.logits.argmax(1) == b.labels).sum().item();
+  return r;
 }
 
 } // namespace polygrad::examples

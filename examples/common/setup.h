@@ -10,6 +10,8 @@
 #include <vector>
 
 #include <polygrad/data/dataloader.h>
+#include <polygrad/losses/registry.h>
+#include <polygrad/nn/module.h>
 #include <polygrad/optim/lr_scheduler.h>
 #include <polygrad/optim/optimizer.h>
 
@@ -32,5 +34,22 @@ make_schedule(optim::Optimizer &opt, const std::string &schedule, int64_t steps,
 // colour, affine for grey).
 std::pair<data::DataLoaderOptions, data::DataLoaderOptions>
 loader_options(int64_t channels, std::string augment, int64_t batch_size);
+
+// Where a training step is, for the message when its loss is not finite.
+struct StepPlace {
+  long epoch = 0, step = 0, steps_per_epoch = 0; // 0-based epoch and step
+  std::string hint;                              // appended to the message
+};
+struct StepResult {
+  Tensor logits;
+  float loss = 0;      // the batch's loss value
+  int64_t correct = 0; // argmax(logits) == label
+};
+// One optimisation step on a batch: forward, loss, zero_grad, backward,
+// optimizer step, schedule step. A non-finite loss throws polygrad::Error
+// before anything reaches the weights ("the training loss is nan at epoch
+// 2, step 3 of 16 (optimizer step 19)" + place.hint).
+StepResult train_step(nn::Module &model, const losses::Loss &loss, optim::Optimizer &opt,
+                      optim::LRScheduler *sched, const data::Batch &batch, const StepPlace &place);
 
 } // namespace polygrad::examples

@@ -355,33 +355,10 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
     int64_t seen = 0, correct = 0, step = 0;
     data::Batch b;
     while (train.next(b)) {
-      Tensor logits = (*model)(b.images);
-      Tensor l = loss(logits, b.labels);
-      const float lv = l.item();
-      // Stop before a non-finite loss reaches the weights (and every later
-      // epoch): say where, and how to find the op that produced it.
-      if (!std::isfinite(lv)) [[unlikely]] {
-        std::string m = "the training loss is ";
-        m += std::to_string(lv);
-        m += " at epoch ";
-        m += std::to_string(e + 1);
-        m += ", step ";
-        m += std::to_string(step + 1);
-        m += " of ";
-        m += std::to_string(train.size());
-        m += " (optimizer step ";
-        m += std::to_string(e * train.size() + step + 1);
-        m += ")";
-        m += anomaly_hint;
-        throw Error(m);
-      }
-      opt->zero_grad();
-      l.backward();
-      opt->step();
-      if (sched)
-        sched->step();
-      loss_sum += (double)lv * b.size();
-      correct += (int64_t)(logits.argmax(1) == b.labels).sum().item();
+      const StepResult r =
+          train_step(*model, loss, *opt, sched.get(), b, {e, step, train.size(), anomaly_hint});
+      loss_sum += (double)r.loss * b.size();
+      correct += r.correct;
       seen += b.size();
       ++step;
       bar.update(step, seen, {{"loss", loss_sum / seen}, {"acc", double(correct) / seen}});

@@ -3,12 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include <polygrad/core/error.h>
-#include <polygrad/io/atomic_file.h>
 
 #include "common/plot.h"
 
@@ -55,17 +52,6 @@ std::string pm(const Stat &s, double scale, const char *f = "%.2f") {
 }
 std::string rho_name(double r) { return cat("rho ", fmt("%g", r)); }
 
-void save_text(const std::string &path, const std::string &text) {
-  io::AtomicFile f(path);
-  f.write(text.data(), text.size());
-  f.commit();
-}
-std::string slurp(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 std::string csv_num(double v) { return std::isfinite(v) ? fmt("%.6g", v) : ""; }
 std::string csv_str(const std::string &s) {
   std::string r = "\"";
@@ -136,7 +122,7 @@ bool is_cross_entropy(const std::string &spec) {
 
 std::string png_to_html(const std::string &path, const std::string &alt) {
   return "<img alt=\"" + html_escape(alt) + "\" src=\"data:image/png;base64," +
-         base64(slurp(path)) + "\">";
+         base64(read_text_file(path)) + "\">";
 }
 
 } // namespace
@@ -255,10 +241,10 @@ std::string write_report(const std::string &out, const std::vector<RunResult> &r
                  "," + csv_num(t.calibration.confidence[b]) + "," +
                  csv_num(t.calibration.accuracy[b]) + "\n";
       }
-    save_text(out + "/runs.csv", runs_csv);
-    save_text(out + "/per_class.csv", cls);
-    save_text(out + "/epochs.csv", ep);
-    save_text(out + "/calibration.csv", cal);
+    write_text_file(out + "/runs.csv", runs_csv);
+    write_text_file(out + "/per_class.csv", cls);
+    write_text_file(out + "/epochs.csv", ep);
+    write_text_file(out + "/calibration.csv", cal);
   }
   const std::vector<std::string> metric_names = {
       "accuracy", "balanced_accuracy", "worst_recall", "tail_recall", "ece", "nll"};
@@ -275,7 +261,7 @@ std::string write_report(const std::string &out, const std::vector<RunResult> &r
       }
       sum += "\n";
     }
-    save_text(out + "/summary.csv", sum);
+    write_text_file(out + "/summary.csv", sum);
   }
 
   // ----- ranking (terminal and HTML) -----
@@ -584,7 +570,7 @@ std::string write_report(const std::string &out, const std::vector<RunResult> &r
   html += "<p>Every number is in runs.csv, summary.csv, per_class.csv, epochs.csv and "
           "calibration.csv beside this file; docs/loss-lab.md gives every formula.</p>\n"
           "</body></html>\n";
-  save_text(out + "/report.html", html);
+  write_text_file(out + "/report.html", html);
   return text;
 }
 

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 #include <polygrad/autograd/grad_mode.h>
 #include <polygrad/core/parallel.h>
@@ -12,6 +14,7 @@
 #include <polygrad/data/dataloader.h>
 #include <polygrad/data/long_tail.h>
 #include <polygrad/data/source.h>
+#include <polygrad/io/atomic_file.h>
 
 #include "common/models.h"
 #include "common/setup.h"
@@ -32,9 +35,10 @@ std::string RunConfig::id() const {
   X(spec)                                                                                          \
   X(seed)                                                                                          \
   X(imbalance)                                                                                     \
-  X(profile) X(data_seed) X(class_weights) X(model) X(data) X(optimizer) X(schedule) X(augment)    \
-      X(epochs) X(batch_size) X(warmup_epochs) X(threads) X(lr) X(weight_decay) X(limit_train)     \
-          X(limit_test)
+  X(profile)                                                                                       \
+  X(data_seed)                                                                                     \
+  X(class_weights) X(model) X(data) X(optimizer) X(schedule) X(augment) X(epochs) X(batch_size)    \
+      X(warmup_epochs) X(threads) X(lr) X(weight_decay) X(limit_train) X(limit_test)
 
 void to_json(nlohmann::json &j, const RunConfig &c) {
 #define X(f) j[#f] = c.f;
@@ -152,6 +156,20 @@ data::ImageDataset balanced_head(const data::ImageDataset &d, int64_t count) {
 }
 } // namespace
 
+void write_text_file(const std::string &path, const std::string &text) {
+  io::AtomicFile f(path);
+  f.write(text.data(), text.size());
+  f.commit();
+}
+
+std::string read_text_file(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  PG_CHECK(in, "cannot read ", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 RunResult run_one(const RunConfig &c, const std::function<void(int, int64_t, int64_t)> &progress) {
   const auto t0 = std::chrono::steady_clock::now();
   set_num_threads(c.threads);
@@ -204,16 +222,14 @@ RunResult run_one(const RunConfig &c, const std::function<void(int, int64_t, int
     int64_t seen = 0, correct = 0, step = 0;
     data::Batch b;
     while (train.next(b)) {
-      Tensor logits = (*model)(b.images);
-      Tensor l = loss(logits, b.labels);
-      opt->zero_grad();
-      l.backward();
-      opt->step();
-      if (sched)
-        sched->step();
-      anatomy.add(logits, b.labels); // the logits this step learned from
-      loss_sum += (double)l.item() * b.size();
-      correct += (int64_t)(logits.argmax(1) == b.labels).sum().item();
+      const StepResult r =
+          train_step(*model, loss, *opt, sched.get(), b,
+                     {e, step, train.size(),
+                      "; train this spec alone with mnist_train/cifar10_train --detect-anomaly to "
+                      "find the op"});
+      anatomy.add(r.logits, b.labels); // the logits this step learned from
+      loss_sum += (double)r.loss * b.size();
+      correct += r.correct;
       seen += b.size();
       if (progress)
         progress(e, ++step, train.size());

@@ -53,6 +53,12 @@ struct RunResult {
 void to_json(nlohmann::json &j, const RunResult &r);
 void from_json(const nlohmann::json &j, RunResult &r);
 
+// Text files of the lab: written atomically (io::AtomicFile: a reader sees
+// the old file or the whole new one, so an interrupted grid never leaves a
+// half-written result), read whole (polygrad::Error naming the file).
+void write_text_file(const std::string &path, const std::string &text);
+std::string read_text_file(const std::string &path);
+
 // Trains and measures; `progress(epoch, step, steps_per_epoch)` after each step.
 RunResult run_one(const RunConfig &config,
                   const std::function<void(int, int64_t, int64_t)> &progress = {});
