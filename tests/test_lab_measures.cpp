@@ -116,9 +116,9 @@ TEST_CASE("lab anatomy: the terms of the expansion sum to the whole gradient", "
   const pg::Tensor y = pg::from_labels(yv);
   const pg::Tensor w = pg::from_vector({1.f, 2.f, 0.5f, 1.f, 3.f}, {5});
   const std::vector<double> pt = lab::true_class_probability(z, y);
-  for (const char *spec :
-       {"ce", "poly1:epsilon=2", "poly1:epsilon=-1", "focal:gamma=2", "focal:gamma=0.5",
-        "poly:epsilons=1;-0.5;2", "poly1_focal:epsilon=1,gamma=2", "ce:weight=1;2;0.5;1;3"}) {
+  for (const char *spec : {"ce", "poly1:epsilon=2", "poly1:epsilon=-1", "focal:gamma=2",
+                           "focal:gamma=0.5", "poly:epsilons=1;-0.5;2",
+                           "poly1_focal:epsilon=1,gamma=2", "gce:q=0.7", "ce:weight=1;2;0.5;1;3"}) {
     INFO(spec);
     const L::Loss loss =
         L::make(std::string(spec) + (std::string(spec).find(':') == std::string::npos ? ":" : ",") +
