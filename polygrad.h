@@ -17,6 +17,7 @@
 #include <polygrad/autograd/dot.h>
 #include <polygrad/autograd/grad_mode.h>
 #include <polygrad/autograd/gradcheck.h>
+#include <polygrad/autograd/hooks.h>
 #include <polygrad/autograd/node.h>
 
 #include <polygrad/io/atomic_file.h>

@@ -10,6 +10,7 @@
 
 #include <polygrad/autograd/anomaly_mode.h>
 #include <polygrad/autograd/grad_mode.h>
+#include <polygrad/autograd/hooks.h>
 #include <polygrad/autograd/node.h>
 #include <polygrad/core/elementwise.h>
 #include <polygrad/core/kernels.h>
@@ -178,6 +179,16 @@ const Tensor &SavedTensor::get() const {
 }
 
 grads AccumulateGrad::apply(const Tensor &g) {
+  accumulate(g);
+  // By index: a hook may register or remove hooks (the vector may move).
+  for (size_t i = 0; i < meta->post_accumulate_hooks.size(); ++i) {
+    const auto hook = meta->post_accumulate_hooks[i].second;
+    hook(meta->grad);
+  }
+  return {};
+}
+
+void AccumulateGrad::accumulate(const Tensor &g) {
   if (!meta->grad.defined()) {
     // As PyTorch's AccumulateGrad: a gradient nobody else holds (the fresh,
     // contiguous buffer the producing node returned, no view of it alive, no
@@ -187,7 +198,7 @@ grads AccumulateGrad::apply(const Tensor &g) {
     if (g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1 && g.is_contiguous() &&
         g.offset() == 0 && !g.impl().autograd && g.dtype() == DType::Float32) {
       meta->grad = g;
-      return {};
+      return;
     }
     Tensor c = Tensor::empty(g.shape());
     kernel::apply_inplace(c, g, [](float, float s) { return s; });
@@ -196,8 +207,43 @@ grads AccumulateGrad::apply(const Tensor &g) {
     kernel::apply_inplace(meta->grad, g, [](float a, float b) { return a + b; });
     meta->grad.bump_version();
   }
-  return {};
 }
+
+// ----- backward callbacks (autograd/hooks.h) -----
+namespace {
+// The callbacks of the backward pass running on this thread; null outside one.
+thread_local std::vector<std::function<void()>> *g_backward_callbacks = nullptr;
+
+// Installs a callback list for one pass, restoring the outer one after (a
+// backward inside a hook or callback is a pass of its own).
+class BackwardPassScope {
+public:
+  BackwardPassScope() : prev_(g_backward_callbacks) { g_backward_callbacks = &callbacks_; }
+  ~BackwardPassScope() { g_backward_callbacks = prev_; }
+  BackwardPassScope(const BackwardPassScope &) = delete;
+  BackwardPassScope &operator=(const BackwardPassScope &) = delete;
+  // By index: a callback may queue another.
+  void run_callbacks() {
+    for (size_t i = 0; i < callbacks_.size(); ++i) {
+      const auto fn = std::move(callbacks_[i]);
+      fn();
+    }
+    callbacks_.clear();
+  }
+
+private:
+  std::vector<std::function<void()>> callbacks_;
+  std::vector<std::function<void()>> *prev_;
+};
+} // namespace
+
+void queue_backward_callback(std::function<void()> fn) {
+  PG_CHECK(g_backward_callbacks, "queue_backward_callback: no backward pass is running on this "
+                                 "thread (queue from a hook or a node's backward)");
+  g_backward_callbacks->push_back(std::move(fn));
+}
+
+bool in_backward() { return g_backward_callbacks != nullptr; }
 
 namespace {
 std::shared_ptr<Node> edge_for(const Tensor &t) {
@@ -266,6 +312,7 @@ void run_backward(const Tensor &root, const Tensor &grad_in, bool retain) {
              " does not match the output shape ", shape_str(root.shape()));
   }
   NoGradGuard no_grad;
+  BackwardPassScope pass;
   std::shared_ptr<Node> start = edge_for(root);
 
   // Consumers per node, by an iterative DFS.
@@ -338,6 +385,7 @@ void run_backward(const Tensor &root, const Tensor &grad_in, bool retain) {
         ready.push_back(e.fn.get());
     }
   }
+  pass.run_callbacks();
 }
 
 // ----- Tensor's autograd members -----
@@ -386,6 +434,24 @@ Tensor Tensor::detach() const { return kernel::as_strided(*this, shape(), stride
 
 void Tensor::backward(const Tensor &grad, bool retain_graph) const {
   run_backward(*this, grad, retain_graph);
+}
+
+uint64_t
+Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor &)> hook) const {
+  PG_CHECK(is_leaf() && requires_grad(), "register_post_accumulate_grad_hook: only a leaf tensor "
+                                         "that requires grad accumulates a gradient");
+  PG_CHECK(hook != nullptr, "register_post_accumulate_grad_hook: the hook is empty");
+  static std::atomic<uint64_t> next_handle{1};
+  const uint64_t h = next_handle++;
+  impl().autograd->post_accumulate_hooks.emplace_back(h, std::move(hook));
+  return h;
+}
+
+void Tensor::remove_post_accumulate_grad_hook(uint64_t handle) const {
+  if (!defined() || !impl().autograd)
+    return;
+  auto &hooks = impl().autograd->post_accumulate_hooks;
+  std::erase_if(hooks, [&](const auto &h) { return h.first == handle; });
 }
 
 } // namespace polygrad

@@ -35,6 +35,8 @@ struct AutogradMeta {
   Tensor grad;
   std::shared_ptr<Node> grad_fn;        // null for leaves
   std::weak_ptr<Node> grad_accumulator; // a leaf's AccumulateGrad, if alive
+  // A leaf's Tensor::register_post_accumulate_grad_hook hooks, by handle.
+  std::vector<std::pair<uint64_t, std::function<void(const Tensor &)>>> post_accumulate_hooks;
 };
 
 using grads = std::vector<Tensor>;
@@ -71,13 +73,17 @@ private:
   Fn fn_;
 };
 
-// The sink at a leaf: adds the incoming gradient into the leaf's .grad().
+// The sink at a leaf: adds the incoming gradient into the leaf's .grad(),
+// then runs the leaf's post-accumulate-grad hooks.
 class AccumulateGrad final : public Node {
 public:
   explicit AccumulateGrad(std::shared_ptr<AutogradMeta> meta) : meta(std::move(meta)) {}
   grads apply(const Tensor &g) override;
   std::string name() const override { return "AccumulateGrad"; }
   std::shared_ptr<AutogradMeta> meta;
+
+private:
+  void accumulate(const Tensor &g);
 };
 
 // A tensor kept for backward: a history-free alias plus the storage version

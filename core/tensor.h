@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
@@ -168,6 +169,14 @@ public:
   Tensor detach() const;            // same storage, no history
   // Backpropagates from this tensor. Without `grad` it must hold one element.
   void backward(const Tensor &grad = Tensor(), bool retain_graph = false) const;
+  // Calls hook(grad) each time a backward pass has accumulated into this
+  // leaf's .grad(), with the accumulated .grad() (torch's
+  // register_post_accumulate_grad_hook; DistributedDataParallel starts a
+  // bucket's allreduce from it). Hooks run in registration order on the
+  // thread running backward. Returns a handle for remove_...; a leaf that
+  // requires grad only.
+  uint64_t register_post_accumulate_grad_hook(std::function<void(const Tensor &grad)> hook) const;
+  void remove_post_accumulate_grad_hook(uint64_t handle) const; // unknown handles: no-op
 
 private:
   std::shared_ptr<TensorImpl> impl_;

@@ -29,6 +29,12 @@ DataLoader::DataLoader(std::shared_ptr<const ImageDataset> data, DataLoaderOptio
   PG_CHECK(data_->n > 0, "DataLoader: ", data_->source, " holds no images");
   PG_CHECK(opt_.batch_size >= 1, "DataLoader: batch_size must be >= 1, got ", opt_.batch_size);
   PG_CHECK(opt_.prefetch >= 0, "DataLoader: prefetch must be >= 0, got ", opt_.prefetch);
+  PG_CHECK(opt_.num_replicas >= 1 && opt_.rank >= 0 && opt_.rank < opt_.num_replicas,
+           "DataLoader: rank ", opt_.rank, " of num_replicas ", opt_.num_replicas,
+           " is not a rank (0 <= rank < num_replicas)");
+  PG_CHECK(opt_.batch_size % opt_.num_replicas == 0, "DataLoader: the global batch_size ",
+           opt_.batch_size, " must be a multiple of num_replicas ", opt_.num_replicas,
+           " (each rank takes an equal slice)");
   transform_.mean = opt_.mean;
   transform_.std = opt_.std;
   transform_.crop_padding = opt_.random_crop_padding;
@@ -36,6 +42,8 @@ DataLoader::DataLoader(std::shared_ptr<const ImageDataset> data, DataLoaderOptio
   transform_.rotate_degrees = opt_.random_rotation;
   transform_.translate = opt_.random_translate;
   transform_.check(data_->channels, "DataLoader");
+  // Without drop_last the order is padded to a multiple of num_replicas, which
+  // adds no batch: ceil(n / bs) batches hold it (bs is a multiple too).
   const int64_t n = data_->n, bs = opt_.batch_size;
   num_batches_ = opt_.drop_last ? n / bs : (n + bs - 1) / bs;
   PG_CHECK(num_batches_ > 0, "DataLoader: drop_last with batch_size ", bs, " > the ", n,
@@ -60,19 +68,27 @@ std::vector<int64_t> DataLoader::epoch_order(int64_t e) const {
   std::vector<int64_t> order(n);
   for (int64_t i = 0; i < n; ++i)
     order[i] = i;
-  if (!opt_.shuffle)
-    return order;
-  shuffle(order, sample_seed(seed_ ^ kShuffleSalt, e, 0));
+  if (opt_.shuffle)
+    shuffle(order, sample_seed(seed_ ^ kShuffleSalt, e, 0));
+  // DistributedSampler's padding: the first samples again, up to a multiple
+  // of num_replicas (cycling if there are fewer samples than replicas).
+  const int64_t reps = opt_.num_replicas;
+  for (int64_t i = 0; !opt_.drop_last && (int64_t)order.size() % reps != 0; ++i)
+    order.push_back(order[i % n]);
   return order;
 }
 
 Batch DataLoader::build(int64_t epoch, int64_t index, const std::vector<int64_t> &order) const {
+  // Global batch `index`, then this rank's slice of it (all of it for one replica).
   const int64_t start = index * opt_.batch_size;
-  const int64_t count = std::min(opt_.batch_size, data_->n - start);
-  Batch b = make_batch(*data_, order.data() + start, count, transform_, seed_, epoch);
+  const int64_t global = std::min(opt_.batch_size, (int64_t)order.size() - start);
+  const int64_t count = global / opt_.num_replicas;
+  Batch b =
+      make_batch(*data_, order.data() + start + opt_.rank * count, count, transform_, seed_, epoch);
   b.index = index;
   if (opt_.transform)
-    opt_.transform(b, sample_seed(seed_ ^ kTransformSalt, epoch, index));
+    opt_.transform(
+        b, sample_seed(seed_ ^ kTransformSalt, epoch, index * opt_.num_replicas + opt_.rank));
   return b;
 }
 

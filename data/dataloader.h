@@ -47,7 +47,7 @@ struct DataLoaderOptions {
   bool drop_last = false; // drop the last batch if it is smaller than batch_size
   // Per-channel normalisation out = (pixel/255 - mean[c]) / std[c]; both empty:
   // pixels scaled to [0, 1] only.
-  std::vector<float> mean, std;
+  std::vector<float> mean{}, std{};
   int64_t random_crop_padding = 0; // > 0: random crop with this zero padding (CIFAR: 4)
   bool random_flip = false;        // random horizontal flip, p = 1/2
   // MNIST augmentation (torchvision RandomAffine(degrees, translate=(f, f)),
@@ -56,10 +56,23 @@ struct DataLoaderOptions {
   float random_rotation = 0.f;
   float random_translate = 0.f;
   int64_t prefetch = 2; // batches built ahead by the worker; 0: no thread
+  // Data parallel (torch's DistributedSampler, with a global batch): the
+  // loader of rank `rank` of `num_replicas` processes. batch_size is then
+  // the global batch B and must be a multiple of num_replicas N. Each epoch's
+  // order is the one-process loader's (same seed: construct it after the
+  // same manual_seed on every rank), padded to a multiple of N by repeating
+  // its first samples, as DistributedSampler pads (without drop_last);
+  // global batch k, the order's positions [kB, kB + B), is cut into N equal
+  // contiguous slices and this loader yields slice `rank`. So the N ranks
+  // together see exactly the global batches of a one-process run with batch
+  // B (the last, shorter one padded to a multiple of N; with drop_last it
+  // is dropped), with the same per-sample augmentation.
+  int64_t num_replicas = 1;
+  int64_t rank = 0;
   // Optional extra step run on each finished batch in the worker thread (e.g.
   // MNIST random shifts/rotations). `seed` is a deterministic function of the
   // loader seed, epoch and batch index: derive all randomness from it.
-  std::function<void(Batch &batch, uint64_t seed)> transform;
+  std::function<void(Batch &batch, uint64_t seed)> transform{};
 };
 
 // How long the consumer waited on data. With a working prefetch, `wait_seconds`
@@ -82,7 +95,7 @@ public:
   DataLoader(const DataLoader &) = delete;
   DataLoader &operator=(const DataLoader &) = delete;
 
-  int64_t size() const { return num_batches_; } // batches per epoch
+  int64_t size() const { return num_batches_; } // batches per epoch (global batches)
   int64_t num_samples() const { return data_->n; }
   const ImageDataset &dataset() const { return *data_; }
   const DataLoaderOptions &options() const { return opt_; }
@@ -96,7 +109,8 @@ public:
   // after the last batch returns false once, and the next call starts the
   // following epoch.
   bool next(Batch &batch);
-  // The sample indices of epoch e in the order they are batched.
+  // The sample indices of epoch e in the order they are batched (with
+  // num_replicas > 1: the padded global order every rank slices).
   std::vector<int64_t> epoch_order(int64_t e) const;
 
   DataLoaderStats stats() const;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <vector>
 
 #include <polygrad/autograd/grad_mode.h>
 #include <polygrad/autograd/node.h>
@@ -24,9 +25,8 @@ template <class Fn> void for_channels(const BNShape &s, Fn &&fn) {
   });
 }
 
-// Batch statistics of channel c: mean and biased variance, two passes (the
-// second reads from cache), float SIMD sums per run added in double.
-inline void channel_stats(const BNShape &s, const float *x, int64_t c, double &mean, double &var) {
+// Channel c's sum, float SIMD sums per run added in double.
+inline double channel_sum(const BNShape &s, const float *x, int64_t c) {
   double acc = 0;
   for (int64_t n = 0; n < s.N; ++n) {
     const float *p = x + (n * s.C + c) * s.L;
@@ -36,9 +36,14 @@ inline void channel_stats(const BNShape &s, const float *x, int64_t c, double &m
       r += p[l];
     acc += r;
   }
-  mean = acc / double(s.M());
+  return acc;
+}
+
+// Channel c's sum of squared deviations from `mean` (the second pass of the
+// variance; it reads from cache right after channel_sum).
+inline double channel_sqdev(const BNShape &s, const float *x, int64_t c, double mean) {
   const float mf = float(mean);
-  acc = 0;
+  double acc = 0;
   for (int64_t n = 0; n < s.N; ++n) {
     const float *p = x + (n * s.C + c) * s.L;
     float r = 0.f;
@@ -49,7 +54,7 @@ inline void channel_stats(const BNShape &s, const float *x, int64_t c, double &m
     }
     acc += r;
   }
-  var = acc / double(s.M());
+  return acc;
 }
 
 // y = x * scale + shift on channel c.
@@ -80,7 +85,7 @@ namespace functional {
 
 Tensor batch_norm(const Tensor &x, const Tensor &running_mean, const Tensor &running_var,
                   const Tensor &weight, const Tensor &bias, bool training, double momentum,
-                  double eps) {
+                  double eps, const BatchNormReduce &reduce) {
   PG_CHECK(x.defined() && x.dtype() == DType::Float32,
            "batch_norm: expected a float32 input tensor");
   PG_CHECK(x.dim() >= 2, "batch_norm: expected an input with at least 2 dims (N, C, ...), got ",
@@ -97,7 +102,7 @@ Tensor batch_norm(const Tensor &x, const Tensor &running_mean, const Tensor &run
   PG_CHECK(training || running_mean.defined(),
            "batch_norm: eval mode (training=false) needs running_mean and running_var");
   PG_CHECK(eps > 0, "batch_norm: eps must be > 0, got ", eps);
-  PG_CHECK(!training || s.M() > 1,
+  PG_CHECK(!training || reduce || s.M() > 1,
            "batch_norm: expected more than 1 value per channel when training, got input of "
            "shape ",
            shape_str(x.shape()));
@@ -111,13 +116,15 @@ Tensor batch_norm(const Tensor &x, const Tensor &running_mean, const Tensor &run
   Tensor mean_t = Tensor::empty({s.C}), invstd_t = Tensor::empty({s.C});
   float *pm = mean_t.data<float>(), *pis = invstd_t.data<float>();
 
+  // The number of values per channel the statistics are over: this
+  // process's, or with `reduce` every process's together.
+  double M = double(s.M());
   if (training) {
     float *rm = running_mean.defined() ? running_mean.data<float>() : nullptr;
     float *rv = running_var.defined() ? running_var.data<float>() : nullptr;
-    const double unbias = double(s.M()) / double(s.M() - 1);
-    for_channels(s, [&](int64_t c) {
-      double mu, var;
-      channel_stats(s, px, c, mu, var);
+    // Channel c from its mean and biased variance: output, saved statistics,
+    // running statistics.
+    auto finish = [&](int64_t c, double mu, double var) {
       const double is = 1.0 / std::sqrt(var + eps);
       pm[c] = float(mu);
       pis[c] = float(is);
@@ -125,9 +132,31 @@ Tensor batch_norm(const Tensor &x, const Tensor &running_mean, const Tensor &run
       channel_affine(s, px, py, c, float(g * is), float(b - mu * g * is));
       if (rm) {
         rm[c] = float((1.0 - momentum) * rm[c] + momentum * mu);
-        rv[c] = float((1.0 - momentum) * rv[c] + momentum * var * unbias);
+        rv[c] = float((1.0 - momentum) * rv[c] + momentum * var * (M / (M - 1)));
       }
-    });
+    };
+    if (!reduce) {
+      for_channels(s, [&](int64_t c) { // two passes, the second from cache
+        const double mu = channel_sum(s, px, c) / M;
+        finish(c, mu, channel_sqdev(s, px, c, mu) / M);
+      });
+    } else {
+      // Synchronised: the sums and the count over every process, then the
+      // squared deviations from the common mean, then the output.
+      std::vector<double> sums(size_t(s.C) + 1), sq(size_t(s.C));
+      for_channels(s, [&](int64_t c) { sums[size_t(c)] = channel_sum(s, px, c); });
+      sums[size_t(s.C)] = M;
+      reduce(sums);
+      M = sums[size_t(s.C)];
+      PG_CHECK(M > 1,
+               "batch_norm: expected more than 1 value per channel over all processes "
+               "when training, got ",
+               M);
+      for_channels(
+          s, [&](int64_t c) { sq[size_t(c)] = channel_sqdev(s, px, c, sums[size_t(c)] / M); });
+      reduce(sq);
+      for_channels(s, [&](int64_t c) { finish(c, sums[size_t(c)] / M, sq[size_t(c)] / M); });
+    }
     if (running_mean.defined()) {
       running_mean.bump_version();
       running_var.bump_version();
@@ -146,63 +175,83 @@ Tensor batch_norm(const Tensor &x, const Tensor &running_mean, const Tensor &run
   if (needs_grad({x, weight, bias})) {
     const bool gx = x.requires_grad(), gw = weight.defined() && weight.requires_grad(),
                gb = bias.defined() && bias.requires_grad();
-    record("BatchNormBackward", y, {x, weight, bias},
-           [s, training, gx, gw, gb, sx = SavedTensor(xc), sw = SavedTensor(weight), mean_t,
-            invstd_t](const Tensor &gy_in) {
-             const Tensor gy = kernel::contiguous(gy_in);
-             const float *pg = gy.data<float>(), *px = sx.get().data<float>();
-             const float *pw = opt_data(sw.get());
-             const float *pm = mean_t.data<float>(), *pis = invstd_t.data<float>();
-             Tensor dx = gx ? Tensor::empty(gy.shape()) : Tensor();
-             Tensor dw = gw ? Tensor::empty({s.C}) : Tensor();
-             Tensor db = gb ? Tensor::empty({s.C}) : Tensor();
-             float *pdx = gx ? dx.data<float>() : nullptr;
-             const double M = double(s.M());
-             for_channels(s, [&](int64_t c) {
-               const float mu = pm[c];
-               // Pass 1: sum dy and sum dy (x - mu) (then * invstd = sum dy xhat).
-               double sdy = 0, sdyx = 0;
-               for (int64_t n = 0; n < s.N; ++n) {
-                 // Row pointers: indexing the captured base pointers made
-                 // GCC emit gathers for this loop.
-                 const float *gr = pg + (n * s.C + c) * s.L, *xr = px + (n * s.C + c) * s.L;
-                 float a = 0.f, b = 0.f;
+    record(
+        "BatchNormBackward", y, {x, weight, bias},
+        [s, training, gx, gw, gb, sx = SavedTensor(xc), sw = SavedTensor(weight), mean_t, invstd_t,
+         M, reduce](const Tensor &gy_in) {
+          const Tensor gy = kernel::contiguous(gy_in);
+          const float *pg = gy.data<float>(), *px = sx.get().data<float>();
+          const float *pw = opt_data(sw.get());
+          const float *pm = mean_t.data<float>(), *pis = invstd_t.data<float>();
+          Tensor dx = gx ? Tensor::empty(gy.shape()) : Tensor();
+          Tensor dw = gw ? Tensor::empty({s.C}) : Tensor();
+          Tensor db = gb ? Tensor::empty({s.C}) : Tensor();
+          float *pdx = gx ? dx.data<float>() : nullptr;
+          // Pass 1 on channel c: sum dy and sum dy (x - mu) (then * invstd
+          // = sum dy xhat); this process's are dgamma and dbeta.
+          auto pass1 = [&](int64_t c, double &sdy, double &sdxhat) {
+            const float mu = pm[c];
+            double sdyx = 0;
+            sdy = 0;
+            for (int64_t n = 0; n < s.N; ++n) {
+              // Row pointers: indexing the captured base pointers made
+              // GCC emit gathers for this loop.
+              const float *gr = pg + (n * s.C + c) * s.L, *xr = px + (n * s.C + c) * s.L;
+              float a = 0.f, b = 0.f;
 #pragma omp simd reduction(+ : a, b)
-                 for (int64_t l = 0; l < s.L; ++l) {
-                   a += gr[l];
-                   b += gr[l] * (xr[l] - mu);
-                 }
-                 sdy += a;
-                 sdyx += b;
-               }
-               const double is = pis[c], g = pw ? pw[c] : 1.0;
-               const double sdxhat = sdyx * is; // sum dy * xhat
-               if (gw)
-                 dw.data<float>()[c] = float(sdxhat);
-               if (gb)
-                 db.data<float>()[c] = float(sdy);
-               if (!gx)
-                 return;
-               // Pass 2: dx = k1 dy + a x + b0 (the formula above, expanded so
-               // the inner loop is two FMAs).
-               const double k1 = g * is;
-               double a = 0, b0 = 0;
-               if (training) {
-                 a = -k1 * is * sdxhat / M;
-                 b0 = -k1 * sdy / M - a * mu;
-               }
-               const float fk = float(k1), fa = float(a), fb = float(b0);
-               for (int64_t n = 0; n < s.N; ++n) {
-                 const int64_t o = (n * s.C + c) * s.L;
-                 const float *gr = pg + o, *xr = px + o;
-                 float *dr = pdx + o;
+              for (int64_t l = 0; l < s.L; ++l) {
+                a += gr[l];
+                b += gr[l] * (xr[l] - mu);
+              }
+              sdy += a;
+              sdyx += b;
+            }
+            sdxhat = sdyx * pis[c];
+            if (gw)
+              dw.data<float>()[c] = float(sdxhat);
+            if (gb)
+              db.data<float>()[c] = float(sdy);
+          };
+          // Pass 2: dx = k1 dy + a x + b0 (the formula above, expanded so
+          // the inner loop is two FMAs), with the sums over every value
+          // the statistics were taken over.
+          auto pass2 = [&](int64_t c, double sdy, double sdxhat) {
+            const double is = pis[c], g = pw ? pw[c] : 1.0, mu = pm[c];
+            const double k1 = g * is;
+            double a = 0, b0 = 0;
+            if (training) {
+              a = -k1 * is * sdxhat / M;
+              b0 = -k1 * sdy / M - a * mu;
+            }
+            const float fk = float(k1), fa = float(a), fb = float(b0);
+            for (int64_t n = 0; n < s.N; ++n) {
+              const int64_t o = (n * s.C + c) * s.L;
+              const float *gr = pg + o, *xr = px + o;
+              float *dr = pdx + o;
 #pragma omp simd
-                 for (int64_t l = 0; l < s.L; ++l)
-                   dr[l] = fk * gr[l] + fa * xr[l] + fb;
-               }
-             });
-             return grads{dx, dw, db};
-           });
+              for (int64_t l = 0; l < s.L; ++l)
+                dr[l] = fk * gr[l] + fa * xr[l] + fb;
+            }
+          };
+          if (!reduce || !training) {
+            for_channels(s, [&](int64_t c) { // pass 2 reads from cache
+              double sdy, sdxhat;
+              pass1(c, sdy, sdxhat);
+              if (gx)
+                pass2(c, sdy, sdxhat);
+            });
+          } else {
+            // Synchronised: dx needs both sums over every process (each
+            // process's loss depends on every x through the statistics).
+            std::vector<double> sums(2 * size_t(s.C));
+            for_channels(s, [&](int64_t c) { pass1(c, sums[size_t(c)], sums[size_t(s.C + c)]); });
+            if (gx) {
+              reduce(sums);
+              for_channels(s, [&](int64_t c) { pass2(c, sums[size_t(c)], sums[size_t(s.C + c)]); });
+            }
+          }
+          return grads{dx, dw, db};
+        });
   }
   return y;
 }
@@ -248,7 +297,7 @@ Tensor BatchNormBase::forward(const Tensor &x) {
   check_input_dim(x);
   PG_CHECK(x.size(1) == num_features, name(), "(", extra_repr(), "): expected input with ",
            num_features, " channels (dim 1), got input of shape ", shape_str(x.shape()));
-  if (is_training()) { // checked before num_batches_tracked moves
+  if (is_training() && !stats_reduce()) { // checked before num_batches_tracked moves
     int64_t per_channel = x.size(0);
     for (int64_t d = 2; d < x.dim(); ++d)
       per_channel *= x.size(d);
@@ -270,7 +319,8 @@ Tensor BatchNormBase::forward(const Tensor &x) {
   const bool update = is_training() && options.track_running_stats;
   return functional::batch_norm(x, update || !use_batch_stats ? running_mean : Tensor(),
                                 update || !use_batch_stats ? running_var : Tensor(), weight, bias,
-                                use_batch_stats, factor, options.eps);
+                                use_batch_stats, factor, options.eps,
+                                use_batch_stats ? stats_reduce() : BatchNormReduce());
 }
 
 std::string BatchNormBase::extra_repr() const {

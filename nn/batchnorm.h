@@ -17,20 +17,32 @@
 // in cache between the passes.
 #pragma once
 
+#include <functional>
 #include <optional>
+#include <vector>
 
 #include <polygrad/nn/module.h>
 
 namespace polygrad::nn {
+
+// Sums per-channel statistics over the processes of a data-parallel job,
+// in place (SyncBatchNorm, distributed/sync_batchnorm.h, gives one): with it
+// the batch statistics and their gradient are those of every process's
+// batch together.
+using BatchNormReduce = std::function<void(std::vector<double> &sums)>;
 
 namespace functional {
 // PyTorch's F.batch_norm. With training = true the batch statistics are used
 // and, if running_mean / running_var are defined, updated in place with
 // `momentum`; with training = false the running statistics (which must then
 // be defined) are used. weight (gamma) and bias (beta) may be undefined.
+// With `reduce` (training only): M, the channel sums and the squared
+// deviations are summed over the processes before use, and in backward
+// sum dy and sum dy xhat before dx (dgamma and dbeta stay this process's,
+// for DistributedDataParallel to average).
 Tensor batch_norm(const Tensor &x, const Tensor &running_mean, const Tensor &running_var,
                   const Tensor &weight, const Tensor &bias, bool training, double momentum = 0.1,
-                  double eps = 1e-5);
+                  double eps = 1e-5, const BatchNormReduce &reduce = {});
 } // namespace functional
 
 struct BatchNormOptions {
@@ -61,6 +73,8 @@ public:
 
 protected:
   virtual void check_input_dim(const Tensor &x) const = 0;
+  // The reduction of the training statistics (none: this batch's only).
+  virtual BatchNormReduce stats_reduce() const { return {}; }
 };
 
 // Input (N, C) or (N, C, L).

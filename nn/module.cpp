@@ -34,6 +34,17 @@ void Module::add_child(const std::string &n, std::shared_ptr<Module> m) {
   children_.push_back({n, std::move(m)});
 }
 
+void Module::replace_child(const std::string &n, std::shared_ptr<Module> m) {
+  PG_CHECK(m != nullptr, name(), ": replace_child: the new submodule '", n, "' is null");
+  for (auto &[cn, c] : children_)
+    if (cn == n) {
+      c = m;
+      child_replaced(n, m);
+      return;
+    }
+  throw Error(name() + ": replace_child: no submodule named '" + n + "'");
+}
+
 void Module::collect(const std::string &prefix, bool params, bool recurse,
                      NamedTensors &out) const {
   for (const auto &[n, t] : params ? params_ : buffers_)

@@ -49,6 +49,11 @@ public:
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>> &named_children() const {
     return children_;
   }
+  // Puts `m` in place of the child registered as `name` (an Error if there
+  // is none): what torch's setattr(module, name, m) does for a submodule,
+  // e.g. for convert_sync_batchnorm. A module that also keeps the child in a
+  // member of its own updates it in child_replaced (Sequential does).
+  void replace_child(const std::string &name, std::shared_ptr<Module> m);
 
   // train(true)/eval() switch this module and every submodule.
   virtual void train(bool on = true);
@@ -72,6 +77,10 @@ protected:
     return m;
   }
   void add_child(const std::string &name, std::shared_ptr<Module> m);
+  // Called by replace_child after the registry holds the new child.
+  virtual void child_replaced(const std::string &name, const std::shared_ptr<Module> &m) {
+    (void)name, (void)m;
+  }
 
 private:
   void collect(const std::string &prefix, bool params, bool recurse, NamedTensors &out) const;

@@ -22,6 +22,10 @@ void Sequential::push_back(std::shared_ptr<Module> m) {
   mods_.push_back(std::move(m));
 }
 
+void Sequential::child_replaced(const std::string &name, const std::shared_ptr<Module> &m) {
+  mods_.at(std::stoul(name)) = m; // children are named by their index
+}
+
 Tensor Sequential::forward(const Tensor &x) {
   Tensor h = x;
   for (size_t i = 0; i < mods_.size();) {

@@ -35,6 +35,9 @@ public:
   void set_fusion(bool on) { fusion_ = on; }
   bool fusion() const { return fusion_; }
 
+protected:
+  void child_replaced(const std::string &name, const std::shared_ptr<Module> &m) override;
+
 private:
   std::vector<std::shared_ptr<Module>> mods_;
   bool fusion_ = true;

@@ -7,6 +7,7 @@ cmake_minimum_required(VERSION 3.25)
 #   core: core | autograd: core autograd | io: core io
 #   nn: core autograd io nn losses | losses: core autograd losses
 #   optim: core autograd io nn optim | data: core data
+#   distributed (the MPI component): everything above; nothing includes it
 set(allowed_core "core")
 set(allowed_autograd "core;autograd")
 set(allowed_io "core;io")
@@ -14,8 +15,9 @@ set(allowed_nn "core;autograd;io;nn;losses")
 set(allowed_losses "core;autograd;losses")
 set(allowed_optim "core;autograd;io;nn;optim")
 set(allowed_data "core;data")
+set(allowed_distributed "core;autograd;io;nn;losses;optim;data;distributed")
 set(bad "")
-foreach(layer core autograd io nn losses optim data)
+foreach(layer core autograd io nn losses optim data distributed)
   # Recursive: internal headers and sources in a layer's detail/ and
   # kernels/ follow its rules too.
   file(GLOB_RECURSE files ${SOURCE_DIR}/${layer}/*.h ${SOURCE_DIR}/${layer}/*.cpp)

@@ -783,3 +783,59 @@ TEST_CASE("nn max_pool2d: NaN propagates like PyTorch", "[nn]") {
   CHECK(std::isnan(y3[0]));
   CHECK(std::isnan(y3[1]));
 }
+
+TEST_CASE("nn batch_norm with a statistics reduction: as if the batch were on every process",
+          "[nn][syncbn]") {
+  // Two processes holding the same x: a reduction that doubles every sum is
+  // exactly what SyncBatchNorm's allreduce would give them. The reference is
+  // one process with the batch twice, [x; x], each half's loss summed.
+  pg::manual_seed(3);
+  const pg::Tensor x0 = pg::randn({3, 4, 2, 2}), w0 = pg::rand({4}) + 0.5f, b0 = pg::randn({4});
+  const pg::Tensor dy = pg::randn({3, 4, 2, 2});
+  const nn::BatchNormReduce twice = [](std::vector<double> &s) {
+    for (double &v : s)
+      v *= 2;
+  };
+  pg::Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_(),
+             b = b0.clone().requires_grad_();
+  pg::Tensor rm = pg::zeros({4}), rv = pg::ones({4});
+  const pg::Tensor y = nn::functional::batch_norm(x, rm, rv, w, b, true, 0.1, 1e-5, twice);
+  pg::sum(y * dy).backward();
+
+  pg::Tensor xx = pg::cat({x0, x0}, 0).requires_grad_(), ww = w0.clone().requires_grad_(),
+             bb = b0.clone().requires_grad_();
+  pg::Tensor rm2 = pg::zeros({4}), rv2 = pg::ones({4});
+  const pg::Tensor yy = nn::functional::batch_norm(xx, rm2, rv2, ww, bb, true, 0.1, 1e-5);
+  pg::sum(yy * pg::cat({dy, dy}, 0)).backward();
+
+  CHECK_THAT(y.to_vector(), Catch::Approx(yy.narrow(0, 0, 3).to_vector()).margin(1e-5));
+  CHECK_THAT(rm.to_vector(), Catch::Approx(rm2.to_vector()).margin(1e-6));
+  CHECK_THAT(rv.to_vector(),
+             Catch::Approx(rv2.to_vector()).margin(1e-6)); // M/(M-1) of the global M
+  // dx: the whole loss (both processes') through the shared statistics.
+  CHECK_THAT(x.grad().to_vector(),
+             Catch::Approx(xx.grad().narrow(0, 0, 3).to_vector()).margin(1e-5));
+  // dgamma, dbeta: this process's part (DDP averages them): half the total.
+  CHECK_THAT((w.grad() * 2.f).to_vector(), Catch::Approx(ww.grad().to_vector()).margin(1e-5));
+  CHECK_THAT((b.grad() * 2.f).to_vector(), Catch::Approx(bb.grad().to_vector()).margin(1e-5));
+  // Without the reduction the statistics are x's own: a different output.
+  pg::Tensor rm3 = pg::zeros({4}), rv3 = pg::ones({4});
+  const pg::Tensor own = nn::functional::batch_norm(x0, rm3, rv3, w0, b0, true);
+  CHECK(rv3.to_vector() != rv.to_vector());
+  CHECK_THAT(own.to_vector(), Catch::Approx(y.to_vector()).margin(1e-5)); // same mean/var
+}
+
+TEST_CASE("nn Module::replace_child swaps a registered child (Sequential runs the new one)",
+          "[nn]") {
+  auto seq = std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
+      std::make_shared<nn::Linear>(2, 2), std::make_shared<nn::ReLU>()});
+  auto tanh_layer = std::make_shared<nn::Tanh>();
+  seq->replace_child("1", tanh_layer);
+  CHECK((*seq)[1] == tanh_layer);
+  CHECK(seq->named_children()[1].second == tanh_layer);
+  const pg::Tensor x = pg::full({1, 2}, -3.f);
+  const pg::Tensor h = (*(*seq)[0])(x);
+  CHECK(seq->forward(x).to_vector() == pg::tanh(h).to_vector()); // not relu
+  CHECK_THROWS_WITH(seq->replace_child("2", tanh_layer), Catch::Contains("no submodule named '2'"));
+  CHECK_THROWS_WITH(seq->replace_child("0", nullptr), Catch::Contains("is null"));
+}

@@ -17,6 +17,7 @@ if(internal)
 endif()
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${cbuild}
                         -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release
+                        -DPG_EXPECT_DISTRIBUTED=${EXPECT_DISTRIBUTED}
                 RESULT_VARIABLE r)
 if(r)
   message(FATAL_ERROR "configuring the consumer failed: ${r}")
