@@ -33,6 +33,10 @@ namespace polygrad::data {
 struct Batch {
   Tensor images, labels;
   int64_t epoch = 0, index = 0;
+  // How many of the last rows repeat earlier samples: the padding a loader
+  // with num_replicas > 1 adds to the epoch's last global batch
+  // (data/dataloader.h); exact metrics leave them out.
+  int64_t padding = 0;
   int64_t size() const { return labels.defined() ? labels.numel() : 0; }
 };
 

@@ -83,9 +83,11 @@ Batch DataLoader::build(int64_t epoch, int64_t index, const std::vector<int64_t>
   const int64_t start = index * opt_.batch_size;
   const int64_t global = std::min(opt_.batch_size, (int64_t)order.size() - start);
   const int64_t count = global / opt_.num_replicas;
-  Batch b =
-      make_batch(*data_, order.data() + start + opt_.rank * count, count, transform_, seed_, epoch);
+  const int64_t first = start + opt_.rank * count;
+  Batch b = make_batch(*data_, order.data() + first, count, transform_, seed_, epoch);
   b.index = index;
+  // Positions past n are the padding (it is appended at the order's end).
+  b.padding = std::clamp<int64_t>(first + count - data_->n, 0, count);
   if (opt_.transform)
     opt_.transform(
         b, sample_seed(seed_ ^ kTransformSalt, epoch, index * opt_.num_replicas + opt_.rank));

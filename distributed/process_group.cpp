@@ -220,6 +220,24 @@ void all_reduce(const Tensor &t, ReduceOp op) {
   write_back(t, c);
 }
 
+void all_reduce(std::vector<double> &values, ReduceOp op) {
+  require_init("all_reduce");
+  if (g.size == 1)
+    return;
+  // The size check of the tensor overload, on a stand-in of the same size.
+  check_same_everywhere("all_reduce", Tensor::empty({int64_t(values.size())}));
+  PG_CHECK(values.size() < size_t(INT_MAX), "distributed::all_reduce: ", values.size(),
+           " values are beyond one allreduce's count");
+  if (values.empty())
+    return;
+  detail::check(MPI_Allreduce(MPI_IN_PLACE, values.data(), int(values.size()), MPI_DOUBLE,
+                              mpi_op(op), g.comm),
+                "distributed::all_reduce");
+  if (op == ReduceOp::Avg)
+    for (double &v : values)
+      v /= g.size;
+}
+
 void broadcast(const Tensor &t, int root) {
   require_init("broadcast");
   PG_CHECK(t.defined(), "distributed::broadcast: the tensor is undefined");

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <polygrad/core/tensor.h>
 
@@ -45,6 +46,9 @@ void barrier();
 // (non-contiguous views too: the result is written back through the view).
 // Avg is Sum divided by world_size() (float32 only).
 void all_reduce(const Tensor &t, ReduceOp op = ReduceOp::Sum);
+// In place: each value <- op over every rank's (MPI_DOUBLE), for metrics
+// and other host-side numbers. Same size on every rank.
+void all_reduce(std::vector<double> &values, ReduceOp op = ReduceOp::Sum);
 // In place: t <- rank root's t.
 void broadcast(const Tensor &t, int root = 0);
 

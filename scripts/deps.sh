@@ -6,7 +6,7 @@ set -euo pipefail
 # python3: tools/safetensors_check.py, run by ctest (pure Python: no numpy, no torch).
 # nlohmann-json3-dev: io/'s JSON (safetensors headers); needed to build, not by consumers.
 PG_PACKAGES=(g++ cmake ninja-build pkg-config libopenblas-dev libstb-dev catch2 zlib1g-dev python3
-  nlohmann-json3-dev "$@")
+  nlohmann-json3-dev libopenmpi-dev openmpi-bin "$@")
 missing=()
 for p in "${PG_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,10 +15,16 @@ void write_curves_png(const std::string &path, const std::vector<EpochRecord> &r
     tea.push_back(100.0 * r.test_acc);
   }
   Figure f(2, 1, 640, 420);
-  f.panel(0).title("loss: " + title).xlabel("epoch").ylabel("loss (mean per image)")
+  f.panel(0)
+      .title("loss: " + title)
+      .xlabel("epoch")
+      .ylabel("loss (mean per image)")
       .add_series("train", ep, trl, {.markers = true})
       .add_series("test", ep, tel, {.dashed = true, .markers = true});
-  f.panel(1).title("accuracy").xlabel("epoch").ylabel("accuracy (%)")
+  f.panel(1)
+      .title("accuracy")
+      .xlabel("epoch")
+      .ylabel("accuracy (%)")
       .add_series("train", ep, tra, {.markers = true})
       .add_series("test", ep, tea, {.dashed = true, .markers = true});
   if (rows.size() == 1) {

@@ -10,14 +10,26 @@ ConfusionMatrix::ConfusionMatrix(int k) : k_(k), m_((size_t)k * k, 0) {}
 void ConfusionMatrix::add(const Tensor &logits, const Tensor &labels) {
   const std::vector<int64_t> pred = logits.argmax(1).to_vector<int64_t>();
   const std::vector<int64_t> y = labels.to_vector<int64_t>();
-  PG_CHECK(pred.size() == y.size(), "ConfusionMatrix: ", pred.size(), " predictions for ",
-           y.size(), " labels");
+  PG_CHECK(pred.size() == y.size(), "ConfusionMatrix: ", pred.size(), " predictions for ", y.size(),
+           " labels");
   for (size_t i = 0; i < y.size(); ++i) {
     PG_CHECK(y[i] >= 0 && y[i] < k_ && pred[i] < k_, "ConfusionMatrix: label ", y[i],
              " out of range for ", k_, " classes");
     m_[y[i] * k_ + pred[i]]++;
     correct_ += y[i] == pred[i];
     total_++;
+  }
+}
+
+void ConfusionMatrix::reduce(const std::function<void(std::vector<double> &)> &sum) {
+  std::vector<double> v(m_.begin(), m_.end()); // counts stay exact in double below 2^53
+  sum(v);
+  total_ = correct_ = 0;
+  for (size_t i = 0; i < m_.size(); ++i) {
+    m_[i] = int64_t(v[i]);
+    total_ += m_[i];
+    if (int(i) / k_ == int(i) % k_)
+      correct_ += m_[i];
   }
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,9 @@ public:
   explicit ConfusionMatrix(int num_classes);
   // logits (N, C) or predictions, labels (N) int64.
   void add(const Tensor &logits, const Tensor &labels);
+  // Makes this the matrix of every rank's samples: `sum` sums a vector over
+  // the ranks in place (Cluster::sum, common/cluster.h).
+  void reduce(const std::function<void(std::vector<double> &)> &sum);
   double accuracy() const;
   double class_accuracy(int c) const; // recall of class c
   int64_t total() const { return total_; }

@@ -16,6 +16,13 @@ namespace polygrad::examples {
 
 namespace fs = std::filesystem;
 
+namespace {
+std::function<void(const std::string &, int)> g_error_exit;
+}
+void set_error_exit(std::function<void(const std::string &line, int status)> exit) {
+  g_error_exit = std::move(exit);
+}
+
 int run_program(const std::string &program, const std::function<int()> &body) {
   const char *what = nullptr;
   std::string owned;
@@ -37,6 +44,8 @@ int run_program(const std::string &program, const std::function<int()> &body) {
   std::fflush(stdout);
   if (::isatty(::fileno(stderr)))
     std::fputc('\n', stderr); // end a progress bar's line
+  if (g_error_exit)
+    g_error_exit(program + ": error: " + what, kExitError);
   std::fprintf(stderr, "%s: error: %s\n", program.c_str(), what);
   return kExitError;
 }

@@ -24,6 +24,11 @@ inline constexpr int kExitError = 1, kExitUsage = 2;
 // "PROGRAM: error: <what>" on stderr and status kExitError.
 int run_program(const std::string &program, const std::function<int()> &body);
 
+// Replaces run_program's printing and return on an error: exit(line,
+// status) gets the line it would print. A distributed run sets one that ends
+// every rank with the line (common/cluster.h); it must not return.
+void set_error_exit(std::function<void(const std::string &line, int status)> exit);
+
 // For --out DIR: creates the folder (like mkdir -p) and proves it writable
 // by creating and removing a probe file in it. Throws polygrad::Error
 // "--FLAG DIR: <why>" otherwise, so a run fails before training, not after.

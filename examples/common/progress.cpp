@@ -17,6 +17,11 @@ std::string format_duration(double s) {
   return buf;
 }
 
+namespace {
+bool g_enabled = true;
+}
+void ProgressBar::set_enabled(bool on) { g_enabled = on; }
+
 ProgressBar::ProgressBar(std::string label, long total, std::string unit)
     : label_(std::move(label)), unit_(std::move(unit)), total_(total > 0 ? total : 1),
       tty_(isatty(fileno(stderr))), start_(std::chrono::steady_clock::now()) {}
@@ -57,6 +62,8 @@ std::string ProgressBar::line(long done, long items,
 void ProgressBar::update(long done, long items,
                          const std::vector<std::pair<std::string, double>> &m) {
   last_items_ = items;
+  if (!g_enabled)
+    return;
   if (tty_) {
     std::fprintf(stderr, "\r%s\033[K", line(done, items, m, false).c_str());
     std::fflush(stderr);
@@ -70,6 +77,8 @@ void ProgressBar::update(long done, long items,
 }
 
 void ProgressBar::finish(const std::vector<std::pair<std::string, double>> &m) {
+  if (!g_enabled)
+    return;
   const std::string l = line(total_, last_items_, m, true);
   if (tty_)
     std::fprintf(stderr, "\r%s\033[K\n", l.c_str());

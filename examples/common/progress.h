@@ -22,6 +22,9 @@ public:
   // Final line (always printed) with the elapsed time.
   void finish(const std::vector<std::pair<std::string, double>> &metrics);
   double elapsed_seconds() const;
+  // Off: update() and finish() print nothing (the ranks other than 0 of a
+  // distributed run). On by default.
+  static void set_enabled(bool on);
 
 private:
   std::string line(long done, long items, const std::vector<std::pair<std::string, double>> &m,

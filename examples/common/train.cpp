@@ -19,6 +19,7 @@
 #include <polygrad/nn/checkpoint.h>
 #include <polygrad/optim/checkpoint.h>
 
+#include "common/cluster.h"
 #include "common/curves.h"
 #include "common/flags.h"
 #include "common/metrics.h"
@@ -35,19 +36,27 @@ struct EvalResult {
   ConfusionMatrix cm{10};
 };
 
+// The test set's metrics; distributed, each rank evaluates its slices and
+// the sums are taken over the ranks (the loader's padding left out, so the
+// numbers are those of one process on the whole test set).
 EvalResult evaluate(nn::Module &model, data::DataLoader &loader, const losses::Loss &loss,
-                    int num_classes) {
+                    int num_classes, const Cluster &cluster) {
   NoGradGuard no_grad;
   model.eval();
   EvalResult r{0, 0, ConfusionMatrix(num_classes)};
-  double total = 0;
+  std::vector<double> total{0};
   data::Batch b;
   while (loader.next(b)) {
-    Tensor logits = model(b.images);
-    total += (double)loss(logits, b.labels).item() * b.size();
-    r.cm.add(logits, b.labels);
+    const int64_t n = b.size() - b.padding;
+    if (n == 0)
+      continue;
+    const Tensor logits = model(b.images).narrow(0, 0, n), labels = b.labels.narrow(0, 0, n);
+    total[0] += (double)loss(logits, labels).item() * n;
+    r.cm.add(logits, labels);
   }
-  r.loss = r.cm.total() ? total / r.cm.total() : 0;
+  cluster.sum(total);
+  r.cm.reduce([&](std::vector<double> &v) { cluster.sum(v); });
+  r.loss = r.cm.total() ? total[0] / r.cm.total() : 0;
   r.acc = r.cm.accuracy();
   return r;
 }
@@ -160,6 +169,10 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
       .add("dropout", "0",
            "dropout probability after each hidden ReLU of mlp/cnn (0: none, as the reference "
            "models)")
+      .add_bool("distributed",
+                "data-parallel training over the processes of mpirun -np N (MPI): --batch-size "
+                "and --lr stay those of the global batch, rank 0 prints and writes the outputs "
+                "(see docs/distributed.md)")
       .add_bool("detect-anomaly",
                 "check every op's output and gradient for NaN/Inf and stop at the first, naming "
                 "the op (slower; see docs/autograd.md)")
@@ -217,12 +230,19 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
   } catch (const Error &e) {
     f.fail(std::string("bad --data: ") + e.what());
   }
-  // Outputs must be writable before any training, not found out after it.
-  if (!f.str("out").empty())
+  const Cluster cluster = start_cluster(f.flag("distributed"));
+  if (batch_size % cluster.world != 0)
+    f.fail("--batch-size " + std::to_string(batch_size) +
+           " is the global batch: it must be a "
+           "multiple of the " +
+           std::to_string(cluster.world) + " processes");
+  // Outputs must be writable before any training, not found out after it
+  // (rank 0 writes them all).
+  if (cluster.is_main() && !f.str("out").empty())
     prepare_output_dir("out", f.str("out"));
-  if (!f.str("save").empty())
+  if (cluster.is_main() && !f.str("save").empty())
     check_writable_file("save", f.str("save"));
-  if (!ckpt_path.empty())
+  if (cluster.is_main() && !ckpt_path.empty())
     check_writable_file("checkpoint", ckpt_path);
   // The run's flags go into every training state; --resume must match them.
   Metadata run_flags;
@@ -267,6 +287,9 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
                   ? loss.describe().c_str()
                   : (loss.spec + " with " + f.str("class-weights") + " class weights").c_str(),
               f.str("optimizer").c_str(), lr, epochs, batch_size, threads, seed);
+  if (cluster.distributed)
+    std::printf("distributed: %d processes, each %ld images of every global batch of %ld\n",
+                cluster.world, batch_size / cluster.world, batch_size);
 
   data::ImageDataset train_set = data::load_dataset(src, data::Split::Train);
   data::ImageDataset test_set = data::load_dataset(src, data::Split::Test);
@@ -296,7 +319,12 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
               (long long)train_set.width, num_classes);
 
   auto [to, eo] = loader_options(train_set.channels, f.str("augment"), batch_size);
+  to.num_replicas = eo.num_replicas = cluster.world;
+  to.rank = eo.rank = cluster.rank;
   auto model = make_model(model_name, dropout);
+  // What trains: DistributedDataParallel around the model when distributed
+  // (the same parameters); checkpoints and evaluation use the model itself.
+  const std::shared_ptr<nn::Module> trained = cluster.wrap(model);
   data::DataLoader train(std::move(train_set), to);
   data::DataLoader test(std::move(test_set), eo);
   std::printf("%s", model->repr().c_str());
@@ -336,8 +364,8 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
     std::printf("resumed from %s after epoch %ld (step %lld)\n", resume.c_str(), start_epoch,
                 (long long)st.step);
     if (start_epoch == epochs) { // nothing left to train: report as the run did
-      last = evaluate(*model, test, loss, num_classes);
-      if (!out.empty()) {
+      last = evaluate(*model, test, loss, num_classes, cluster);
+      if (cluster.is_main() && !out.empty()) {
         write_metrics_csv(out + "/metrics.csv", records);
         write_curves_png(out + "/curves.png", records,
                          d.program + " " + model_name + ", " + loss.spec);
@@ -356,17 +384,22 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
     data::Batch b;
     while (train.next(b)) {
       const StepResult r =
-          train_step(*model, loss, *opt, sched.get(), b, {e, step, train.size(), anomaly_hint});
+          train_step(*trained, loss, *opt, sched.get(), b, {e, step, train.size(), anomaly_hint});
       loss_sum += (double)r.loss * b.size();
       correct += r.correct;
       seen += b.size();
       ++step;
-      bar.update(step, seen, {{"loss", loss_sum / seen}, {"acc", double(correct) / seen}});
+      // this rank's loss and accuracy; the rate counts every rank's images
+      bar.update(step, seen * cluster.world,
+                 {{"loss", loss_sum / seen}, {"acc", double(correct) / seen}});
     }
     const double secs = bar.elapsed_seconds();
     train_seconds += secs;
+    std::vector<double> sums{loss_sum, double(correct), double(seen)};
+    cluster.sum(sums); // the epoch's numbers over every rank's slices
+    loss_sum = sums[0], correct = int64_t(sums[1]), seen = int64_t(sums[2]);
     bar.finish({{"loss", loss_sum / seen}, {"acc", double(correct) / seen}});
-    last = evaluate(*model, test, loss, num_classes);
+    last = evaluate(*model, test, loss, num_classes, cluster);
     const auto st = train.stats();
     std::printf("epoch %ld: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% | %.1f s, "
                 "%.0f img/s, lr %.3g, waited on data %.3f s (%lld of %lld batches)\n",
@@ -376,12 +409,12 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
     std::fflush(stdout);
     records.push_back({(int)e + 1, loss_sum / seen, double(correct) / seen, last.loss, last.acc,
                        opt->lr(), secs, seen / secs});
-    if (!out.empty()) {
+    if (cluster.is_main() && !out.empty()) {
       write_metrics_csv(out + "/metrics.csv", records);
       write_curves_png(out + "/curves.png", records,
                        d.program + " " + model_name + ", " + loss.spec);
     }
-    if (checkpoint_every > 0 && (e + 1) % checkpoint_every == 0) {
+    if (cluster.is_main() && checkpoint_every > 0 && (e + 1) % checkpoint_every == 0) {
       optim::TrainingState st{.epoch = e + 1,
                               .step = (e + 1) * train.size(),
                               .data_seed = train.seed(),
@@ -398,7 +431,7 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
               100.0 * last.acc, epochs, train_seconds);
   if (!out.empty())
     std::printf("wrote %s/metrics.csv and %s/curves.png\n", out.c_str(), out.c_str());
-  if (!f.str("save").empty()) {
+  if (cluster.is_main() && !f.str("save").empty()) {
     nn::save(*model, f.str("save"),
              {{"model", model_name},
               {"dropout", f.str("dropout")},
