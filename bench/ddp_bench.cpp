@@ -84,8 +84,8 @@ int main(int argc, char **argv) {
     std::shared_ptr<pg::nn::Module> model = pg::examples::make_model(rgb ? "cifar-cnn" : "cnn");
     std::shared_ptr<dist::DistributedDataParallel> ddp;
     if (distributed)
-      ddp = std::make_shared<dist::DistributedDataParallel>(model,
-                                                            dist::DDPOptions{.bucket_cap_mb = bucket_mb});
+      ddp = std::make_shared<dist::DistributedDataParallel>(
+          model, dist::DDPOptions{.bucket_cap_mb = bucket_mb});
     pg::nn::Module &net = ddp ? static_cast<pg::nn::Module &>(*ddp) : *model;
     pg::optim::SGD opt(net.parameters(), {.lr = 0.01, .momentum = 0.9});
     const pg::Tensor x = pg::randn({B, rgb ? 3 : 1, rgb ? 32 : 28, rgb ? 32 : 28});
@@ -129,6 +129,12 @@ int main(int argc, char **argv) {
     std::vector<double> v{median(step_s), median(exposed_s), allreduce};
     if (distributed)
       dist::all_reduce(v, dist::ReduceOp::Max);
+    int64_t numel = 0;
+    for (const pg::Tensor &p : net.parameters())
+      numel += p.numel();
+    if (rank == 0)
+      std::printf("# %s: %lld parameters (%.2f MB of float32 gradients)\n", m.c_str(),
+                  (long long)numel, numel * 4 / 1e6);
     if (rank == 0)
       std::printf("RESULT ddp %s %dx%d %.0f %.2f %.3f %.3f %lld\n", m.c_str(), world, threads,
                   B / v[0], 1e3 * v[0], 1e3 * v[2], 1e3 * v[1],

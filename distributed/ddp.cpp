@@ -285,13 +285,18 @@ struct DistributedDataParallel::Reducer {
       const float *flat = buckets[s.bucket].flat.data<float>();
       if (flat[s.flag] == 0.f)
         continue; // no rank had a gradient for it
-      Tensor avg = Tensor::empty(s.param.shape());
+      // Into the gradient's own buffer when it has one to write (the usual
+      // case: the tensor the hook saw), else into a new one.
+      Tensor grad = s.param.grad();
+      const bool in_place = grad.defined() && grad.is_contiguous();
+      Tensor avg = in_place ? grad : Tensor::empty(s.param.shape());
       float *pa = avg.data<float>();
       const float *src = flat + s.offset;
       for (int64_t i = 0; i < s.numel; ++i)
         pa[i] = src[i] * inv;
-      Tensor grad = s.param.grad();
-      if (grad.defined())
+      if (in_place)
+        grad.bump_version();
+      else if (grad.defined())
         grad.copy_(avg);
       else
         s.param.set_grad(avg);

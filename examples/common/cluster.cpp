@@ -1,6 +1,8 @@
 #include "common/cluster.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include <polygrad/core/error.h>
 
@@ -19,7 +21,9 @@ Cluster start_cluster(bool distributed) {
   if (!distributed)
     return {};
   distributed::init();
-  Cluster c{true, distributed::rank(), distributed::world_size()};
+  Cluster c{true, distributed::rank(), distributed::world_size(), 1};
+  if (const char *local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE"))
+    c.local_world = std::max(1, std::atoi(local));
   // An error on one rank ends the job: the others may be waiting in a
   // collective for it.
   set_error_exit([](const std::string &line, int status) { distributed::abort(status, line); });

@@ -15,6 +15,7 @@ namespace polygrad::examples {
 struct Cluster {
   bool distributed = false;
   int rank = 0, world = 1;
+  int local_world = 1; // ranks on this host (mpirun's OMPI_COMM_WORLD_LOCAL_SIZE)
   bool is_main() const { return rank == 0; }
   // Sums `v` over the ranks, in place (nothing to do alone).
   void sum(std::vector<double> &v) const;

@@ -1,5 +1,6 @@
 #include "common/train.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -145,7 +146,9 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
       .add("warmup-epochs", std::to_string(d.warmup_epochs), "linear warmup before the schedule")
       .add("epochs", std::to_string(d.epochs), "training epochs")
       .add("batch-size", std::to_string(d.batch_size), "batch size")
-      .add("threads", std::to_string(get_num_threads()), "threads for every kernel")
+      .add("threads", std::to_string(get_num_threads()),
+           "threads for every kernel (--distributed: default the cores shared by the ranks on "
+           "this host)")
       .add("seed", "0", "seed for init, shuffling, augmentation and dropout")
       .add("data", d.data_dir,
            "data folder: MNIST IDX files, CIFAR-10 binary batches, or image folders "
@@ -191,7 +194,7 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
   const std::string model_name = f.str("model");
   const long epochs = f.integer("epochs", 1, 100000);
   const long batch_size = f.integer("batch-size", 1, 65536);
-  const long threads = f.integer("threads", 1, 1024);
+  long threads = f.integer("threads", 1, 1024);
   const long seed = f.integer("seed", 0, (long)1e18);
   const long limit = f.integer("limit-train", 0, (long)1e12);
   const long warmup = f.integer("warmup-epochs", 0, 100000);
@@ -231,6 +234,10 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
     f.fail(std::string("bad --data: ") + e.what());
   }
   const Cluster cluster = start_cluster(f.flag("distributed"));
+  // Ranks on one host share its cores: by default each takes its share,
+  // so that 2 ranks on 2 cores do not run 4 threads.
+  if (cluster.distributed && !f.has("threads"))
+    threads = std::max<long>(1, get_num_threads() / cluster.local_world);
   if (batch_size % cluster.world != 0)
     f.fail("--batch-size " + std::to_string(batch_size) +
            " is the global batch: it must be a "

@@ -24,6 +24,22 @@ if(NOT stdout MATCHES "distributed: 2 processes" OR NOT EXISTS ${out}/run/metric
   message(FATAL_ERROR "rank 0's header or metrics.csv is missing:\n${stdout}")
 endif()
 
+# A checkpoint written by rank 0 is loaded by every rank: resuming the
+# finished run evaluates (a collective) and reports the same accuracy.
+execute_process(COMMAND ${MPIEXEC} -np 2 --oversubscribe ${PROGRAM} ${common} --out ${out}/ck
+                        --checkpoint-every 1
+                RESULT_VARIABLE rc OUTPUT_VARIABLE first ERROR_VARIABLE err TIMEOUT 120)
+execute_process(COMMAND ${MPIEXEC} -np 2 --oversubscribe ${PROGRAM} ${common} --out ${out}/ck2
+                        --resume ${out}/ck/checkpoint.safetensors
+                RESULT_VARIABLE rc2 OUTPUT_VARIABLE resumed ERROR_VARIABLE err2 TIMEOUT 120)
+string(REGEX MATCH "final test accuracy: [0-9.]+%" acc1 "${first}")
+string(REGEX MATCH "final test accuracy: [0-9.]+%" acc2 "${resumed}")
+if(NOT rc EQUAL 0 OR NOT rc2 EQUAL 0 OR NOT resumed MATCHES "resumed from" OR acc1 STREQUAL ""
+   OR NOT acc1 STREQUAL acc2)
+  message(FATAL_ERROR "distributed resume failed (${rc}, ${rc2}; '${acc1}' vs '${acc2}'):\n"
+                      "${first}\n${err}\n${resumed}\n${err2}")
+endif()
+
 # A data folder whose training images are cut short.
 file(GLOB mnist ${DATA}/*.gz)
 file(COPY ${mnist} DESTINATION ${out}/bad_data)
