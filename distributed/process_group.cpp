@@ -69,16 +69,18 @@ MPI_Op mpi_op(ReduceOp op) {
 // Every rank must pass a tensor of the same dtype and size: a collective of
 // mismatched counts would truncate or hang in MPI. One small allreduce of
 // (n, -n, dtype, -dtype) with MAX tells every rank the same thing.
-void check_same_everywhere(const char *op, const Tensor &t) {
-  const int64_t n = t.numel(), d = int64_t(t.dtype());
+// `type`: a dtype's code, or kDoubles for the std::vector<double> overload.
+constexpr int64_t kDoubles = 1000;
+void check_same_everywhere(const char *op, int64_t n, int64_t type, const std::string &shape) {
+  const int64_t d = type;
   int64_t v[4] = {n, -n, d, -d};
   detail::check(MPI_Allreduce(MPI_IN_PLACE, v, 4, MPI_INT64_T, MPI_MAX, g.comm), op);
   PG_CHECK(v[0] == -v[1], "distributed::", op, ": the ranks passed tensors of different sizes (",
-           -v[1], " to ", v[0], " elements; this rank's is ", shape_str(t.shape()),
+           -v[1], " to ", v[0], " elements; this rank's is ", shape,
            "): every rank must pass the same dtype and shape");
   PG_CHECK(v[2] == -v[3], "distributed::", op,
-           ": the ranks passed tensors of different dtypes (this rank's is ", dtype_name(t.dtype()),
-           ")");
+           ": the ranks passed tensors of different dtypes (this rank's is ",
+           type == kDoubles ? "a vector of doubles" : dtype_name(DType(type)), ")");
 }
 
 // Runs fn(pointer, count) over `c`'s elements in pieces MPI's int count can hold.
@@ -135,8 +137,11 @@ void check(int rc, const char *what) {
 void init() {
   if (g.initialized)
     return;
-  int already = 0;
+  int already = 0, finalized = 0;
   MPI_Initialized(&already);
+  MPI_Finalized(&finalized);
+  PG_CHECK(!finalized, "distributed::init: MPI was finalized in this process; MPI allows one "
+                       "init per process");
   if (launched_by_mpirun() || already) {
     if (!already) {
       // One thread talks to MPI (the one that calls polygrad's collectives);
@@ -202,7 +207,7 @@ void all_reduce(const Tensor &t, ReduceOp op) {
            dtype_name(t.dtype()));
   if (g.size == 1)
     return;
-  check_same_everywhere("all_reduce", t);
+  check_same_everywhere("all_reduce", t.numel(), int64_t(t.dtype()), shape_str(t.shape()));
   if (t.numel() == 0)
     return;
   NoGradGuard no_grad;
@@ -224,8 +229,8 @@ void all_reduce(std::vector<double> &values, ReduceOp op) {
   require_init("all_reduce");
   if (g.size == 1)
     return;
-  // The size check of the tensor overload, on a stand-in of the same size.
-  check_same_everywhere("all_reduce", Tensor::empty({int64_t(values.size())}));
+  check_same_everywhere("all_reduce", int64_t(values.size()), kDoubles,
+                        std::to_string(values.size()) + " doubles");
   PG_CHECK(values.size() < size_t(INT_MAX), "distributed::all_reduce: ", values.size(),
            " values are beyond one allreduce's count");
   if (values.empty())
@@ -245,7 +250,7 @@ void broadcast(const Tensor &t, int root) {
            " is not a rank of this job (0..", g.size - 1, ")");
   if (g.size == 1)
     return;
-  check_same_everywhere("broadcast", t);
+  check_same_everywhere("broadcast", t.numel(), int64_t(t.dtype()), shape_str(t.shape()));
   if (t.numel() == 0)
     return;
   NoGradGuard no_grad;
