@@ -135,13 +135,15 @@ Tensor conv2d_relu_max_pool2d(const Tensor &x, const Tensor &w, const Tensor &b,
                         pool_stride.value_or(pool_kernel), pool_padding, pool_dilation, ceil_mode);
   pg.P = g.O;
   Tensor y = Tensor::empty({g.N, g.O, pg.OH, pg.OW});
-  // int32 argmax indices in a float32-sized buffer, as max_pool2d's.
-  Tensor idx = Tensor::empty({y.numel()});
-  int32_t *pi = reinterpret_cast<int32_t *>(idx.storage()->data);
+  // int32 argmax indices in a float32-sized buffer, as max_pool2d's; none
+  // when nothing will backpropagate.
+  const bool grad = needs_grad({x, w, b});
+  Tensor idx = grad ? Tensor::empty({y.numel()}) : Tensor();
+  int32_t *pi = grad ? reinterpret_cast<int32_t *>(idx.storage()->data) : nullptr;
   const Tensor xc = kernel::contiguous(x), wc = kernel::contiguous(w);
   const Tensor bc = b.defined() ? kernel::contiguous(b) : Tensor();
   detail::conv_forward(g, wino, xc, wc, bc, detail::relu_max_pool_sink(pg, y.data<float>(), pi));
-  if (needs_grad({x, w, b})) {
+  if (grad) {
     const bool gx = x.requires_grad(), gw = w.requires_grad(),
                gb = b.defined() && b.requires_grad();
     auto conv2d_relu_max_pool2d_backward =

@@ -1,9 +1,15 @@
 // Peephole fusions that nn::Sequential applies to runs of adjacent children:
 // a run whose composition has a fused kernel executes as that one node.
-// Every fusion is exact (the same values and gradients as the layers one
-// after the other, NaN included); only the graph differs (one node).
+// These fusions are exact (the same values and gradients as the layers one
+// after the other, NaN included); only the graph differs (one node):
 //   Conv2d, ReLU, MaxPool2d  ->  functional::conv2d_relu_max_pool2d (conv2d.h)
 //   ReLU, MaxPool2d          ->  functional::relu_max_pool2d (pooling.h)
+// Inference only (BatchNorm2d in eval mode with running statistics, grad
+// mode off), exact up to rounding: the BatchNorm folded into the conv,
+//   Conv2d, BatchNorm2d [, ReLU [, MaxPool2d]]  ->  one conv with
+//   W'[o] = W[o] s[o], b'[o] = (b[o] - mean[o]) s[o] + beta[o],
+//   s[o] = gamma[o] / sqrt(var[o] + eps)
+// (one pass over the activations fewer per BatchNorm).
 // The longest match wins. A subclass of any of these layers is never fused
 // (its forward may differ).
 #pragma once

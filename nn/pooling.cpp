@@ -73,10 +73,12 @@ Tensor max_pool(const char *op, bool relu, const Tensor &x, Size2 k, std::option
   Tensor y = Tensor::empty(out_shape(x, g.OH, g.OW));
   // int32 argmax indices in a float32-sized buffer (same 4-byte elements);
   // they never leave nn/ (this file and the fused conv2d_relu_max_pool2d).
-  Tensor idx = Tensor::empty({y.numel()});
-  int32_t *pi = reinterpret_cast<int32_t *>(idx.storage()->data);
+  // None when nothing will backpropagate.
+  const bool grad = needs_grad({x});
+  Tensor idx = grad ? Tensor::empty({y.numel()}) : Tensor();
+  int32_t *pi = grad ? reinterpret_cast<int32_t *>(idx.storage()->data) : nullptr;
   detail::max_pool_forward(g, xc.data<float>(), y.data<float>(), pi, relu);
-  if (needs_grad({x})) {
+  if (grad) {
     auto max_pool2d_backward = [g, idx, xshape = x.shape()](const Tensor &gy) {
       const Tensor gc = kernel::contiguous(gy);
       Tensor dx = Tensor::empty(xshape);

@@ -17,6 +17,8 @@
 //   = [x > 0], PyTorch's NaN passes), 0 elsewhere. It saves relu's pass over
 //   the (4x larger) input and its backward pass; nn::Sequential uses it for
 //   every ReLU directly followed by a MaxPool2d.
+// Both keep each window's argmax for backward only when a gradient will be
+// wanted (grad mode on and x requiring grad); in inference they write y alone.
 // avg_pool2d: y = sum(window inside the input) / divisor, where divisor is
 //   divisor_override if given, else the window clipped to the padded input
 //   (count_include_pad=true, PyTorch's default) or to the input itself.

@@ -2,11 +2,14 @@
 //
 // Layer fusion. Runs of children that have a fused kernel run as one graph
 // node (nn/fusion.h): Conv2d, ReLU, MaxPool2d -> conv2d_relu_max_pool2d and
-// ReLU, MaxPool2d -> relu_max_pool2d. The fusions are exact: values and
+// ReLU, MaxPool2d -> relu_max_pool2d. These fusions are exact: values and
 // gradients are bitwise those of the layers one after the other (NaN
 // included); only the graph differs (one node where to_dot would show three,
-// no intermediate tensors to inspect). For debugging, turn it off for one
-// Sequential (set_fusion(false)) or for every one (nn::set_fusion_enabled(false)).
+// no intermediate tensors to inspect). In inference (eval mode, grad mode
+// off) a Conv2d followed by a BatchNorm2d also runs as one conv with the
+// BatchNorm folded into its weights: the same values up to rounding. For
+// debugging, turn fusion off for one Sequential (set_fusion(false)) or for
+// every one (nn::set_fusion_enabled(false)).
 #pragma once
 
 #include <initializer_list>

@@ -839,3 +839,80 @@ TEST_CASE("nn Module::replace_child swaps a registered child (Sequential runs th
   CHECK_THROWS_WITH(seq->replace_child("2", tanh_layer), Catch::Contains("no submodule named '2'"));
   CHECK_THROWS_WITH(seq->replace_child("0", nullptr), Catch::Contains("is null"));
 }
+
+TEST_CASE("nn Sequential: in inference a BatchNorm2d is folded into the conv before it",
+          "[nn][fusion]") {
+  pg::manual_seed(5);
+  auto make = [] {
+    pg::manual_seed(6);
+    auto s = std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
+        std::make_shared<nn::Conv2d>(3, 8, 3, nn::Conv2dOptions{.padding = 1}),
+        std::make_shared<nn::BatchNorm2d>(8), std::make_shared<nn::ReLU>(),
+        std::make_shared<nn::MaxPool2d>(2),
+        std::make_shared<nn::Conv2d>(8, 4, 3, nn::Conv2dOptions{.bias = false}),
+        std::make_shared<nn::BatchNorm2d>(4)});
+    // running statistics and affine parameters far from the identity
+    pg::NoGradGuard ng;
+    for (const auto &[name, t] : s->named_buffers())
+      if (t.dtype() == pg::DType::Float32) {
+        pg::Tensor v = t;
+        v.copy_(name.find("var") != std::string::npos ? pg::rand(t.shape()) * 3.f + 0.1f
+                                                      : pg::randn(t.shape()));
+      }
+    for (const auto &[name, t] : s->named_parameters())
+      if (name.rfind("1.", 0) == 0 || name.rfind("5.", 0) == 0) {
+        pg::Tensor v = t;
+        v.copy_(pg::randn(t.shape()));
+      }
+    s->eval();
+    return s;
+  };
+  auto fused = make(), plain = make();
+  plain->set_fusion(false);
+  const pg::Tensor x = pg::randn({2, 3, 10, 10});
+  pg::Tensor a, b;
+  {
+    pg::NoGradGuard ng;
+    a = fused->forward(x);
+    b = plain->forward(x);
+  }
+  REQUIRE(a.shape() == pg::Shape{2, 4, 3, 3});
+  const auto va = a.to_vector(), vb = b.to_vector();
+  double worst = 0, scale = 0;
+  for (size_t i = 0; i < va.size(); ++i) {
+    worst = std::max(worst, (double)std::fabs(va[i] - vb[i]));
+    scale = std::max(scale, (double)std::fabs(vb[i]));
+  }
+  CHECK(worst <= 1e-5 * scale); // the same up to rounding ...
+  CHECK(va != vb);              // ... and the folded path is the one that ran
+  // With grad mode on (eval, but gradients wanted) nothing is folded: the
+  // gradient reaches the BatchNorm's gamma, and values are bitwise the plain ones.
+  const pg::Tensor c = fused->forward(x);
+  CHECK(c.to_vector() == vb);
+  pg::sum(c).backward();
+  CHECK(fused->named_parameters()[2].second.grad().defined()); // "1.weight", gamma
+}
+
+TEST_CASE("nn max pooling: no argmax indices in inference, the same values", "[nn][fusion]") {
+  pg::manual_seed(8);
+  for (int64_t hw : {8, 7}) { // the 2x2 / stride-2 kernel and the general one
+    const pg::Tensor x = pg::randn({2, 3, hw, hw}).requires_grad_();
+    const pg::Tensor w = pg::randn({4, 3, 3, 3}).requires_grad_();
+    const std::vector<std::function<pg::Tensor()>> ops = {
+        [&] { return nn::functional::max_pool2d(x, 2); },
+        [&] { return nn::functional::max_pool2d(x, 3, 2, 1); },
+        [&] { return nn::functional::relu_max_pool2d(x, 2); },
+        [&] { return nn::functional::conv2d_relu_max_pool2d(x, w, {}, 1, 1, 1, 1, 2); }};
+    for (const auto &op : ops) {
+      const pg::Tensor with = op();
+      CHECK(with.requires_grad());
+      pg::Tensor without;
+      {
+        pg::NoGradGuard ng;
+        without = op();
+      }
+      CHECK(!without.requires_grad());
+      CHECK(without.to_vector() == with.to_vector());
+    }
+  }
+}

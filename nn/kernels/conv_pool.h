@@ -15,11 +15,11 @@ namespace polygrad::nn::detail {
 
 // pg: the pooling of one image's O planes (pg.P = O). Image n's pooled
 // output and int32 argmax indices go to y + n per and idx + n per, per =
-// pg.P pg.OH pg.OW.
+// pg.P pg.OH pg.OW (idx null: no indices).
 inline ImageSink relu_max_pool_sink(const PoolGeom &pg, float *y, int32_t *idx) {
   const int64_t per = pg.P * pg.OH * pg.OW;
   return [pg, per, y, idx](int, int64_t n, const float *yn) {
-    max_pool_forward(pg, yn, y + n * per, idx + n * per, true);
+    max_pool_forward(pg, yn, y + n * per, idx ? idx + n * per : nullptr, true);
   };
 }
 

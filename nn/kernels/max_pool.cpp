@@ -30,7 +30,8 @@ inline bool takes_max(float v, float m) { return v > m || std::isnan(v); }
 // permutes and masking the row's tail (rows of 7 or 14 outputs are common:
 // a scalar tail there would cost more than the vector body). Elsewhere a
 // branch-free loop the compiler vectorises.
-template <bool Relu>
+// Idx false: no argmax indices (inference, nothing to backpropagate).
+template <bool Relu, bool Idx>
 void max2x2_row(const float *r0, const float *r1, float *y, int32_t *idx, int32_t base, int32_t W,
                 int64_t OW) {
 #if defined(__AVX512F__)
@@ -62,7 +63,8 @@ void max2x2_row(const float *r0, const float *r1, float *y, int32_t *idx, int32_
       k = _mm512_mask_mov_epi32(k, z, _mm512_set1_epi32(-1));
     }
     _mm512_mask_storeu_ps(y + j, m, best);
-    _mm512_mask_storeu_epi32(idx + j, m, k);
+    if constexpr (Idx)
+      _mm512_mask_storeu_epi32(idx + j, m, k);
   }
 #else
 #pragma omp simd
@@ -84,7 +86,8 @@ void max2x2_row(const float *r0, const float *r1, float *y, int32_t *idx, int32_
       m = m <= 0.f ? 0.f : m;
     }
     y[j] = m;
-    idx[j] = k;
+    if constexpr (Idx)
+      idx[j] = k;
   }
 #endif
 }
@@ -129,7 +132,8 @@ void max2x2_row_backward(const float *gy, const int32_t *idx, float *d0, float *
 // for a window that lies entirely in the padding, which cannot happen for
 // valid arguments, or with Relu for a max <= 0). It is 32-bit: half the
 // memory traffic of int64.
-template <bool Relu> void max_forward(const PoolGeom &g, const float *x, float *y, int32_t *idx) {
+template <bool Relu, bool Idx>
+void max_forward(const PoolGeom &g, const float *x, float *y, int32_t *idx) {
   const int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
   const bool k2s2 = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 &&
                     g.OH == g.H / 2 && g.OW == g.W / 2;
@@ -137,12 +141,12 @@ template <bool Relu> void max_forward(const PoolGeom &g, const float *x, float *
     for (int64_t p = p0; p < p1; ++p) {
       const float *xp = x + p * HW;
       float *yp = y + p * OHW;
-      int32_t *ip = idx + p * OHW;
+      int32_t *ip = Idx ? idx + p * OHW : nullptr;
       if (k2s2) {
         for (int64_t i = 0; i < g.OH; ++i) {
           const float *r0 = xp + 2 * i * g.W;
-          max2x2_row<Relu>(r0, r0 + g.W, yp + i * g.OW, ip + i * g.OW, int32_t(2 * i * g.W),
-                           int32_t(g.W), g.OW);
+          max2x2_row<Relu, Idx>(r0, r0 + g.W, yp + i * g.OW, Idx ? ip + i * g.OW : nullptr,
+                                int32_t(2 * i * g.W), int32_t(g.W), g.OW);
         }
         continue;
       }
@@ -167,7 +171,8 @@ template <bool Relu> void max_forward(const PoolGeom &g, const float *x, float *
           if (Relu && m <= 0.f)
             m = 0.f, k = -1;
           yp[i * g.OW + j] = m;
-          ip[i * g.OW + j] = int32_t(k);
+          if constexpr (Idx)
+            ip[i * g.OW + j] = int32_t(k);
         }
       }
     }
@@ -208,7 +213,10 @@ void max_backward(const PoolGeom &g, const float *gy, const int32_t *idx, float 
 } // namespace
 
 void max_pool_forward(const PoolGeom &g, const float *x, float *y, int32_t *idx, bool relu) {
-  (relu ? max_forward<true> : max_forward<false>)(g, x, y, idx);
+  if (idx)
+    (relu ? max_forward<true, true> : max_forward<false, true>)(g, x, y, idx);
+  else
+    (relu ? max_forward<true, false> : max_forward<false, false>)(g, x, y, nullptr);
 }
 
 void max_pool_backward(const PoolGeom &g, const float *gy, const int32_t *idx, float *dx) {

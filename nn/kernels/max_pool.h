@@ -12,6 +12,7 @@ namespace polygrad::nn::detail {
 
 // Max-pools g.P planes x -> y with the argmax's index in its plane (int32).
 // relu: y = relu(max) and index -1 where the max is <= 0 (no gradient).
+// idx null: no indices (inference: nothing will backpropagate).
 void max_pool_forward(const PoolGeom &g, const float *x, float *y, int32_t *idx, bool relu);
 // dx[argmax] = sum of dy over the windows it won (0 elsewhere, index -1
 // skipped): dx is fully written.
