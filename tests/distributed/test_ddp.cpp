@@ -93,6 +93,13 @@ train_both(std::shared_ptr<nn::Module> ref, std::shared_ptr<nn::Module> mine,
 auto sgd = [](const std::vector<pg::Tensor> &p) {
   return std::make_unique<optim::SGD>(p, optim::SGDOptions{.lr = 0.05, .momentum = 0.9});
 };
+// For the BatchNorm net: momentum SGD amplifies any rounding difference
+// step after step (the summation orders differ between builds too: at lr
+// 0.05 the release build ended at 3e-6, the sanitizer build at 1.2e-5);
+// at lr 0.01 the test compares SyncBatchNorm, not the dynamics' chaos.
+auto sgd_gentle = [](const std::vector<pg::Tensor> &p) {
+  return std::make_unique<optim::SGD>(p, optim::SGDOptions{.lr = 0.01, .momentum = 0.9});
+};
 auto adam = [](const std::vector<pg::Tensor> &p) {
   return std::make_unique<optim::Adam>(p, optim::AdamOptions{.lr = 1e-3});
 };
@@ -146,7 +153,7 @@ TEST_CASE("SyncBatchNorm: 20 SGD steps equal one process with BatchNorm on the g
   const auto set = random_images(96, 3, 16, 16, 5);
   auto synced = nn::convert_sync_batchnorm(bn_net(1));
   REQUIRE(synced->repr().find("SyncBatchNorm") != std::string::npos);
-  auto [ref, ddp] = train_both(bn_net(1), synced, set, 8, 20, sgd);
+  auto [ref, ddp] = train_both(bn_net(1), synced, set, 8, 20, sgd_gentle);
   const double d = max_param_diff(ddp->module(), *ref, false);
   const auto ref_bn = ref->named_buffers(), bn = ddp->module().named_buffers();
   double db = 0;
