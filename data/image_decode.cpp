@@ -215,6 +215,12 @@ ImageInfo check_image(const std::string &name, const uint8_t *d, size_t n, const
   if (f.empty())
     corrupt(name, detail::cat("unknown format (first bytes ", hex_head(d, n),
                               "); accepted: JPEG, PNG, GIF, BMP, PNM (P5/P6)"));
+  // stb 2.27 decodes a 16-bit PNM (maxval > 255) to 16-bit samples, then
+  // converts its channels with the 8-bit routine, sizing the result for
+  // bytes, and reads past it converting to 8 bits (found by fuzz/image_folder).
+  if (f == "pnm" && stbi_is_16_bit_from_memory(d, (int)n))
+    corrupt(name, "16-bit PNM (maxval > 255) is not accepted: stb_image's conversion of it reads "
+                  "out of bounds; convert it to 8 bits");
   if (f == "jpeg")
     check_jpeg_huffman(name, d, n);
   else if (f == "png")

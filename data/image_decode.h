@@ -17,6 +17,8 @@
 //    77-byte file), and the compressed image data is inflated once with zlib
 //    into a small sink to prove it holds no more bytes than the header's size
 //    needs (a zlib bomb would make stb grow its buffer up to 4 GB).
+//  * PNM: 16-bit files (maxval > 255) are refused (stb converts their
+//    channels with its 8-bit routine and reads out of bounds).
 //  * Width, height and pixels (from stbi_info_from_memory, which reads only
 //    the header) are checked against ImageLimits before anything is
 //    allocated; zero sizes are refused (an HDR of width 0 made

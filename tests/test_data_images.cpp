@@ -71,6 +71,9 @@ TEST_CASE("data: the crafted images fuzzing found in stb end in a clean error", 
       {"stb_png_idat_1gb_alloc.png", "chunk 'IDAT' at byte 33 declares 1080033280 bytes"},
       // HDR of width 0: NaN converted to int in stb_image_resize.
       {"stb_resize_nan.hdr", "hdr images are not accepted"},
+      // 16-bit PGM decoded to fewer channels: stb's 8-bit channel conversion
+      // of 16-bit samples, then an out-of-bounds read (fuzz/image_folder).
+      {"stb_pnm16_convert_oob.pgm", "16-bit PNM (maxval > 255) is not accepted"},
   };
   for (const Case &c : cases) {
     INFO(c.file);
