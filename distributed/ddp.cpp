@@ -343,6 +343,8 @@ Tensor DistributedDataParallel::forward(const Tensor &x) {
   if (sync_ && is_grad_enabled()) {
     reducer_->arm();
     reducer_->origin = Clock::now();
+    reducer_->stats.origin =
+        std::chrono::duration<double>(reducer_->origin.time_since_epoch()).count();
   } else {
     reducer_->armed = false;
   }

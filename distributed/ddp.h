@@ -66,6 +66,9 @@ struct DDPStepStats {
   double backward_end = 0;            // when backward ran its last node
   double wait_seconds = 0;            // then spent waiting for unfinished allreduces
   double done = 0;                    // when the averaged gradients were in place
+  // The forward's return on std::chrono::steady_clock, in seconds: the same
+  // clock for every process of a host, so ranks' timelines can be lined up.
+  double origin = 0;
 };
 
 class DistributedDataParallel : public nn::Module {
