@@ -47,6 +47,38 @@ void check_limits(const std::string &name, const char *format, int64_t w, int64_
            lim.max_pixels, " pixels (ImageLimits, e.g. ImageFolderOptions::limits)");
 }
 
+// stb reads a PNM header's width, height and maxval as `value = value * 10
+// + digit` in int, with no bound: ten digits overflow (UB; found by
+// fuzz/image_folder). The header is read here exactly as stb reads it
+// (whitespace and '#' comments skipped, a byte past the end reads as 0 and
+// stops a number) and a number of more than 9 digits, which no valid
+// image needs, is an error before stb parses it.
+void check_pnm_header(const std::string &name, const uint8_t *d, size_t n) {
+  size_t pos = 2; // past "P5" / "P6"
+  auto eof = [&] { return pos >= n; };
+  auto get = [&]() -> char { return pos < n ? char(d[pos++]) : 0; };
+  auto space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+  };
+  char c = get();
+  for (const char *what : {"width", "height", "maxval"}) {
+    for (;;) { // stbi__pnm_skip_whitespace
+      while (!eof() && space(c))
+        c = get();
+      if (eof() || c != '#')
+        break;
+      while (!eof() && c != '\n' && c != '\r')
+        c = get();
+    }
+    int digits = 0; // stbi__pnm_getinteger
+    while (!eof() && c >= '0' && c <= '9') {
+      if (++digits > 9)
+        corrupt(name, detail::cat("PNM header: the ", what, " has more than 9 digits"));
+      c = get();
+    }
+  }
+}
+
 // stb's marker parser reads a DHT segment wherever the bytes FF C4 appear
 // (after a scan it resynchronises on any FF), and builds each table of it
 // before checking the code counts: more than 256 codes write past the end
@@ -218,6 +250,8 @@ ImageInfo check_image(const std::string &name, const uint8_t *d, size_t n, const
   // stb 2.27 decodes a 16-bit PNM (maxval > 255) to 16-bit samples, then
   // converts its channels with the 8-bit routine, sizing the result for
   // bytes, and reads past it converting to 8 bits (found by fuzz/image_folder).
+  if (f == "pnm")
+    check_pnm_header(name, d, n);
   if (f == "pnm" && stbi_is_16_bit_from_memory(d, (int)n))
     corrupt(name, "16-bit PNM (maxval > 255) is not accepted: stb_image's conversion of it reads "
                   "out of bounds; convert it to 8 bits");

@@ -17,8 +17,10 @@
 //    77-byte file), and the compressed image data is inflated once with zlib
 //    into a small sink to prove it holds no more bytes than the header's size
 //    needs (a zlib bomb would make stb grow its buffer up to 4 GB).
-//  * PNM: 16-bit files (maxval > 255) are refused (stb converts their
-//    channels with its 8-bit routine and reads out of bounds).
+//  * PNM: a header number of more than 9 digits is refused before stb parses
+//    it (stb's int parsing overflows), and so are 16-bit files (maxval >
+//    255: stb converts their channels with its 8-bit routine and reads out
+//    of bounds).
 //  * Width, height and pixels (from stbi_info_from_memory, which reads only
 //    the header) are checked against ImageLimits before anything is
 //    allocated; zero sizes are refused (an HDR of width 0 made

@@ -74,6 +74,9 @@ TEST_CASE("data: the crafted images fuzzing found in stb end in a clean error", 
       // 16-bit PGM decoded to fewer channels: stb's 8-bit channel conversion
       // of 16-bit samples, then an out-of-bounds read (fuzz/image_folder).
       {"stb_pnm16_convert_oob.pgm", "16-bit PNM (maxval > 255) is not accepted"},
+      // A PPM whose height has 88 digits: signed overflow in stb's
+      // stbi__pnm_getinteger (fuzz/image_folder).
+      {"stb_pnm_int_overflow.ppm", "PNM header: the height has more than 9 digits"},
   };
   for (const Case &c : cases) {
     INFO(c.file);
