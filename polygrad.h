@@ -8,6 +8,7 @@
 #include <polygrad/core/error.h>
 #include <polygrad/core/parallel.h>
 #include <polygrad/core/random.h>
+#include <polygrad/core/sgemm.h>
 #include <polygrad/core/state_dict.h>
 #include <polygrad/core/tensor.h>
 #include <polygrad/core/text.h>

@@ -1,7 +1,7 @@
 // core_bench: the tensor engine's speed next to what the hardware and
 // OpenBLAS give on the same shapes (issue 2).
 //
-//   core_bench [--sections gemm,small,split,fight,elementwise,crossover,reduce]
+//   core_bench [--sections gemm,small,split,fight,elementwise,crossover,reduce,own]
 //              [--rounds 5] [--min-time 0.1] [--quiesce-ms 150] [--quick]
 //
 // Sections (all print markdown tables; see docs/benchmarks.md):
@@ -24,6 +24,8 @@
 //              forced parallel: the size at which 2 threads start to pay,
 //              which sets kParallelGrain (core/parallel.h).
 //  reduce      sum over rows, sum over columns, softmax: GB/s at 1 and 2 threads.
+//  own         kernel::sgemm's own micro-kernels (core/sgemm.h) vs cblas_sgemm at
+//              1 thread, on squares and the reference models' conv GEMMs.
 #include <cmath>
 #include <functional>
 #include <map>
@@ -33,6 +35,7 @@
 
 #include <polygrad/core/elementwise.h>
 #include <polygrad/core/kernels.h>
+#include <polygrad/core/sgemm.h>
 #include <polygrad/polygrad.h>
 
 #include "bench_common.h"
@@ -518,10 +521,89 @@ void section_reduce(bool quick) {
   }
 }
 
+// ------------------------------------------------------------ own GEMM ----
+
+// kernel::sgemm's own micro-kernels (core/sgemm.h) vs cblas_sgemm, both on
+// one thread (no split), on squares and on the convolution GEMMs of the
+// reference models at batch 128 (per Winograd chunk / im2col block: what
+// nn/kernels/ actually calls; op(A) is the weight side, op(B) the tiles).
+void section_own(bool quick) {
+  namespace kn = pg::kernel;
+  std::printf("\n## Own SGEMM micro-kernels vs cblas_sgemm, 1 thread (GFLOP/s)\n\n");
+  const std::vector<kn::GemmKernel> ks = kn::supported_own_gemm_kernels();
+  std::printf("| shape | op | M | N | K | cblas |");
+  for (kn::GemmKernel k : ks)
+    std::printf(" %s | %s / cblas |", kn::gemm_kernel_name(k), kn::gemm_kernel_name(k));
+  std::printf(" %s, A prepacked | / cblas |", kn::gemm_kernel_name(ks[0]));
+  std::printf("\n|---|---|---|---|---|---|");
+  for (size_t i = 0; i <= ks.size(); ++i)
+    std::printf("---|---|");
+  std::printf("\n");
+  std::vector<GemmCase> cases;
+  for (int64_t n : {128, 256, 512, 1024})
+    if (!quick || n <= 512)
+      cases.push_back({"square " + std::to_string(n), n, n, n, false, false});
+  // Winograd F(2x2,3x3) per chunk of images (T tiles: the chunk nn/kernels/
+  // winograd.cpp picks for the avx512 kernel): forward M[xi] = V (O x C)
+  // U (C x T), data backward (V^T), weight backward dV = dM U^T (K = T).
+  auto wino = [&](const std::string &nm, int64_t C, int64_t O, int64_t T) {
+    cases.push_back({nm + " wino fwd", O, T, C, false, false});
+    cases.push_back({nm + " wino bwd-data", C, T, O, true, false});
+    cases.push_back({nm + " wino bwd-wt", O, C, T, false, true});
+  };
+  wino("M2 conv2 32->64 14x14, 2 img", 32, 64, 112);
+  wino("M3 conv2 64->64 32x32, 1 img", 64, 64, 272);
+  wino("M3 conv3 64->128 16x16, 2 img", 64, 128, 144);
+  wino("M3 conv4 128->128 16x16, 2 img", 128, 128, 144);
+  wino("M3 conv5 128->256 8x8, 4 img", 128, 256, 80);
+  // im2col: y = W (O x 9C) col (9C x pixels), dW = dy col^T, dcol = W^T dy.
+  cases.push_back({"M3 conv1 3->64 im2col fwd", 64, 1024, 27, false, false});
+  cases.push_back({"M3 conv1 im2col bwd-wt", 64, 27, 1024, false, true});
+  cases.push_back({"M2 conv1 1->32 im2col fwd", 32, 784, 9, false, false});
+  cases.push_back({"M1 fc1 fwd (Linear)", 128, 512, 784, false, true});
+  cases.push_back({"M1 fc1 bwd-wt (Linear)", 512, 784, 128, true, false});
+  pg::set_num_threads(1);
+  bench::blas_mode(1);
+  for (const GemmCase &g : cases) {
+    GemmOperands o = make_operands(g);
+    const double flop = 2.0 * g.M * g.N * g.K;
+    std::vector<double> cb;
+    std::vector<std::vector<double>> own(ks.size() + 1), ratio(ks.size() + 1);
+    // The weight side packed once (kn::PackedA), as the conv drivers do.
+    const kn::PackedA packed(g.ta, g.M, g.K, o.pa, o.lda, ks[0]);
+    for (int r = 0; r < g_rounds; ++r) {
+      const double tc = bench::time_per_call([&] { direct_sgemm(g, o); }, g_min_time);
+      cb.push_back(flop / tc * 1e-9);
+      for (size_t i = 0; i < ks.size(); ++i) {
+        const double t = bench::time_per_call(
+            [&] {
+              kn::sgemm_serial(ks[i], g.ta, g.tb, g.M, g.N, g.K, 1.f, o.pa, o.lda, o.pb, o.ldb, 0.f,
+                               o.c.data(), g.N);
+            },
+            g_min_time);
+        own[i].push_back(flop / t * 1e-9);
+        ratio[i].push_back(tc / t);
+      }
+      const double t = bench::time_per_call(
+          [&] { kn::sgemm(packed, g.tb, g.N, 1.f, o.pb, o.ldb, 0.f, o.c.data(), g.N); },
+          g_min_time);
+      own[ks.size()].push_back(flop / t * 1e-9);
+      ratio[ks.size()].push_back(tc / t);
+    }
+    std::printf("| %s | %s | %ld | %ld | %ld | %s |", g.name.c_str(), op_name(g), (long)g.M,
+                (long)g.N, (long)g.K, fmt(stat(cb)).c_str());
+    for (size_t i = 0; i <= ks.size(); ++i)
+      std::printf(" %s | **%s** |", fmt(stat(own[i])).c_str(), fmt1(stat(ratio[i]).med).c_str());
+    std::printf("\n");
+    std::fflush(stdout);
+  }
+  bench::polygrad_mode(pg::get_num_threads());
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
-  std::string sections = "gemm,small,split,fight,elementwise,crossover,reduce";
+  std::string sections = "gemm,small,split,fight,elementwise,crossover,reduce,own";
   bool quick = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -545,7 +627,7 @@ int main(int argc, char **argv) {
     else {
       std::fprintf(
           stderr,
-          "usage: core_bench [--sections gemm,small,split,fight,elementwise,crossover,reduce] "
+          "usage: core_bench [--sections gemm,small,split,fight,elementwise,crossover,reduce,own] "
           "[--rounds N] [--min-time S] [--quiesce-ms MS] [--quick]\n");
       return 2;
     }
@@ -572,5 +654,7 @@ int main(int argc, char **argv) {
     section_crossover(quick);
   if (want.count("reduce"))
     section_reduce(quick);
+  if (want.count("own"))
+    section_own(quick);
   return 0;
 }

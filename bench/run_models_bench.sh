@@ -9,7 +9,10 @@
 # AVX-512 kernel:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE bench/run_models_bench.sh
 # A/B against another polygrad build (e.g. an older commit) in the same run:
 #   PG_BENCH_BASELINE=/path/to/old/build bench/run_models_bench.sh
-# adds its models_bench to every round and a column new/baseline.
+# adds its models_bench to every round and a column new/baseline;
+# PG_BENCH_BASELINE_ENV sets environment variables for that side alone, so
+# one build A/Bs against itself, e.g. the GEMM kernels (core/sgemm.h):
+#   PG_BENCH_BASELINE=build PG_BENCH_BASELINE_ENV="POLYGRAD_GEMM=openblas" bench/run_models_bench.sh
 # For M1, PyTorch is fastest with OMP_WAIT_POLICY=PASSIVE (BASELINE.md); set it for
 # the PyTorch side with PG_TORCH_ENV="OMP_WAIT_POLICY=PASSIVE".
 set -euo pipefail
@@ -22,7 +25,7 @@ for r in $(seq 1 "$rounds"); do
   echo "# round $r of $rounds"
   "$build/models_bench" "$@" --rounds 1 | tee -a "$out"
   if [ -n "${PG_BENCH_BASELINE:-}" ]; then
-    "$PG_BENCH_BASELINE/models_bench" "$@" --rounds 1 | sed 's/^RESULT polygrad/RESULT baseline/' | tee -a "$out"
+    env ${PG_BENCH_BASELINE_ENV:-} "$PG_BENCH_BASELINE/models_bench" "$@" --rounds 1 | sed 's/^RESULT polygrad/RESULT baseline/' | tee -a "$out"
   fi
   env ${PG_TORCH_ENV:-} /usr/bin/python3 "$here/models_bench.py" "$@" --rounds 1 | tee -a "$out"
 done

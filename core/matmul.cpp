@@ -26,11 +26,10 @@
 
 #include <polygrad/core/elementwise.h>
 #include <polygrad/core/kernels.h>
+#include <polygrad/core/kernels/gemm_split.h>
 
 namespace polygrad::kernel {
 namespace {
-
-// kGemmSplitFlops and kSlabAlign: see kernels.h.
 
 // C[MxN] = alpha op(A) op(B) + beta C on the calling thread, with the fast
 // paths for vectors and rank-1 products.
@@ -89,41 +88,7 @@ void gemm_serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
 
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
           int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
-  if (M == 0 || N == 0)
-    return;
-  if (K == 0) {
-    // An empty sum: C = beta C (beta == 0 must not read C).
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j)
-        C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
-    return;
-  }
-  const int nt = get_num_threads();
-  // Rows whenever there are enough: measured faster than columns on every
-  // shape (see above), even where splitting columns would pack less.
-  const bool split_m = M >= 2 * kSlabAlign;
-  const int64_t D = split_m ? M : N;
-  if (nt <= 1 || omp_in_parallel() || 2.0 * M * N * K < kGemmSplitFlops || D < 2 * kSlabAlign) {
-    gemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    return;
-  }
-  const int64_t blocks = (D + kSlabAlign - 1) / kSlabAlign;
-  const int parts = (int)std::min<int64_t>(nt, blocks);
-  detail::count_parallel_region();
-#pragma omp parallel num_threads(parts)
-  {
-    const int t = omp_get_thread_num(), n = omp_get_num_threads();
-    const int64_t d0 = std::min(D, blocks * t / n * kSlabAlign);
-    const int64_t d1 = std::min(D, blocks * (t + 1) / n * kSlabAlign);
-    if (d1 > d0) {
-      if (split_m) // rows d0..d1 of op(A) and C
-        gemm_serial(ta, tb, d1 - d0, N, K, alpha, ta ? A + d0 : A + d0 * lda, lda, B, ldb, beta,
-                    C + d0 * ldc, ldc);
-      else // columns d0..d1 of op(B) and C
-        gemm_serial(ta, tb, M, d1 - d0, K, alpha, A, lda, tb ? B + d0 * ldb : B + d0, ldb, beta,
-                    C + d0, ldc);
-    }
-  }
+  detail::split_gemm(gemm_serial, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 namespace {
@@ -221,7 +186,7 @@ Tensor matmul(const Tensor &a_in, const Tensor &b_in) {
   // gemm() sees omp_in_parallel()); few large ones: gemm() splits each.
   const int nt = get_num_threads();
   if (nt > 1 && nb >= nt && !omp_in_parallel() && 2.0 * nb * M * N * K >= kGemmSplitFlops) {
-    detail::count_parallel_region();
+    polygrad::detail::count_parallel_region();
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t i = 0; i < nb; ++i)
       one(i);

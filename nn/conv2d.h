@@ -7,7 +7,9 @@
 //                   W[o, c, p, q] x[n, c, i sh - ph + p dh, j sw - pw + q dw]
 // (x is zero outside the image).
 //
-// Lowering (im2col + cblas_sgemm; the kernels are in nn/kernels/, internal),
+// Lowering (im2col + GEMM; the kernels are in nn/kernels/, internal; the
+// GEMMs run on kernel::sgemm, polygrad's own SGEMM or OpenBLAS as
+// POLYGRAD_GEMM / kernel::set_gemm_kernel choose, core/sgemm.h),
 // per image n and group g, with col = im2col(x_n): (C/groups * kh * kw) x
 // (OH * OW):
 //   forward          y_n,g  = W_g col_g                     GEMM NN
@@ -17,15 +19,15 @@
 // col2im is im2col's adjoint (it adds overlapping windows back). A 1x1,
 // stride-1, unpadded conv needs no im2col: col is x_n itself and dcol is dx_n.
 // The batch is split across the OpenMP threads (each with its own col buffer
-// and its own dW partial, OpenBLAS single-threaded inside); below one image
+// and its own dW partial, the GEMMs single-threaded inside); below one image
 // per thread the image loop is serial and each GEMM is split across threads
 // instead. Buffers come from the caching allocator.
 //
 // A 3x3, stride-1, undilated, ungrouped conv with padding <= 2 (the "same"
 // 3x3 conv of most CNNs) can instead run as Winograd F(2x2, 3x3)
 // (nn/kernels/winograd.h): 16 products per 2x2 output tile instead of 36,
-// 2.25x fewer multiply-adds, forward and both backward passes, still through
-// cblas_sgemm. It differs
+// 2.25x fewer multiply-adds, forward and both backward passes, through the
+// same GEMMs. It differs
 // from im2col by float rounding only (y and dx alike; dW's error is ~3x
 // im2col's: 9e-5 vs 3e-5 relative over 10,240-term sums, tests/test_nn_layers).
 // conv_algorithm() picks:

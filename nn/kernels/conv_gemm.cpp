@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <cstring>
 #include <omp.h>
+#include <vector>
 
 #include <polygrad/core/elementwise.h>
 #include <polygrad/core/kernels.h>
 #include <polygrad/core/parallel.h>
+#include <polygrad/core/sgemm.h>
 #include <polygrad/nn/conv2d.h>
 #include <polygrad/nn/kernels/im2col.h>
 #include <polygrad/nn/kernels/winograd.h>
@@ -22,7 +24,8 @@ namespace {
 // im2col writes it and the GEMM reads it back mostly from L2 (a whole image's
 // col is 2.4 MB for a 64-channel 32x32 layer). Blocks are balanced (16 rows
 // in 2 blocks of 8, not 14 + 2: a thin last block makes a slow GEMM); larger
-// blocks also mean fewer re-packings of the weights by OpenBLAS.
+// blocks also mean fewer GEMM calls (the weights are packed once per call
+// of the conv, kernel::PackedA).
 int64_t block_rows(const ConvGeom &g) {
   const int64_t target = int64_t(1) << 18; // floats
   const int64_t most = std::clamp<int64_t>(target / std::max<int64_t>(1, g.K() * g.OW), 1, g.OH);
@@ -32,7 +35,7 @@ int64_t block_rows(const ConvGeom &g) {
 
 // Image-parallel driver: fn(worker, n0, n1) over a static split of the batch
 // when every thread gets at least one image and the work pays for the fork;
-// otherwise one worker runs the whole batch (and kernel::gemm splits each
+// otherwise one worker runs the whole batch (and kernel::sgemm splits each
 // GEMM across the threads itself). Returns the number of workers used.
 int workers_for(const ConvGeom &g) {
   const int nt = get_num_threads();
@@ -57,6 +60,10 @@ Tensor gemm_forward(const ConvGeom &g, const Tensor &x, const Tensor &w, const T
   Tensor colbuf = direct ? Tensor() : Tensor::empty({nw, bufsize});
   const float *px = x.data<float>(), *pw = w.data<float>();
   float *py = y.data<float>();
+  // W_g packed once for the GEMM kernel, shared by the workers.
+  std::vector<kernel::PackedA> wp;
+  for (int64_t grp = 0; grp < g.G; ++grp)
+    wp.emplace_back(false, Og, Kg, pw + grp * Og * Kg, Kg);
   kernel::run_workers(nw, g.N, [&](int t, int64_t n0, int64_t n1) {
     float *col = direct ? nullptr : colbuf.data<float>() + t * bufsize;
     for (int64_t n = n0; n < n1; ++n) {
@@ -70,15 +77,15 @@ Tensor gemm_forward(const ConvGeom &g, const Tensor &x, const Tensor &w, const T
           cb = col;
         }
         // The bias is written first and the GEMM accumulates onto it (beta =
-        // 1): no separate pass, and OpenBLAS skips its C-zeroing pass.
+        // 1): no separate pass, and no C-zeroing pass inside the GEMM.
         float *yb = yn + i0 * g.OW;
         if (pb)
           for (int64_t o = 0; o < g.O; ++o)
             std::fill_n(yb + o * L, m, pb[o]);
         // y_n,g[:, block] = W_g col_g: (Og x Kg)(Kg x m)
         for (int64_t grp = 0; grp < g.G; ++grp)
-          kernel::gemm(false, false, Og, m, Kg, 1.f, pw + grp * Og * Kg, Kg, cb + grp * Kg * m, m,
-                       pb ? 1.f : 0.f, yb + grp * Og * L, L);
+          kernel::sgemm(wp[grp], false, m, 1.f, cb + grp * Kg * m, m, pb ? 1.f : 0.f,
+                        yb + grp * Og * L, L);
       }
       if (sink)
         sink(t, n, yn);
@@ -112,6 +119,10 @@ ConvGrads gemm_backward(const ConvGeom &g, const Tensor &gy, const Tensor &x, co
   const float *pg = dy_of ? nullptr : gy.data<float>();
   const float *px = gw ? x.data<float>() : nullptr;
   const float *pw = gx ? w.data<float>() : nullptr;
+  // W_g^T packed once for the dcol GEMMs.
+  std::vector<kernel::PackedA> wtp;
+  for (int64_t grp = 0; gx && grp < g.G; ++grp)
+    wtp.emplace_back(true, Kg, Og, pw + grp * Og * Kg, Kg);
   kernel::run_workers(nw, g.N, [&](int t, int64_t n0, int64_t n1) {
     float *col = colbuf.defined() ? colbuf.data<float>() + t * bufsize : nullptr;
     float *dcol = col; // reused: the dW GEMM is done with col before dcol is written
@@ -139,8 +150,8 @@ ConvGrads gemm_backward(const ConvGeom &g, const Tensor &gy, const Tensor &x, co
           // dW_g += dy_n,g[:, block] col_g^T: (Og x m)(m x Kg)
           const float beta = (n == n0 && i0 == 0) ? 0.f : 1.f;
           for (int64_t grp = 0; grp < g.G; ++grp)
-            kernel::gemm(false, true, Og, Kg, m, 1.f, gb0 + grp * Og * L, L, cb + grp * Kg * m, m,
-                         beta, dwt + grp * Og * Kg, Kg);
+            kernel::sgemm(false, true, Og, Kg, m, 1.f, gb0 + grp * Og * L, L, cb + grp * Kg * m, m,
+                          beta, dwt + grp * Og * Kg, Kg);
         }
         if (gx) {
           // dcol_g = W_g^T dy_n,g[:, block]: (Kg x Og)(Og x m); a 1x1 direct
@@ -148,8 +159,8 @@ ConvGrads gemm_backward(const ConvGeom &g, const Tensor &gy, const Tensor &x, co
           float *target = direct ? dxn : dcol;
           const int64_t ldt = direct ? L : m;
           for (int64_t grp = 0; grp < g.G; ++grp)
-            kernel::gemm(true, false, Kg, m, Og, 1.f, pw + grp * Og * Kg, Kg, gb0 + grp * Og * L, L,
-                         0.f, target + grp * Kg * ldt, ldt);
+            kernel::sgemm(wtp[grp], false, m, 1.f, gb0 + grp * Og * L, L, 0.f,
+                          target + grp * Kg * ldt, ldt);
           if (!direct)
             col2im_add(g, dcol, dxn, i0, i1);
         }

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <omp.h>
+#include <vector>
 
 #include <polygrad/core/elementwise.h>
 #include <polygrad/core/interleave.h>
 #include <polygrad/core/kernels.h>
 #include <polygrad/core/parallel.h>
+#include <polygrad/core/sgemm.h>
 #include <polygrad/core/tensor.h>
 
 namespace polygrad::nn::detail {
@@ -31,11 +33,29 @@ Plan make_plan(int64_t N, int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t 
 // Images per chunk: U and M of a chunk (16 (Ci + Co) floats per tile) within
 // ~512 KB, so the GEMMs read what the transforms just wrote from L2; at
 // least one image. (M2 step, interleaved A/B: 20.7 ms at 512 KB and at
-// 256 KB, 21.3 at 1 MB, 22.5 at 2 MB.)
-int64_t images_per_chunk(int64_t floats_per_image) {
-  return std::max<int64_t>(1, (int64_t(1) << 17) / floats_per_image);
+// 256 KB, 21.3 at 1 MB, 22.5 at 2 MB.) Where that leaves the GEMM kernel's
+// last column panel mostly empty (under 80 % of the computed columns used),
+// a few more images, up to ~160 tiles: the 8x8 images of M3's conv5 have
+// 20 tiles, which the avx512 kernel computes as 32 columns (62 % used); 4
+// images are 80 tiles, all used (that layer's fwd+bwd 64 ms instead of 76,
+// bench/nn_layers_bench). Not for 80-90 % (M2's conv2, 56 tiles in 64
+// columns): the larger chunk spills the transforms' output out of L2 and
+// costs more than the fuller panel gains (M2 conv2 fwd+bwd 13.0 ms vs 11.9).
+int64_t images_per_chunk(int64_t floats_per_image, int64_t tiles_per_image) {
+  const int64_t k0 = std::max<int64_t>(1, (int64_t(1) << 17) / floats_per_image);
+  auto used = [&](int64_t k) {
+    return double(k * tiles_per_image) / double(kernel::sgemm_computed_cols(k * tiles_per_image));
+  };
+  int64_t best = k0;
+  if (used(k0) < 0.8)
+    for (int64_t k = k0 + 1; k * tiles_per_image <= 160; ++k)
+      if (used(k) > used(best) + 0.02)
+        best = k;
+  return best;
 }
-int64_t images_per_chunk(const Plan &p) { return images_per_chunk(16 * (p.Ci + p.Co) * p.TI); }
+int64_t images_per_chunk(const Plan &p) {
+  return images_per_chunk(16 * (p.Ci + p.Co) * p.TI, p.TI);
+}
 
 // The batch split: one worker per thread when each gets an image.
 int workers_for(const Plan &p) {
@@ -252,27 +272,33 @@ inline int rotated_index(int xi) {
   return 4 * pi[xi / 4] + pi[xi % 4];
 }
 
-// y = conv(x) for the plan, from the transformed kernel V ([16][Co][Ci], or
-// with `rotated` the forward's [16][Ci][Co] of the kernel rotated by 180
-// degrees, read as V[rotated_index(xi)]^T).
-// M[xi] (Co x ld) = V[xi] (Co x Ci) U[xi] (Ci x ld) for the 16 positions; with
-// `rotated`, V holds the forward's [16][Ci][Co] and position xi reads
-// V[rotated_index(xi)]^T.
-void tile_gemms(const Plan &p, const float *V, bool rotated, const float *U, float *M, int64_t ld) {
-  for (int xi = 0; xi < 16; ++xi) {
-    if (rotated)
-      kernel::gemm(true, false, p.Co, ld, p.Ci, 1.f, V + rotated_index(xi) * p.Ci * p.Co, p.Co,
-                   U + xi * p.Ci * ld, ld, 0.f, M + xi * p.Co * ld, ld);
-    else
-      kernel::gemm(false, false, p.Co, ld, p.Ci, 1.f, V + xi * p.Co * p.Ci, p.Ci,
-                   U + xi * p.Ci * ld, ld, 0.f, M + xi * p.Co * ld, ld);
-  }
+// The 16 left operands of the tile GEMMs, packed once per call for the GEMM
+// kernel (kernel::PackedA) and shared by every worker and chunk: V[xi]
+// (Co x Ci) from V's [16][Co][Ci]; with `rotated`, V holds the forward's
+// [16][Ci][Co] and position xi takes V[rotated_index(xi)]^T.
+std::vector<kernel::PackedA> pack_v(const Plan &p, const float *V, bool rotated) {
+  std::vector<kernel::PackedA> out(16);
+  kernel::parallel_range(16, 16 * p.Co * p.Ci, [&](int64_t x0, int64_t x1) {
+    for (int64_t xi = x0; xi < x1; ++xi)
+      out[xi] = rotated ? kernel::PackedA(true, p.Co, p.Ci,
+                                          V + rotated_index((int)xi) * p.Ci * p.Co, p.Co)
+                        : kernel::PackedA(false, p.Co, p.Ci, V + xi * p.Co * p.Ci, p.Ci);
+  });
+  return out;
+}
+
+// M[xi] (Co x ld) = V[xi] (Co x Ci) U[xi] (Ci x ld) for the 16 positions;
+// C written, not accumulated (beta = 0).
+void tile_gemms(const Plan &p, const std::vector<kernel::PackedA> &V, const float *U, float *M,
+                int64_t ld) {
+  for (int xi = 0; xi < 16; ++xi)
+    kernel::sgemm(V[xi], false, ld, 1.f, U + xi * p.Ci * ld, ld, 0.f, M + xi * p.Co * ld, ld);
 }
 
 // With sink, image n's output goes to it (from a per-worker buffer) instead
 // of to y.
-void conv_tiles(const Plan &p, const float *x, const float *V, const float *bias, float *y,
-                const ImageSink &sink) {
+void conv_tiles(const Plan &p, const float *x, const std::vector<kernel::PackedA> &V,
+                const float *bias, float *y, const ImageSink &sink) {
   const int nw = workers_for(p);
   const int64_t ic = images_per_chunk(p);
   const int64_t in_size = p.Ci * p.H * p.W, out_size = p.Co * p.OH * p.OW;
@@ -286,7 +312,7 @@ void conv_tiles(const Plan &p, const float *x, const float *V, const float *bias
       const int64_t c1 = std::min(n1, c0 + ic), ld = (c1 - c0) * p.TI;
       for (int64_t n = c0; n < c1; ++n)
         input_tiles(p, x + n * in_size, U, ld, (n - c0) * p.TI, buf);
-      tile_gemms(p, V, false, U, M, ld);
+      tile_gemms(p, V, U, M, ld);
       for (int64_t n = c0; n < c1; ++n) {
         float *yn = sink ? ib.data<float>() : y + n * out_size;
         output_tiles(p, M, ld, (n - c0) * p.TI, bias, yn, buf);
@@ -303,7 +329,8 @@ void winograd_forward(const Winograd3x3 &g, const float *x, const float *w, cons
                       float *y, const ImageSink &sink) {
   Tensor vb = Tensor::empty({16 * g.O * g.C});
   weight_transform(g.O, g.C, w, vb.data<float>());
-  conv_tiles(make_plan(g.N, g.C, g.H, g.W, g.O, g.ph, g.pw), x, vb.data<float>(), b, y, sink);
+  const Plan p = make_plan(g.N, g.C, g.H, g.W, g.O, g.ph, g.pw);
+  conv_tiles(p, x, pack_v(p, vb.data<float>(), false), b, y, sink);
 }
 
 void winograd_backward(const Winograd3x3 &g, const float *dy, const float *x, const float *w,
@@ -316,10 +343,12 @@ void winograd_backward(const Winograd3x3 &g, const float *dy, const float *x, co
   Tensor vb = dx ? Tensor::empty({16 * g.O * g.C}) : Tensor();
   if (dx)
     weight_transform(g.O, g.C, w, vb.data<float>());
-  const float *V = dx ? vb.data<float>() : nullptr;
+  const std::vector<kernel::PackedA> V =
+      dx ? pack_v(pd, vb.data<float>(), true) : std::vector<kernel::PackedA>();
   const int nw = workers_for(pw);
   // Both halves' U and M within a chunk's budget.
-  const int64_t ic = images_per_chunk(16 * (g.O + g.C) * ((dx ? pd.TI : 0) + (dw ? pw.TI : 0)));
+  const int64_t ic = images_per_chunk(16 * (g.O + g.C) * ((dx ? pd.TI : 0) + (dw ? pw.TI : 0)),
+                                      dw ? pw.TI : pd.TI);
   const int64_t L = g.OH() * g.OW(), xsize = g.C * g.H * g.W, vsize = 16 * g.O * g.C;
   const int64_t voff = dw ? vsize : 0, psize = voff + (db ? g.O : 0);
   // Per-worker dV and db partials, summed in worker order (deterministic).
@@ -359,14 +388,14 @@ void winograd_backward(const Winograd3x3 &g, const float *dy, const float *x, co
           kernel::add_row_sums(dyn, g.O, L, dbt);
       }
       if (dx) {
-        tile_gemms(pd, V, true, Ud, Md, ldd);
+        tile_gemms(pd, V, Ud, Md, ldd);
         for (int64_t n = c0; n < c1; ++n)
           output_tiles(pd, Md, ldd, (n - c0) * pd.TI, nullptr, dx + n * xsize, buf);
       }
       if (dw) // dV[xi] (+)= dM[xi] (O x ld) U[xi]^T (ld x C)
         for (int xi = 0; xi < 16; ++xi)
-          kernel::gemm(false, true, g.O, g.C, ldw, 1.f, dMw + xi * g.O * ldw, ldw,
-                       Uw + xi * g.C * ldw, ldw, c0 == n0 ? 0.f : 1.f, dV + xi * g.O * g.C, g.C);
+          kernel::sgemm(false, true, g.O, g.C, ldw, 1.f, dMw + xi * g.O * ldw, ldw,
+                        Uw + xi * g.C * ldw, ldw, c0 == n0 ? 0.f : 1.f, dV + xi * g.O * g.C, g.C);
     }
   });
   if (!psize)

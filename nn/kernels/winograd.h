@@ -2,7 +2,8 @@
 // Algorithms for Convolutional Neural Networks", 2016): conv2d's algorithm
 // for 3x3, stride-1, undilated, ungrouped convolutions (padding 0..2). It
 // needs 16 products per 2x2 output tile where the direct form needs 36: 2.25x
-// fewer multiply-adds, still in cblas_sgemm. Used by nn::functional::conv2d
+// fewer multiply-adds, in kernel::sgemm (core/sgemm.h: the 16 transformed
+// kernels packed once per call for it). Used by nn::functional::conv2d
 // through conv_gemm.h (see nn/conv2d.h for the switch); not installed.
 //
 // One 2x2 output tile Y of one (output, input) channel pair comes from the

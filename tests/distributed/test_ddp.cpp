@@ -133,10 +133,14 @@ TEST_CASE("DDP: 20 SGD steps of M2 on 2 ranks equal one process to 1e-5", "[ddp]
     CHECK(spread(p) == 0); // every rank holds the same weights, bitwise
 }
 
-TEST_CASE("DDP: 20 Adam steps of M2 on 2 ranks equal one process to 1e-4", "[ddp]") {
+TEST_CASE("DDP: 20 Adam steps of M2 on 2 ranks equal one process to 1e-2 (L2)", "[ddp]") {
   // Adam divides by sqrt(v): where a gradient is near 0, the last-bit
-  // difference of the summation order is scaled up by lr / sqrt(v); see
-  // docs/distributed.md for the observed maximum.
+  // difference of the summation order is scaled up by lr / sqrt(v); and once
+  // the two runs have drifted apart, a ReLU or max-pool decision can flip in
+  // one of them, after which the runs differ by more than rounding. Whether
+  // and when that happens depends on the GEMM kernel's rounding (observed L2:
+  // 1.2e-4 OpenBLAS, 1.5e-3 avx2 / reference, 5.9e-3 avx512, a flip at step
+  // 7); ranks that skip the averaging give 0.26. See docs/distributed.md.
   PG_NEEDS(batch_fits(8), "a world size that divides 8");
   const auto set = random_images(100, 1, 28, 28, 4);
   auto [ref, ddp] = train_both(m2(1), m2(1), set, 8, 20, adam);
@@ -144,7 +148,7 @@ TEST_CASE("DDP: 20 Adam steps of M2 on 2 ranks equal one process to 1e-4", "[ddp
   const double l2 = l2_param_diff(ddp->module(), *ref);
   std::printf("rank %d: M2, 20 Adam steps: relative parameter difference: max %.3g, L2 %.3g\n",
               rank(), d, l2);
-  CHECK(l2 <= 1e-3);
+  CHECK(l2 <= 1e-2);
 }
 
 TEST_CASE("SyncBatchNorm: 20 SGD steps equal one process with BatchNorm on the global batch",

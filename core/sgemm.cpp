@@ -1,0 +1,363 @@
+// kernel::sgemm: the blocked driver around the micro-kernels (Goto / BLIS
+// loop order), the run-time choice of kernel, and the POLYGRAD_GEMM switch
+// (the math and the choices are in sgemm.h; the micro-kernels are in
+// core/kernels/sgemm_*.cpp).
+//
+// Loops, outermost first:
+//   jc over N in NC columns
+//     pc over K in KC:   pack op(B)[pc.., jc..] into NR-wide panels (kc x NR each)
+//       ic over M in MC: pack op(A)[ic.., pc..] into MR-high panels (kc x MR each)
+//         jr over the B panels, ir over the A panels: one micro-kernel call
+// The first K block writes C (beta as given: beta == 0 never reads C), the
+// later ones add to it (beta = 1).
+#include <polygrad/core/sgemm.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include <polygrad/core/error.h>
+#include <polygrad/core/kernels.h>
+#include <polygrad/core/kernels/gemm_split.h>
+#include <polygrad/core/kernels/sgemm_ukernel.h>
+
+namespace polygrad::kernel {
+namespace {
+
+using detail::SgemmKernelInfo;
+
+constexpr int64_t KC = 256, MC = 240, NC = 3072;
+
+// Thread-local packing buffers, grown on demand and kept: no lock and no
+// allocation per call.
+struct PackBuffer {
+  struct Free {
+    void operator()(float *p) const { std::free(p); }
+  };
+  std::unique_ptr<float, Free> data;
+  size_t size = 0;
+  float *get(size_t n) {
+    if (n > size) {
+      const size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+      float *p = static_cast<float *>(std::aligned_alloc(64, bytes));
+      PG_CHECK(p, "sgemm: cannot allocate ", bytes, " bytes of packing buffer");
+      data.reset(p);
+      size = n;
+    }
+    return data.get();
+  }
+};
+thread_local PackBuffer t_pack_a, t_pack_b;
+
+// out[k width + r] = src[r ld + k] (r < rows, k < kc), 0 for rows <= r <
+// width: with the kernel's SIMD version if it has one; else in blocks of 16
+// k, so that the 16 rows being written stay in L1.
+void transpose_pack(detail::SgemmTransposePack pack_t, const float *src, int64_t ld, int rows,
+                    int64_t kc, int width, float *out) {
+  if (pack_t) {
+    pack_t(src, ld, rows, kc, width, out);
+    return;
+  }
+  for (int64_t kb = 0; kb < kc; kb += 16) {
+    const int64_t ke = std::min(kc, kb + 16);
+    for (int r = 0; r < rows; ++r)
+      for (int64_t k = kb; k < ke; ++k)
+        out[k * width + r] = src[r * ld + k];
+    for (int r = rows; r < width; ++r)
+      for (int64_t k = kb; k < ke; ++k)
+        out[k * width + r] = 0.f;
+  }
+}
+
+// out[k width + j] = src[k ld + j] (j < n, k < kc), 0 for n <= j < width:
+// the copying half of the packing.
+void copy_pack(const float *src, int64_t ld, int n, int64_t kc, int width, float *out) {
+  for (int64_t k = 0; k < kc; ++k) {
+    std::copy_n(src + k * ld, n, out + k * width);
+    std::fill(out + k * width + n, out + (k + 1) * width, 0.f);
+  }
+}
+
+// out[p kc MR + k MR + i] = op(A)[i0 + p MR + i][k0 + k], 0 past row i0 + mc.
+void pack_a(detail::SgemmTransposePack pack_t, bool ta, const float *A, int64_t lda, int64_t i0,
+            int64_t mc, int64_t k0, int64_t kc, int MR, float *out) {
+  for (int64_t p0 = 0; p0 < mc; p0 += MR, out += kc * MR) {
+    const int mp = (int)std::min<int64_t>(MR, mc - p0);
+    if (ta) // op(A)[i][k] = A[k lda + i]: MR contiguous floats per k
+      copy_pack(A + k0 * lda + i0 + p0, lda, mp, kc, MR, out);
+    else // op(A)[i][k] = A[i lda + k]: a transpose
+      transpose_pack(pack_t, A + (i0 + p0) * lda + k0, lda, mp, kc, MR, out);
+  }
+}
+
+// out[q kc NR + k w + j] = op(B)[k0 + k][j0 + q NR + j] for j < w, the
+// panel's width (u.width_for: NR, or narrower for the last panel), 0 past
+// column j0 + nc.
+void pack_b(const SgemmKernelInfo &u, bool tb, const float *B, int64_t ldb, int64_t k0, int64_t kc,
+            int64_t j0, int64_t nc, float *out) {
+  const int NR = u.nr;
+  for (int64_t q0 = 0; q0 < nc; q0 += NR, out += kc * NR) {
+    const int nq = (int)std::min<int64_t>(NR, nc - q0), w = u.width_for(nq);
+    if (!tb) // op(B)[k][j] = B[k ldb + j]: a row piece per k
+      copy_pack(B + k0 * ldb + j0 + q0, ldb, nq, kc, w, out);
+    else // op(B)[k][j] = B[j ldb + k]: a transpose
+      transpose_pack(u.pack_t, B + (j0 + q0) * ldb + k0, ldb, nq, kc, w, out);
+  }
+}
+
+int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// Where the micro-kernels read op(A) from: packed on the fly (A, lda, ta),
+// or a PackedA's panels, whose K block pc starts at packed + pc Mr (Mr: M
+// rounded up to MR) and holds the rows in MR panels of kc floats each, so
+// row r (a multiple of MR) of block pc starts at packed + pc Mr + r kc;
+// row0 is the first row of this product within the PackedA (a thread's slab).
+struct ASource {
+  bool ta = false;
+  const float *A = nullptr;
+  int64_t lda = 0;
+  const float *packed = nullptr;
+  int64_t Mr = 0, row0 = 0;
+};
+
+// The blocked product on the calling thread (M, N, K >= 1).
+void blocked_packed(const SgemmKernelInfo &u, const ASource &a, bool tb, int64_t M, int64_t N,
+                    int64_t K, float alpha, const float *B, int64_t ldb, float beta, float *C,
+                    int64_t ldc) {
+  const int MR = u.mr, NR = u.nr;
+  float *pa =
+      a.packed ? nullptr : t_pack_a.get(size_t(round_up(std::min(M, MC), MR) * std::min(K, KC)));
+  float *pb = u.direct_b && !tb
+                  ? nullptr
+                  : t_pack_b.get(size_t(round_up(std::min(N, NC), NR) * std::min(K, KC)));
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min(NC, N - jc);
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      const float bk = pc == 0 ? beta : 1.f;
+      // op(B) = B is read in place where the kernel can (no copy: a
+      // Winograd chunk's U as the transform wrote it); else packed.
+      const bool direct = u.direct_b && !tb;
+      if (!direct)
+        pack_b(u, tb, B, ldb, pc, kc, jc, nc, pb);
+      for (int64_t ic = 0; ic < M; ic += MC) {
+        const int64_t mc = std::min(MC, M - ic);
+        const float *ap = pa;
+        if (a.packed)
+          ap = a.packed + pc * a.Mr + (a.row0 + ic) * kc;
+        else
+          pack_a(u.pack_t, a.ta, a.A, a.lda, ic, mc, pc, kc, MR, pa);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int n = (int)std::min<int64_t>(NR, nc - jr), w = u.width_for(n);
+          const float *bp = direct ? B + pc * ldb + jc + jr : pb + jr * kc;
+          const detail::SgemmMicroKernel run = u.for_width(w);
+          for (int64_t ir = 0; ir < mc; ir += MR)
+            run(kc, ap + ir * kc, bp, direct ? ldb : w, C + (ic + ir) * ldc + jc + jr, ldc,
+                (int)std::min<int64_t>(MR, mc - ir), n, alpha, bk);
+        }
+      }
+    }
+  }
+}
+
+// One slab on the calling thread: an NT product with a long K goes to the
+// kernel's dot kernel, if it has one; the rest through the packing.
+void blocked(const SgemmKernelInfo &u, const ASource &a, bool tb, int64_t M, int64_t N, int64_t K,
+             float alpha, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+  if (u.nt_dot && !a.packed && !a.ta && tb && K >= detail::kDotMinK)
+    u.nt_dot(M, N, K, alpha, a.A, a.lda, B, ldb, beta, C, ldc);
+  else
+    blocked_packed(u, a, tb, M, N, K, alpha, B, ldb, beta, C, ldc);
+}
+
+const SgemmKernelInfo *kernel_info(GemmKernel k) {
+  switch (k) {
+  case GemmKernel::Avx512:
+    return detail::sgemm_avx512_kernel();
+  case GemmKernel::Avx2:
+    return detail::sgemm_avx2_kernel();
+  case GemmKernel::Reference:
+    return detail::sgemm_reference_kernel();
+  case GemmKernel::OpenBLAS:
+    break;
+  }
+  return nullptr;
+}
+
+constexpr const char *kValidNames = "openblas, own, avx512, avx2, reference";
+
+// -1: not read yet; else the GemmKernel.
+std::atomic<int> g_kernel{-1};
+
+} // namespace
+
+const char *gemm_kernel_name(GemmKernel k) {
+  switch (k) {
+  case GemmKernel::OpenBLAS:
+    return "openblas";
+  case GemmKernel::Avx512:
+    return "avx512";
+  case GemmKernel::Avx2:
+    return "avx2";
+  case GemmKernel::Reference:
+    return "reference";
+  }
+  return "?";
+}
+
+bool gemm_kernel_supported(GemmKernel k) {
+  switch (k) {
+  case GemmKernel::OpenBLAS:
+  case GemmKernel::Reference:
+    return true;
+  case GemmKernel::Avx512:
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    // libgcc's / compiler-rt's check includes the OS's XSAVE state (XCR0).
+    return kernel_info(k) && __builtin_cpu_supports("avx512f");
+#else
+    return false;
+#endif
+  case GemmKernel::Avx2:
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    return kernel_info(k) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return false;
+#endif
+  }
+  return false;
+}
+
+std::vector<GemmKernel> supported_own_gemm_kernels() {
+  std::vector<GemmKernel> out;
+  for (GemmKernel k : {GemmKernel::Avx512, GemmKernel::Avx2, GemmKernel::Reference})
+    if (gemm_kernel_supported(k))
+      out.push_back(k);
+  return out;
+}
+
+GemmKernel parse_gemm_kernel(const std::string &name) {
+  if (name == "own")
+    return supported_own_gemm_kernels().front();
+  for (GemmKernel k :
+       {GemmKernel::OpenBLAS, GemmKernel::Avx512, GemmKernel::Avx2, GemmKernel::Reference})
+    if (name == gemm_kernel_name(k))
+      return k;
+  throw Error(polygrad::detail::cat("unknown GEMM kernel '", name, "'; valid: ", kValidNames));
+}
+
+GemmKernel gemm_kernel() {
+  int k = g_kernel.load(std::memory_order_relaxed);
+  if (k < 0) {
+    const char *env = std::getenv("POLYGRAD_GEMM");
+    GemmKernel chosen = supported_own_gemm_kernels().front();
+    if (env && *env) {
+      try {
+        chosen = parse_gemm_kernel(env);
+      } catch (const Error &e) {
+        throw Error(polygrad::detail::cat("POLYGRAD_GEMM: ", e.what()));
+      }
+      PG_CHECK(gemm_kernel_supported(chosen), "POLYGRAD_GEMM=", env,
+               ": this CPU does not support that kernel");
+    }
+    k = (int)chosen;
+    int expected = -1; // a set_gemm_kernel() meanwhile wins
+    if (!g_kernel.compare_exchange_strong(expected, k))
+      k = expected;
+  }
+  return (GemmKernel)k;
+}
+
+void set_gemm_kernel(GemmKernel k) {
+  PG_CHECK(gemm_kernel_supported(k), "set_gemm_kernel: this CPU does not support the ",
+           gemm_kernel_name(k), " kernel");
+  g_kernel.store((int)k);
+}
+
+void sgemm_serial(GemmKernel k, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                  const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                  int64_t ldc) {
+  PG_CHECK(k != GemmKernel::OpenBLAS && gemm_kernel_supported(k),
+           "sgemm_serial: not an own kernel this CPU runs: ", gemm_kernel_name(k));
+  if (M <= 0 || N <= 0)
+    return;
+  if (K <= 0) { // an empty sum: C = beta C
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j)
+        C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
+    return;
+  }
+  blocked(*kernel_info(k), ASource{ta, A, lda}, tb, M, N, K, alpha, B, ldb, beta, C, ldc);
+}
+
+void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+           int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+  const GemmKernel k = gemm_kernel();
+  if (k == GemmKernel::OpenBLAS) {
+    gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  const SgemmKernelInfo &u = *kernel_info(k);
+  detail::split_gemm(
+      [&u](bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+           int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+        blocked(u, ASource{ta, A, lda}, tb, M, N, K, alpha, B, ldb, beta, C, ldc);
+      },
+      ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+int64_t sgemm_computed_cols(int64_t N) {
+  const GemmKernel k = gemm_kernel();
+  if (k == GemmKernel::OpenBLAS || N <= 0)
+    return std::max<int64_t>(N, 0);
+  const SgemmKernelInfo &u = *kernel_info(k);
+  const int64_t full = N / u.nr, rest = N % u.nr;
+  return full * u.nr + (rest ? u.width_for((int)rest) : 0);
+}
+
+PackedA::PackedA(bool ta, int64_t M, int64_t K, const float *A, int64_t lda)
+    : PackedA(ta, M, K, A, lda, gemm_kernel()) {}
+
+PackedA::PackedA(bool ta, int64_t M, int64_t K, const float *A, int64_t lda, GemmKernel k)
+    : kernel_(k), trans_(ta), M_(M), K_(K), lda_(lda), a_(A) {
+  PG_CHECK(M >= 0 && K >= 0, "PackedA: negative size ", M, " x ", K);
+  PG_CHECK(gemm_kernel_supported(k), "PackedA: this CPU does not support the ", gemm_kernel_name(k),
+           " kernel");
+  if (k == GemmKernel::OpenBLAS || M == 0 || K == 0)
+    return;
+  // Every K block holds all rows (Mr of them, M rounded up to MR), each MC
+  // block of rows packed as blocked() would pack it.
+  const SgemmKernelInfo &u = *kernel_info(k);
+  const int64_t Mr = round_up(M, u.mr);
+  const size_t bytes = size_t((Mr * K * int64_t(sizeof(float)) + 63) / 64 * 64);
+  float *p = static_cast<float *>(std::aligned_alloc(64, bytes));
+  PG_CHECK(p, "PackedA: cannot allocate ", bytes, " bytes");
+  data_.reset(p, [](float *q) { std::free(q); });
+  for (int64_t pc = 0; pc < K; pc += KC) {
+    const int64_t kc = std::min(KC, K - pc);
+    for (int64_t ic = 0; ic < M; ic += MC)
+      pack_a(u.pack_t, ta, A, lda, ic, std::min(MC, M - ic), pc, kc, u.mr, p + pc * Mr + ic * kc);
+  }
+}
+
+void sgemm(const PackedA &a, bool tb, int64_t N, float alpha, const float *B, int64_t ldb,
+           float beta, float *C, int64_t ldc) {
+  const int64_t M = a.M_, K = a.K_;
+  if (a.kernel_ == GemmKernel::OpenBLAS || M == 0 || N == 0 || K == 0) {
+    gemm(a.trans_, tb, M, N, K, alpha, a.a_, a.lda_, B, ldb, beta, C, ldc);
+    return;
+  }
+  const SgemmKernelInfo &u = *kernel_info(a.kernel_);
+  const int64_t Mr = round_up(M, u.mr);
+  auto slab = [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    ASource src;
+    src.packed = a.data_.get(), src.Mr = Mr, src.row0 = r0;
+    blocked(u, src, tb, r1 - r0, c1 - c0, K, alpha, tb ? B + c0 * ldb : B + c0, ldb, beta,
+            C + r0 * ldc + c0, ldc);
+  };
+  // Row slabs on MR-panel edges: a slab must start on a packed panel.
+  detail::split_slabs(M, N, K, u.mr, slab);
+}
+
+} // namespace polygrad::kernel
