@@ -4,12 +4,15 @@
 // identical models) in one invocation and prints the ratios.
 //
 //   models_bench [--models m1,m2,m3] [--threads 1,2] [--min-time 2] [--rounds 3]
+//                [--peak 230]
 //
 // Output lines (parsed by the run script):
 //   RESULT polygrad <model> <train|infer> <threads> <img/s median> <min> <max>
 // Also prints, per model, the training GFLOP/s (3x forward FLOPs, convs and
 // linears only, as BASELINE.md counts) and the bytes the caching allocator
-// requested from the system after warm-up (0 at steady state).
+// requested from the system after warm-up (0 at steady state); and the
+// FLOP rate counted as executed (Winograd's fewer multiply-adds) and as the
+// direct convolution's, each as a fraction of the FMA peak (--peak).
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -47,12 +50,58 @@ double forward_flops(const std::string &m) {
   return 2.0 * (32 * 32 * 64 * 27 + 32 * 32 * 64 * 576 + 16 * 16 * 128 * 576 +
                 16 * 16 * 128 * 1152 + 8 * 8 * 256 * 1152 + 4096 * 10);
 }
+
+// The FLOPs of one image, counted two ways (issue 17): "direct", every conv
+// as the direct 3x3 sum; and "executed", the multiply-adds the GEMMs really
+// run: a Winograd F(2x2, 3x3) conv (3x3 same conv with >= 16 channels in and
+// out, nn/conv2d.h) computes 16 C O products per tile of its chunk, one
+// spare tile per tile row included (nn/kernels/winograd.cpp). Training
+// counts the forward, dW and dx of every layer but the first (its input
+// needs no gradient); inference the forward.
+struct Flops {
+  double direct = 0, executed = 0;
+};
+Flops model_flops(const std::string &m, bool train) {
+  struct Conv {
+    int64_t C, O, S; // channels in / out, square image side (3x3, padding 1)
+  };
+  std::vector<Conv> convs;
+  std::vector<std::pair<int64_t, int64_t>> linears;
+  if (m == "m1")
+    linears = {{784, 512}, {512, 512}, {512, 10}};
+  else if (m == "m2")
+    convs = {{1, 32, 28}, {32, 64, 14}}, linears = {{3136, 128}, {128, 10}};
+  else
+    convs = {{3, 64, 32}, {64, 64, 32}, {64, 128, 16}, {128, 128, 16}, {128, 256, 8}},
+    linears = {{4096, 10}};
+  Flops f;
+  bool first = true;
+  auto passes = [&] { return train ? (first ? 2.0 : 3.0) : 1.0; };
+  for (const Conv &c : convs) {
+    const double direct = 2.0 * c.C * c.O * 9 * c.S * c.S;
+    const int64_t t = (c.S + 1) / 2, tiles = t * (t + 1);
+    const bool wino = c.C >= 16 && c.O >= 16;
+    f.direct += passes() * direct;
+    f.executed += passes() * (wino ? 2.0 * 16 * c.C * c.O * tiles : direct);
+    first = false;
+  }
+  for (auto [in, out] : linears) {
+    f.direct += passes() * 2.0 * in * out;
+    f.executed += passes() * 2.0 * in * out;
+    first = false;
+  }
+  return f;
+}
 } // namespace
 
 int main(int argc, char **argv) {
   std::string models = "m1,m2,m3", threads = "1,2";
   double min_time = 2.0;
   int rounds = 3;
+  // The FMA peak of the machine at 2 threads, GFLOP/s (per thread: half):
+  // 230 measured on 2026-12-07 with ../shared/baseline's fma_peak (AVX-512
+  // and AVX2 alike on that host; BASELINE.md's host gave 437 with AVX-512).
+  double peak = 230;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--models"))
       models = argv[i + 1];
@@ -62,9 +111,11 @@ int main(int argc, char **argv) {
       min_time = std::atof(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--rounds"))
       rounds = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--peak"))
+      peak = std::atof(argv[i + 1]);
     else {
       std::fprintf(stderr, "usage: models_bench [--models m1,m2,m3] [--threads 1,2] "
-                           "[--min-time S] [--rounds R]\n");
+                           "[--min-time S] [--rounds R] [--peak GFLOPS_AT_2_THREADS]\n");
       return 2;
     }
   }
@@ -125,6 +176,13 @@ int main(int argc, char **argv) {
                     m.c_str(), mode, t, s.med, s.lo, s.hi,
                     s.med * forward_flops(m) * (train ? 3 : 1) / 1e9,
                     (unsigned long long)(sys1 - sys0));
+        const Flops f = model_flops(m, train);
+        const double p = peak * std::min(t, 2) / 2;
+        std::printf("  %s %s %dt: executed %.1f GFLOP/s (%.0f %% of the %.0f GFLOP/s FMA peak), "
+                    "direct-equivalent %.1f GFLOP/s (%.0f %%)\n",
+                    m.c_str(), mode, t, s.med * f.executed / 1e9,
+                    100 * s.med * f.executed / 1e9 / p, p, s.med * f.direct / 1e9,
+                    100 * s.med * f.direct / 1e9 / p);
         std::fflush(stdout);
       }
     }
