@@ -20,6 +20,32 @@ __attribute__((target("avx2,fma"))) inline __m256i tail_mask(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+// acc += the kc rank-1 products; Masked: b's last columns through vmaskmov
+// (only for a partial panel read in place: AMD runs vmaskmov loads at a
+// fraction of plain loads' rate, 0.55-0.77x of OpenBLAS's GEMM with them on
+// every load, bench/core_bench "own").
+template <int NV, bool Masked>
+__attribute__((target("avx2,fma"), always_inline)) inline void
+accumulate(int64_t kc, const float *a, const float *b, int64_t ldb, const __m256i *mask,
+           __m256 (&acc)[MR][NV]) {
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < kc; ++k) {
+    __m256 bv[NV];
+#pragma GCC unroll 2
+    for (int j = 0; j < NV; ++j)
+      bv[j] = Masked ? _mm256_maskload_ps(b + 8 * j, mask[j]) : _mm256_loadu_ps(b + 8 * j);
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      const __m256 ai = _mm256_broadcast_ss(a + i);
+#pragma GCC unroll 2
+      for (int j = 0; j < NV; ++j)
+        acc[i][j] = _mm256_fmadd_ps(ai, bv[j], acc[i][j]);
+    }
+    a += MR;
+    b += ldb;
+  }
+}
+
 // NV ymm columns (a panel NV 8 wide).
 template <int NV>
 __attribute__((target("avx2,fma"))) void ukernel(int64_t kc, const float *a, const float *b,
@@ -36,22 +62,10 @@ __attribute__((target("avx2,fma"))) void ukernel(int64_t kc, const float *a, con
 #pragma GCC unroll 2
     for (int j = 0; j < NV; ++j)
       acc[i][j] = _mm256_setzero_ps();
-#pragma GCC unroll 2
-  for (int64_t k = 0; k < kc; ++k) {
-    __m256 bv[NV];
-#pragma GCC unroll 2
-    for (int j = 0; j < NV; ++j)
-      bv[j] = _mm256_maskload_ps(b + 8 * j, mask[j]);
-#pragma GCC unroll 6
-    for (int i = 0; i < MR; ++i) {
-      const __m256 ai = _mm256_broadcast_ss(a + i);
-#pragma GCC unroll 2
-      for (int j = 0; j < NV; ++j)
-        acc[i][j] = _mm256_fmadd_ps(ai, bv[j], acc[i][j]);
-    }
-    a += MR;
-    b += ldb;
-  }
+  if (n >= 8 * NV)
+    accumulate<NV, false>(kc, a, b, ldb, mask, acc);
+  else
+    accumulate<NV, true>(kc, a, b, ldb, mask, acc);
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
 #pragma GCC unroll 6
   for (int i = 0; i < MR; ++i) {
@@ -60,10 +74,17 @@ __attribute__((target("avx2,fma"))) void ukernel(int64_t kc, const float *a, con
     float *r = c + i * ldc;
 #pragma GCC unroll 2
     for (int j = 0; j < NV; ++j) {
+      // Whole vectors through plain loads and stores: vmaskmov stores are
+      // microcoded on AMD (M2 conv1's K = 9 GEMM ran at 0.27x OpenBLAS).
+      const bool whole = n >= 8 * (j + 1);
       __m256 v = _mm256_mul_ps(va, acc[i][j]);
       if (beta != 0.f)
-        v = _mm256_fmadd_ps(vb, _mm256_maskload_ps(r + 8 * j, mask[j]), v);
-      _mm256_maskstore_ps(r + 8 * j, mask[j], v);
+        v = _mm256_fmadd_ps(
+            vb, whole ? _mm256_loadu_ps(r + 8 * j) : _mm256_maskload_ps(r + 8 * j, mask[j]), v);
+      if (whole)
+        _mm256_storeu_ps(r + 8 * j, v);
+      else
+        _mm256_maskstore_ps(r + 8 * j, mask[j], v);
     }
   }
 }
