@@ -65,7 +65,7 @@ __attribute__((target("avx512f,fma"))) void ukernel(int64_t kc, const float *a, 
     float *r = c + i * ldc;
 #pragma GCC unroll 3
     for (int j = 0; j < NV; ++j) {
-      __m512 v = _mm512_mul_ps(va, acc[i][j]);
+      __m512 v = alpha == 1.f ? acc[i][j] : _mm512_mul_ps(va, acc[i][j]);
       if (beta != 0.f)
         v = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[j], r + 16 * j), v);
       _mm512_mask_storeu_ps(r + 16 * j, mask[j], v);
