@@ -282,10 +282,8 @@ void sgemm_serial(GemmKernel k, bool ta, bool tb, int64_t M, int64_t N, int64_t 
            "sgemm_serial: not an own kernel this CPU runs: ", gemm_kernel_name(k));
   if (M <= 0 || N <= 0)
     return;
-  if (K <= 0) { // an empty sum: C = beta C
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j)
-        C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
+  if (K <= 0) {
+    detail::scale_c(M, N, beta, C, ldc);
     return;
   }
   blocked(*kernel_info(k), ASource{ta, A, lda}, tb, M, N, K, alpha, B, ldb, beta, C, ldc);

@@ -13,6 +13,14 @@
 
 namespace polygrad::kernel::detail {
 
+// C (M x N) = beta C: a product with K == 0 (an empty sum); beta == 0 must
+// not read C.
+inline void scale_c(int64_t M, int64_t N, float beta, float *C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j)
+      C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
+}
+
 // The slabs of an M x N x K product: slab(r0, r1, c0, c1) once per OpenMP
 // thread, rows [r0, r1) and columns [c0, c1) of C, or once on the calling
 // thread for the whole of C (one thread, inside a parallel region, below
@@ -55,10 +63,7 @@ void split_gemm(Serial &&serial, bool ta, bool tb, int64_t M, int64_t N, int64_t
   if (M == 0 || N == 0)
     return;
   if (K == 0) {
-    // An empty sum: C = beta C (beta == 0 must not read C).
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j)
-        C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
+    scale_c(M, N, beta, C, ldc);
     return;
   }
   split_slabs(M, N, K, kSlabAlign, [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
