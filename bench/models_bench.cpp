@@ -3,7 +3,8 @@
 // bench/run_models_bench.sh runs this and bench/models_bench.py (PyTorch, the
 // identical models) in one invocation and prints the ratios.
 //
-//   models_bench [--models m1,m2,m3] [--threads 1,2] [--min-time 2] [--rounds 3]
+//   models_bench [--models m1,m2,m3] [--threads 1,2] [--modes train,infer]
+//                [--min-time 2] [--rounds 3]
 //                [--peak 230]
 //
 // Output lines (parsed by the run script):
@@ -95,7 +96,7 @@ Flops model_flops(const std::string &m, bool train) {
 } // namespace
 
 int main(int argc, char **argv) {
-  std::string models = "m1,m2,m3", threads = "1,2";
+  std::string models = "m1,m2,m3", threads = "1,2", modes = "train,infer";
   double min_time = 2.0;
   int rounds = 3;
   // The FMA peak of the machine at 2 threads, GFLOP/s (per thread: half):
@@ -107,6 +108,8 @@ int main(int argc, char **argv) {
       models = argv[i + 1];
     else if (!std::strcmp(argv[i], "--threads"))
       threads = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--modes")) // e.g. "train" alone, for a profile
+      modes = argv[i + 1];
     else if (!std::strcmp(argv[i], "--min-time"))
       min_time = std::atof(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--rounds"))
@@ -114,8 +117,9 @@ int main(int argc, char **argv) {
     else if (!std::strcmp(argv[i], "--peak"))
       peak = std::atof(argv[i + 1]);
     else {
-      std::fprintf(stderr, "usage: models_bench [--models m1,m2,m3] [--threads 1,2] "
-                           "[--min-time S] [--rounds R] [--peak GFLOPS_AT_2_THREADS]\n");
+      std::fprintf(stderr,
+                   "usage: models_bench [--models m1,m2,m3] [--threads 1,2] [--modes train,infer] "
+                   "[--min-time S] [--rounds R] [--peak GFLOPS_AT_2_THREADS]\n");
       return 2;
     }
   }
@@ -154,8 +158,13 @@ int main(int argc, char **argv) {
     for (const std::string &ts : split(threads)) {
       const int t = std::atoi(ts.c_str());
       pg::set_num_threads(t);
-      for (const char *mode : {"train", "infer"}) {
-        const bool train = !std::strcmp(mode, "train");
+      for (const std::string &mode_s : split(modes)) {
+        const char *mode = mode_s.c_str();
+        const bool train = mode_s == "train";
+        if (!train && mode_s != "infer") {
+          std::fprintf(stderr, "models_bench: --modes takes train and/or infer, got '%s'\n", mode);
+          return 2;
+        }
         model->train(train);
         std::function<void()> fn =
             train ? std::function<void()>(train_step) : std::function<void()>(infer_step);

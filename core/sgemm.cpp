@@ -162,11 +162,12 @@ void blocked_packed(const SgemmKernelInfo &u, const ASource &a, bool tb, int64_t
   }
 }
 
-// One slab on the calling thread: an NT product with a long K goes to the
-// kernel's dot kernel, if it has one; the rest through the packing.
+// One slab on the calling thread: an NT product with a long K and a small
+// C goes to the kernel's dot kernel, if it has one; the rest through the
+// packing.
 void blocked(const SgemmKernelInfo &u, const ASource &a, bool tb, int64_t M, int64_t N, int64_t K,
              float alpha, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
-  if (u.nt_dot && !a.packed && !a.ta && tb && K >= detail::kDotMinK)
+  if (u.nt_dot && !a.packed && !a.ta && tb && K >= detail::kDotMinK && M * N <= detail::kDotMaxMN)
     u.nt_dot(M, N, K, alpha, a.A, a.lda, B, ldb, beta, C, ldc);
   else
     blocked_packed(u, a, tb, M, N, K, alpha, B, ldb, beta, C, ldc);

@@ -17,9 +17,9 @@
 // Blocking: K in blocks of 256 (an 8 x 256 A micro-panel is 8 KB of L1),
 // M in blocks of 240 rows of packed A (240 KB, L2), N in blocks of 3072.
 //
-// Which GEMMs use it: kernel::sgemm (the convolutions' GEMMs, nn/kernels/)
-// runs on gemm_kernel(); kernel::gemm (Linear, matmul) stays on OpenBLAS,
-// measured as fast or faster there (docs/benchmarks.md).
+// Which GEMMs use it: kernel::sgemm (the convolutions' GEMMs, nn/kernels/,
+// and nn::Linear's three) runs on gemm_kernel(); kernel::gemm (matmul) stays
+// on OpenBLAS (docs/benchmarks.md).
 //
 // Results: every element of C is one K-ordered sum whatever the thread split,
 // so the result does not depend on the thread count; it differs from

@@ -5,6 +5,7 @@
 #include <polygrad/autograd/grad_mode.h>
 #include <polygrad/autograd/node.h>
 #include <polygrad/core/kernels.h>
+#include <polygrad/core/sgemm.h>
 #include <polygrad/nn/init.h>
 
 namespace polygrad::nn {
@@ -42,8 +43,8 @@ Tensor linear(const Tensor &x, const Tensor &w, const Tensor &b) {
     beta = 1.f;
   }
   if (in > 0)
-    kernel::gemm(false, true, rows, out, in, 1.f, xc.data<float>(), in, wc.data<float>(), in, beta,
-                 py, std::max<int64_t>(out, 1));
+    kernel::sgemm(false, true, rows, out, in, 1.f, xc.data<float>(), in, wc.data<float>(), in, beta,
+                  py, std::max<int64_t>(out, 1));
   else if (!b.defined())
     std::fill_n(py, y.numel(), 0.f);
 
@@ -60,18 +61,18 @@ Tensor linear(const Tensor &x, const Tensor &w, const Tensor &b) {
           if (gx) { // dX = dY W: (rows x out)(out x in)
             dx = Tensor::empty(xshape);
             if (out > 0)
-              kernel::gemm(false, false, rows, in, out, 1.f, pg, out, sw.get().data<float>(),
-                           std::max<int64_t>(in, 1), 0.f, dx.data<float>(),
-                           std::max<int64_t>(in, 1));
+              kernel::sgemm(false, false, rows, in, out, 1.f, pg, out, sw.get().data<float>(),
+                            std::max<int64_t>(in, 1), 0.f, dx.data<float>(),
+                            std::max<int64_t>(in, 1));
             else
               dx.zero_();
           }
           if (gw) { // dW = dY^T X: (out x rows)(rows x in)
             dw = Tensor::empty({out, in});
             if (rows > 0)
-              kernel::gemm(true, false, out, in, rows, 1.f, pg, std::max<int64_t>(out, 1),
-                           sx.get().data<float>(), std::max<int64_t>(in, 1), 0.f, dw.data<float>(),
-                           std::max<int64_t>(in, 1));
+              kernel::sgemm(true, false, out, in, rows, 1.f, pg, std::max<int64_t>(out, 1),
+                            sx.get().data<float>(), std::max<int64_t>(in, 1), 0.f, dw.data<float>(),
+                            std::max<int64_t>(in, 1));
             else
               dw.zero_();
           }

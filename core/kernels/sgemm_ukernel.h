@@ -22,6 +22,13 @@ namespace polygrad::kernel::detail {
 // Measured (bench/core_bench "own", avx512, 1 thread, dot / packed): K = 72
 // 0.50x, 272 0.88x, 1024 1.59x (M3 conv1's dW, N = 27).
 inline constexpr int64_t kDotMinK = 512;
+// ... and above this M N, too: the dot kernel reads every row of A once per
+// 4 columns of C and every row of B once per 4 rows, from L2 at best, where
+// the packed path reuses each packed panel from L1 across a whole block of C.
+// Measured (avx512, 1 thread, GFLOP/s dot vs packed): M x N x K = 64x27x1024
+// (M3 conv1's dW) 79 vs 58, 128x10x512 66 vs 34, 128x48x1024 73 vs 69,
+// 96x96x768 81 vs 89, 64x512x784 (M1 fc1 forward, one thread's rows) 55 vs 92.
+inline constexpr int64_t kDotMaxMN = 8192;
 
 using SgemmMicroKernel = void (*)(int64_t kc, const float *a, const float *b, int64_t ldb, float *c,
                                   int64_t ldc, int m, int n, float alpha, float beta);
@@ -47,7 +54,7 @@ struct SgemmKernelInfo {
   int unit;   // panel widths are multiples of it, up to nr
   // run[w / unit - 1]: the kernel for panels of width w
   SgemmMicroKernel run[4];
-  // the NT product for K >= kDotMinK, or null (packed path)
+  // the NT product for K >= kDotMinK and M N <= kDotMaxMN, or null (packed path)
   SgemmDotKernel nt_dot = nullptr;
   // the transposing pack, or null (scalar loop)
   SgemmTransposePack pack_t = nullptr;
