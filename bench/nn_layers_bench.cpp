@@ -11,9 +11,11 @@
 //   relu, linear: for context.
 // Usage: nn_layers_bench [--threads 1,2] [--rounds 3] [--min-time 0.3]
 //                        [--only conv|pool|bn|relu|linear]
+//                        [--conv-algorithm auto|im2col|winograd|winograd4x4]
 // Each figure is the median over rounds (min..max); see bench/bench_common.h.
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,7 @@ struct Opts {
   int rounds = 3;
   double min_time = 0.3;
   std::string only;
+  std::string conv_algorithm = "auto"; // nn::ConvAlgorithm for the conv section
 } opt;
 
 struct ConvSpec {
@@ -74,7 +77,8 @@ bench::Stat scale(bench::Stat s, double num, bool invert) {
 }
 
 void bench_conv(int nt) {
-  std::printf("\n## conv, batch %ld, %d thread(s)\n", (long)B, nt);
+  std::printf("\n## conv, batch %ld, %d thread(s), conv algorithm %s\n", (long)B, nt,
+              opt.conv_algorithm.c_str());
   std::printf("| layer | fwd ms | fwd+bwd ms | fwd GFLOP/s | bwd GFLOP/s | train GFLOP/s | 3 GEMMs "
               "ms | GEMM GFLOP/s | conv/gemm |\n|---|---|---|---|---|---|---|---|---|\n");
   for (const ConvSpec &c : kConvs) {
@@ -240,6 +244,12 @@ std::vector<int> parse_list(const char *s) {
 
 } // namespace
 
+const std::map<std::string, pg::nn::ConvAlgorithm> kAlgorithms = {
+    {"auto", pg::nn::ConvAlgorithm::Auto},
+    {"im2col", pg::nn::ConvAlgorithm::Im2col},
+    {"winograd", pg::nn::ConvAlgorithm::Winograd},
+    {"winograd4x4", pg::nn::ConvAlgorithm::Winograd4x4}};
+
 int main(int argc, char **argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -252,14 +262,18 @@ int main(int argc, char **argv) {
       opt.min_time = std::atof(next), ++i;
     else if (a == "--only")
       opt.only = next, ++i;
+    else if (a == "--conv-algorithm" && kAlgorithms.count(next))
+      opt.conv_algorithm = next, ++i;
     else {
       std::fprintf(stderr,
                    "usage: %s [--threads 1,2] [--rounds 3] [--min-time 0.3] "
-                   "[--only conv|pool|bn|relu|linear]\n",
+                   "[--only conv|pool|bn|relu|linear] "
+                   "[--conv-algorithm auto|im2col|winograd|winograd4x4]\n",
                    argv[0]);
       return 2;
     }
   }
+  pg::nn::set_conv_algorithm(kAlgorithms.at(opt.conv_algorithm));
   bench::print_machine_header("nn_layers_bench");
   for (int nt : opt.threads) {
     bench::polygrad_mode(nt);

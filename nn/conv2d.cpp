@@ -29,11 +29,22 @@ namespace {
 using detail::ConvGeom;
 using detail::ConvGrads;
 
-// Whether conv_algorithm() sends this conv to Winograd F(2x2, 3x3).
-bool use_winograd(const ConvGeom &g) {
-  const ConvAlgorithm a = conv_algorithm();
-  return g.winograd_fits() &&
-         (a == ConvAlgorithm::Winograd || (a == ConvAlgorithm::Auto && g.C >= 16 && g.O >= 16));
+// Where conv_algorithm() sends this conv: Winograd F(m x m, 3x3) (m = 2 or
+// 4), or im2col (0).
+int winograd_tile(const ConvGeom &g) {
+  if (!g.winograd_fits())
+    return 0;
+  switch (conv_algorithm()) {
+  case ConvAlgorithm::Im2col:
+    return 0;
+  case ConvAlgorithm::Winograd:
+    return 2;
+  case ConvAlgorithm::Winograd4x4:
+    return 4;
+  case ConvAlgorithm::Auto:
+    break;
+  }
+  return g.C >= 16 && g.O >= 16 ? 2 : 0;
 }
 
 void check_conv_input(const Tensor &x, const Tensor &w) {
@@ -98,7 +109,7 @@ Tensor conv2d(const Tensor &x, const Tensor &w, const Tensor &b, Size2 stride, S
   const ConvGeom g = conv_geom(x, w, b, stride, padding, dilation, groups);
   const Tensor xc = kernel::contiguous(x), wc = kernel::contiguous(w);
   const Tensor bc = b.defined() ? kernel::contiguous(b) : Tensor();
-  const bool wino = use_winograd(g);
+  const int wino = winograd_tile(g);
   Tensor y = detail::conv_forward(g, wino, xc, wc, bc);
   if (needs_grad({x, w, b})) {
     const bool gx = x.requires_grad(), gw = w.requires_grad(),
@@ -128,7 +139,7 @@ Tensor conv2d_relu_max_pool2d(const Tensor &x, const Tensor &w, const Tensor &b,
                                   pool_kernel, pool_stride, pool_padding, pool_dilation, ceil_mode)
         .squeeze(0);
   const ConvGeom g = conv_geom(x, w, b, stride, padding, dilation, groups);
-  const bool wino = use_winograd(g);
+  const int wino = winograd_tile(g);
   // The pooling of one image's O planes.
   detail::PoolGeom pg =
       detail::pool_geom("conv2d_relu_max_pool2d", {g.N, g.O, g.OH, g.OW}, pool_kernel,

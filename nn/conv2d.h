@@ -24,17 +24,29 @@
 // instead. Buffers come from the caching allocator.
 //
 // A 3x3, stride-1, undilated, ungrouped conv with padding <= 2 (the "same"
-// 3x3 conv of most CNNs) can instead run as Winograd F(2x2, 3x3)
-// (nn/kernels/winograd.h): 16 products per 2x2 output tile instead of 36,
-// 2.25x fewer multiply-adds, forward and both backward passes, through the
-// same GEMMs. It differs
-// from im2col by float rounding only (y and dx alike; dW's error is ~3x
-// im2col's: 9e-5 vs 3e-5 relative over 10,240-term sums, tests/test_nn_layers).
+// 3x3 conv of most CNNs) can instead run as Winograd F(m x m, 3x3)
+// (nn/kernels/winograd.h), forward and both backward passes, through the
+// same GEMMs:
+//   F(2x2, 3x3)  16 products per 2x2 output tile instead of 36: 2.25x fewer
+//                multiply-adds. Its transforms only add and halve, so it
+//                differs from im2col by float rounding only (y and dx alike;
+//                dW's error is ~3x im2col's: 9e-5 vs 3e-5 relative over
+//                10,240-term sums, tests/test_nn_layers).
+//   F(4x4, 3x3)  36 products per 4x4 tile instead of 144: 4x fewer (less
+//                the spare tiles at the right edge and the tiles past an
+//                output size not divisible by 4). Its transforms scale by up
+//                to 8 and 1/24: ~10x F(2x2, 3x3)'s rounding error (y, dx
+//                ~3e-4, dW ~5e-4 relative on the tests' 40-64-channel
+//                convs), and they cost more per output. Measured (1 thread,
+//                fwd + bwd, docs/benchmarks.md): 0.92x F(2x2)'s time on 32x32
+//                images, 1.0x on 16x16, slower below. So opt-in only.
 // conv_algorithm() picks:
-//   Auto      Winograd when such a conv has >= 16 input and output channels
-//             (thinner GEMMs gain nothing), else im2col   (the default)
-//   Im2col    im2col for every conv
-//   Winograd  Winograd for every conv whose shape allows it
+//   Auto         F(2x2, 3x3) for such a conv with >= 16 input and output
+//                channels (thinner GEMMs gain nothing), else im2col
+//                                                               (the default)
+//   Im2col       im2col for every conv
+//   Winograd     F(2x2, 3x3) for every conv whose shape allows it
+//   Winograd4x4  F(4x4, 3x3) likewise
 // A conv's backward uses the algorithm its forward used.
 #pragma once
 
@@ -45,7 +57,7 @@
 
 namespace polygrad::nn {
 
-enum class ConvAlgorithm { Auto, Im2col, Winograd };
+enum class ConvAlgorithm { Auto, Im2col, Winograd, Winograd4x4 };
 
 // The im2col path splits the batch across the threads only when every thread
 // gets an image (N >= threads) and the conv has at least this many

@@ -102,14 +102,24 @@ TEST_CASE("nn gradcheck: conv2d variants", "[nn]") {
         },
         in);
   }
-  // Winograd F(2x2, 3x3), forced on small shapes: padding 0, 1 and 2 (the
-  // backward-data pass then runs with padding 2, 1 and 0), odd sizes.
-  nn::set_conv_algorithm(nn::ConvAlgorithm::Winograd);
-  for (int64_t p : {0, 1, 2}) {
-    INFO("winograd, padding " << p);
-    require_gradcheck(
-        [&](const std::vector<Tensor> &v) { return F::conv2d(v[0], v[1], v[2], 1, p); },
-        {param({2, 2, 5, 4}), param({3, 2, 3, 3}, 0.5f), param({3})});
+  // Winograd F(2x2, 3x3) and F(4x4, 3x3), forced on small shapes: padding
+  // 0, 1 and 2 (the backward-data pass then runs with padding 2, 1 and 0),
+  // odd sizes (F(4x4): partial tiles; 7 x 6 with padding 2: two tile rows).
+  // conv2d is linear in each input, so a difference quotient is exact for
+  // any step up to rounding: F(4x4) takes a step of 0.25, which keeps its
+  // ~10x larger forward rounding (~5e-6 here) out of the quotient (at 1e-2
+  // it reached 6.5e-4 of a 0.2 gradient).
+  for (nn::ConvAlgorithm a : {nn::ConvAlgorithm::Winograd, nn::ConvAlgorithm::Winograd4x4}) {
+    nn::set_conv_algorithm(a);
+    pg::GradcheckOptions opt;
+    if (a == nn::ConvAlgorithm::Winograd4x4)
+      opt.eps = 0.25f;
+    for (int64_t p : {0, 1, 2}) {
+      INFO("winograd " << (a == nn::ConvAlgorithm::Winograd ? "2x2" : "4x4") << ", padding " << p);
+      auto conv = [&](const std::vector<Tensor> &v) { return F::conv2d(v[0], v[1], v[2], 1, p); };
+      require_gradcheck(conv, {param({2, 2, 5, 4}), param({3, 2, 3, 3}, 0.5f), param({3})}, opt);
+      require_gradcheck(conv, {param({1, 2, 7, 6}), param({2, 2, 3, 3}, 0.5f), param({2})}, opt);
+    }
   }
   nn::set_conv_algorithm(nn::ConvAlgorithm::Auto);
   // Unbatched (C, H, W) input.

@@ -171,7 +171,7 @@ TEST_CASE("nn conv2d: threaded paths match a direct reference", "[nn]") {
   nn::set_conv_algorithm(nn::ConvAlgorithm::Auto);
 }
 
-TEST_CASE("nn conv2d: Winograd F(2x2, 3x3) matches a direct reference", "[nn]") {
+TEST_CASE("nn conv2d: Winograd F(2x2, 3x3) and F(4x4, 3x3) match a direct reference", "[nn]") {
   struct Case {
     const char *what;
     pg::Shape x, w;
@@ -209,46 +209,60 @@ TEST_CASE("nn conv2d: Winograd F(2x2, 3x3) matches a direct reference", "[nn]") 
   for (const Case &c : cases) {
     INFO(c.what);
     const Tensor x = pg::randn(c.x), w = pg::randn(c.w), b = pg::randn({c.w[0]});
-    nn::set_conv_algorithm(c.algo);
-    // Winograd splits the batch whenever each thread gets an image; a single
-    // small image runs serially.
-    const bool forks = c.x[0] >= 2;
-    with_threads(forks, [&] {
-      Tensor xl = x.clone().requires_grad_(true), wl = w.clone().requires_grad_(true);
-      Tensor bl = b.clone().requires_grad_(true);
-      Tensor y = F::conv2d(xl, wl, bl, 1, c.p);
-      pg::manual_seed(18);
-      const Tensor gy = pg::randn(y.shape());
-      y.backward(gy);
-      const ConvRef r = conv_ref(x, w, b, gy, 1, c.p, 1, 1);
-      // y and dx sum 9 C (9 O) float products: with 48-64 channels im2col's
-      // own worst error on these shapes is 3.5e-5, Winograd's 2.2e-5; db
-      // there (~2,900 terms) reached 1.2e-5 in the RelWithDebInfo build.
-      const double tol = c.w[0] >= 40 ? 1e-4 : 1e-5;
-      require_near(y, r.y, tol, "y");
-      require_near(xl.grad(), r.dx, tol, "dx");
-      // dW sums N * OH * OW products in float, and Winograd's transforms add
-      // 16 of those sums per tap: on 40 images of 16x16 its worst error is
-      // 8.8e-5 (im2col's 3.0e-5), on the first case 2.6e-5 (1.7e-5)
-      require_near(wl.grad(), r.dw, 2e-4, "dw");
-      require_near(bl.grad(), r.db, tol, "db");
-      // Only some gradients wanted: the backward's pass skips the others.
-      Tensor wo = w.clone().requires_grad_(true), bo = b.clone().requires_grad_(true);
-      F::conv2d(x, wo, bo, 1, c.p).backward(gy);
-      require_near(wo.grad(), r.dw, 2e-4, "dw without dx");
-      require_near(bo.grad(), r.db, tol, "db without dx");
-      Tensor xo = x.clone().requires_grad_(true);
-      F::conv2d(xo, w, b, 1, c.p).backward(gy);
-      require_near(xo.grad(), r.dx, tol, "dx alone");
-      Tensor bw = b.clone().requires_grad_(true);
-      F::conv2d(x, w, bw, 1, c.p).backward(gy);
-      require_near(bw.grad(), r.db, tol, "db alone");
-      Tensor xf = x.clone().requires_grad_(true), bf = b.clone().requires_grad_(true);
-      F::conv2d(xf, w, bf, 1, c.p).backward(gy); // frozen weight
-      require_near(xf.grad(), r.dx, tol, "dx with a frozen weight");
-      require_near(bf.grad(), r.db, tol, "db with a frozen weight");
-    });
-    nn::set_conv_algorithm(nn::ConvAlgorithm::Auto);
+    // Every forced case runs with both tile sizes.
+    std::vector<nn::ConvAlgorithm> algos = {c.algo};
+    if (c.algo == nn::ConvAlgorithm::Winograd)
+      algos.push_back(nn::ConvAlgorithm::Winograd4x4);
+    for (nn::ConvAlgorithm algo : algos) {
+      INFO("algorithm " << int(algo));
+      nn::set_conv_algorithm(algo);
+      // Winograd splits the batch whenever each thread gets an image; a single
+      // small image runs serially.
+      const bool forks = c.x[0] >= 2;
+      with_threads(forks, [&] {
+        Tensor xl = x.clone().requires_grad_(true), wl = w.clone().requires_grad_(true);
+        Tensor bl = b.clone().requires_grad_(true);
+        Tensor y = F::conv2d(xl, wl, bl, 1, c.p);
+        pg::manual_seed(18);
+        const Tensor gy = pg::randn(y.shape());
+        y.backward(gy);
+        const ConvRef r = conv_ref(x, w, b, gy, 1, c.p, 1, 1);
+        // y and dx sum 9 C (9 O) float products: with 48-64 channels im2col's
+        // own worst error on these shapes is 3.5e-5, Winograd's 2.2e-5; db
+        // there (~2,900 terms) reached 1.2e-5 in the RelWithDebInfo build.
+        // F(4x4, 3x3)'s transforms scale by up to 8 and 1/24: its worst
+        // errors are 10-15x (y 3.4e-4 and dx 3.0e-4 with 64 channels, y
+        // 1.1e-4 and dx 1.3e-4 on "several chunks", 2.5e-5 on the small
+        // cases), so 20x the bounds (db is a plain sum either way).
+        const double f4 = algo == nn::ConvAlgorithm::Winograd4x4 ? 20 : 1;
+        const double tol = f4 * (c.w[0] >= 40 ? 1e-4 : 1e-5), tol_w = f4 * 2e-4;
+        const double tol_b = c.w[0] >= 40 ? 1e-4 : 1e-5;
+        require_near(y, r.y, tol, "y");
+        require_near(xl.grad(), r.dx, tol, "dx");
+        // dW sums N * OH * OW products in float, and Winograd's transforms add
+        // 16 of those sums per tap: on 40 images of 16x16 its worst error is
+        // 8.8e-5 (im2col's 3.0e-5), on the first case 2.6e-5 (1.7e-5);
+        // F(4x4, 3x3): 4.8e-4 on the 40 images
+        require_near(wl.grad(), r.dw, tol_w, "dw");
+        require_near(bl.grad(), r.db, tol_b, "db");
+        // Only some gradients wanted: the backward's pass skips the others.
+        Tensor wo = w.clone().requires_grad_(true), bo = b.clone().requires_grad_(true);
+        F::conv2d(x, wo, bo, 1, c.p).backward(gy);
+        require_near(wo.grad(), r.dw, tol_w, "dw without dx");
+        require_near(bo.grad(), r.db, tol_b, "db without dx");
+        Tensor xo = x.clone().requires_grad_(true);
+        F::conv2d(xo, w, b, 1, c.p).backward(gy);
+        require_near(xo.grad(), r.dx, tol, "dx alone");
+        Tensor bw = b.clone().requires_grad_(true);
+        F::conv2d(x, w, bw, 1, c.p).backward(gy);
+        require_near(bw.grad(), r.db, tol_b, "db alone");
+        Tensor xf = x.clone().requires_grad_(true), bf = b.clone().requires_grad_(true);
+        F::conv2d(xf, w, bf, 1, c.p).backward(gy); // frozen weight
+        require_near(xf.grad(), r.dx, tol, "dx with a frozen weight");
+        require_near(bf.grad(), r.db, tol_b, "db with a frozen weight");
+      });
+      nn::set_conv_algorithm(nn::ConvAlgorithm::Auto);
+    }
   }
   // Forced Im2col on a shape Auto sends to Winograd: the same values up to
   // rounding, by another route.

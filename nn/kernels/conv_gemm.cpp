@@ -45,7 +45,9 @@ int workers_for(const ConvGeom &g) {
   return nt;
 }
 
-Winograd3x3 winograd_geom(const ConvGeom &g) { return {g.N, g.C, g.H, g.W, g.O, g.ph, g.pw}; }
+Winograd3x3 winograd_geom(const ConvGeom &g, int m) {
+  return {g.N, g.C, g.H, g.W, g.O, g.ph, g.pw, m};
+}
 
 // The im2col path's forward. With a sink, y_n is computed in a per-worker
 // buffer.
@@ -194,8 +196,8 @@ ConvGrads gemm_backward(const ConvGeom &g, const Tensor &gy, const Tensor &x, co
 
 // Winograd's dx, dW and db in one pass over dy (db alone: the im2col path's
 // plain sum over dy).
-ConvGrads winograd_grads(const ConvGeom &g, const Tensor &gy, const Tensor &x, const Tensor &w,
-                         bool gx, bool gw, bool gb, const ImageSource &dy_of) {
+ConvGrads winograd_grads(const ConvGeom &g, int m, const Tensor &gy, const Tensor &x,
+                         const Tensor &w, bool gx, bool gw, bool gb, const ImageSource &dy_of) {
   if (!gx && !gw)
     return gemm_backward(g, gy, x, w, false, false, gb, dy_of);
   ConvGrads r;
@@ -205,7 +207,7 @@ ConvGrads winograd_grads(const ConvGeom &g, const Tensor &gy, const Tensor &x, c
     r.dw = Tensor::empty({g.O, g.C, 3, 3});
   if (gb)
     r.db = Tensor::empty({g.O});
-  winograd_backward(winograd_geom(g), dy_of ? nullptr : gy.data<float>(),
+  winograd_backward(winograd_geom(g, m), dy_of ? nullptr : gy.data<float>(),
                     gw ? x.data<float>() : nullptr, gx ? w.data<float>() : nullptr,
                     gx ? r.dx.data<float>() : nullptr, gw ? r.dw.data<float>() : nullptr,
                     gb ? r.db.data<float>() : nullptr, dy_of);
@@ -214,21 +216,21 @@ ConvGrads winograd_grads(const ConvGeom &g, const Tensor &gy, const Tensor &x, c
 
 } // namespace
 
-Tensor conv_forward(const ConvGeom &g, bool wino, const Tensor &x, const Tensor &w, const Tensor &b,
+Tensor conv_forward(const ConvGeom &g, int wino, const Tensor &x, const Tensor &w, const Tensor &b,
                     const ImageSink &sink) {
   if (wino) {
     const float *pb = b.defined() ? b.data<float>() : nullptr;
     Tensor y = sink ? Tensor() : Tensor::empty({g.N, g.O, g.OH, g.OW});
-    winograd_forward(winograd_geom(g), x.data<float>(), w.data<float>(), pb,
+    winograd_forward(winograd_geom(g, wino), x.data<float>(), w.data<float>(), pb,
                      sink ? nullptr : y.data<float>(), sink);
     return y;
   }
   return gemm_forward(g, x, w, b, sink);
 }
 
-ConvGrads conv_backward(const ConvGeom &g, bool wino, const Tensor &gy, const Tensor &x,
+ConvGrads conv_backward(const ConvGeom &g, int wino, const Tensor &gy, const Tensor &x,
                         const Tensor &w, bool gx, bool gw, bool gb, const ImageSource &dy_of) {
-  return wino ? winograd_grads(g, gy, x, w, gx, gw, gb, dy_of)
+  return wino ? winograd_grads(g, wino, gy, x, w, gx, gw, gb, dy_of)
               : gemm_backward(g, gy, x, w, gx, gw, gb, dy_of);
 }
 

@@ -1,36 +1,36 @@
-// (internal) Winograd F(2x2, 3x3) convolution (Lavin & Gray, "Fast
-// Algorithms for Convolutional Neural Networks", 2016): conv2d's algorithm
-// for 3x3, stride-1, undilated, ungrouped convolutions (padding 0..2). It
-// needs 16 products per 2x2 output tile where the direct form needs 36: 2.25x
-// fewer multiply-adds, in kernel::sgemm (core/sgemm.h: the 16 transformed
-// kernels packed once per call for it). Used by nn::functional::conv2d
-// through conv_gemm.h (see nn/conv2d.h for the switch); not installed.
+// (internal) Winograd F(m x m, 3x3) convolution (Lavin & Gray, "Fast
+// Algorithms for Convolutional Neural Networks", 2016), m = 2 or 4:
+// conv2d's algorithm for 3x3, stride-1, undilated, ungrouped convolutions
+// (padding 0..2). An m x m output tile needs n^2 products (n = m + 2) where
+// the direct form needs 9 m^2: F(2x2, 3x3) 16 instead of 36 (2.25x fewer
+// multiply-adds), F(4x4, 3x3) 36 instead of 144 (4x), in kernel::sgemm
+// (core/sgemm.h: the n^2 transformed kernels packed once per call for it).
+// Used by nn::functional::conv2d through conv_gemm.h (see nn/conv2d.h for
+// the switch); not installed.
 //
-// One 2x2 output tile Y of one (output, input) channel pair comes from the
-// 4x4 input tile d at rows 2 ti - ph .., columns 2 tj - pw .. (0 outside the
+// One m x m output tile Y of one (output, input) channel pair comes from the
+// n x n input tile d at rows m ti - ph .., columns m tj - pw .. (0 outside the
 // image) and the 3x3 kernel g:
 //   Y = A^T [ (G g G^T) .* (B^T d B) ] A
-//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
-//   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
-//   A^T = [1 1 1 0; 0 1 -1 -1]
-// With U[xi][c][t] = (B^T d_{c,t} B)[xi] and V[xi][o][c] = (G g_{o,c} G^T)[xi]
-// for the 16 positions xi of the 4x4 tile, the sum over input channels for
-// all tiles t is 16 GEMMs:
+// with B^T (n x n), G (n x 3), A^T (m x n) of the tile size (winograd_f2.cpp,
+// winograd_f4.cpp). With U[xi][c][t] = (B^T d_{c,t} B)[xi] and
+// V[xi][o][c] = (G g_{o,c} G^T)[xi] for the n^2 positions xi of a tile, the
+// sum over input channels for all tiles t is n^2 GEMMs:
 //   M[xi] (O x T) = V[xi] (O x C) U[xi] (C x T),   Y_{o,t} = A^T M_{o,t} A
 // Backward (the adjoints of those three linear maps):
 //   data    dx is this forward on dy with the kernel rotated by 180 degrees and
-//           in/out channels swapped, padding 2 - p; rotating g swaps entries
-//           0 and 3 of both axes of G g G^T, so it reuses V (transposed)
+//           in/out channels swapped, padding 2 - p (its own transformed V)
 //   weight  dM_t = A dY_t A^T,  dV[xi] = sum_t dM[xi] U[xi]^T  (GEMM NT),
 //           dW = G^T dV G
 // The batch is split across the threads; each processes chunks of images
-// small enough (~512 KB of U and M, 16 (C + O) floats per tile; one image
+// small enough (~512 KB of U and M, n^2 (C + O) floats per tile; one image
 // for M2's conv2) that the GEMMs read what the transforms wrote from L2.
 // The backward does dx, dW and db in one pass over the chunks.
 //
-// Accuracy: the transforms only add, subtract and halve, so the result
-// differs from the direct sum by rounding only: y and dx as close as
+// Accuracy: F(2x2, 3x3)'s transforms only add, subtract and halve, so the
+// result differs from the direct sum by rounding only: y and dx as close as
 // im2col's; dW, a sum over every tile, ~3x im2col's error (conv2d.h).
+// F(4x4, 3x3)'s scale by up to 8 and 1/24: ~10x that (conv2d.h).
 #pragma once
 
 #include <cstdint>
@@ -43,6 +43,7 @@ struct Winograd3x3 {
   int64_t N, C, H, W; // input (N, C, H, W)
   int64_t O;          // output channels; weight (O, C, 3, 3)
   int64_t ph, pw;     // padding, 0..2
+  int m = 2;          // output tile m x m: 2 (F(2x2, 3x3)) or 4 (F(4x4, 3x3))
   int64_t OH() const { return H + 2 * ph - 2; }
   int64_t OW() const { return W + 2 * pw - 2; }
 };

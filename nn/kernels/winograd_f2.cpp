@@ -1,0 +1,232 @@
+// Winograd F(2x2, 3x3)'s tile transforms (winograd_tiles.h; the math in
+// winograd.h): 4x4 input tiles at a stride of 2, 2x2 output tiles,
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+//   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+//   A^T = [1 1 1 0; 0 1 -1 -1]
+// Only adds, subtracts and halvings: the result differs from the direct sum
+// by rounding only.
+#include <polygrad/nn/kernels/winograd_tiles.h>
+
+#include <algorithm>
+
+#include <polygrad/core/elementwise.h>
+#include <polygrad/core/interleave.h>
+
+namespace polygrad::nn::detail {
+namespace {
+
+// Phase planes of an H x W plane seen with padding (ph, pw) and zeros around:
+// Q[2 a + b][i pitch + j] = plane[2 i + a - ph, 2 j + b - pw], i < th + 2,
+// j <= tw (row pitch tw + 1).
+void phase_split(const WinogradPlan &p, const float *plane, int64_t H, int64_t W, int64_t ph,
+                 int64_t pw, float *Q) {
+  const int64_t P = p.pitch(), S = p.phase_size();
+  for (int64_t a = 0; a < 2; ++a)
+    for (int64_t i = 0; i < p.th + 2; ++i) {
+      float *q0 = Q + (2 * a) * S + i * P, *q1 = Q + (2 * a + 1) * S + i * P;
+      const int64_t r = 2 * i + a - ph;
+      if (r < 0 || r >= H) {
+        std::fill_n(q0, P, 0.f);
+        std::fill_n(q1, P, 0.f);
+        continue;
+      }
+      const float *row = plane + r * W;
+      // [ja, jb): both columns inside the row (a deinterleaving vector loop)
+      const int64_t ja = std::min(P, (pw + 1) / 2), jb = std::clamp((W + pw) / 2, ja, P);
+      auto edge = [&](int64_t j) {
+        const int64_t x0 = 2 * j - pw, x1 = x0 + 1;
+        q0[j] = x0 >= 0 && x0 < W ? row[x0] : 0.f;
+        q1[j] = x1 >= 0 && x1 < W ? row[x1] : 0.f;
+      };
+      for (int64_t j = 0; j < ja; ++j)
+        edge(j);
+      kernel::deinterleave(row + 2 * ja - pw, jb - ja, q0 + ja, q1 + ja);
+      for (int64_t j = jb; j < P; ++j)
+        edge(j);
+    }
+}
+
+// U[(xi Ci + c) ld + t0 + t] = (B^T d_t B)[xi] for every tile t of image xn,
+// where d_t[k][l] = Q[2 (k % 2) + l % 2][t + (k / 2) pitch + l / 2]:
+//   B^T d: s0 = d0 - d2, s1 = d1 + d2, s2 = d2 - d1, s3 = d1 - d3 (rows k),
+//   then the same on the columns l.
+void input_tiles(const WinogradPlan &p, const float *xn, float *U, int64_t ld, int64_t t0,
+                 float *Q) {
+  const int64_t P = p.pitch(), S = p.phase_size(), T = p.th * P;
+  for (int64_t c = 0; c < p.Ci; ++c) {
+    phase_split(p, xn + c * p.H * p.W, p.H, p.W, p.ph, p.pw, Q);
+    const float *src[4][4];
+    for (int k = 0; k < 4; ++k)
+      for (int l = 0; l < 4; ++l)
+        src[k][l] = Q + (2 * (k % 2) + l % 2) * S + (k / 2) * P + l / 2;
+    float *u[16];
+    for (int xi = 0; xi < 16; ++xi)
+      u[xi] = U + (xi * p.Ci + c) * ld + t0;
+#pragma omp simd
+    for (int64_t t = 0; t < T; ++t) {
+      float sr[4][4];
+      for (int l = 0; l < 4; ++l) {
+        const float d0 = src[0][l][t], d1 = src[1][l][t], d2 = src[2][l][t], d3 = src[3][l][t];
+        sr[0][l] = d0 - d2, sr[1][l] = d1 + d2, sr[2][l] = d2 - d1, sr[3][l] = d1 - d3;
+      }
+      for (int i = 0; i < 4; ++i) {
+        u[4 * i + 0][t] = sr[i][0] - sr[i][2];
+        u[4 * i + 1][t] = sr[i][1] + sr[i][2];
+        u[4 * i + 2][t] = sr[i][2] - sr[i][1];
+        u[4 * i + 3][t] = sr[i][1] - sr[i][3];
+      }
+    }
+  }
+}
+
+// Image yn (Co planes OH x OW) from M[(xi Co + o) ld + t0 + t]:
+//   Y = A^T m A,  A^T m: a0 = m0 + m1 + m2, a1 = m1 - m2 - m3 (rows of m),
+// then the same on the columns; plus the bias. The four outputs of each tile
+// go to phase planes R (contiguous over t), then interleaved into the rows;
+// the spare tile, the column past OW and the row past OH are dropped.
+void output_tiles(const WinogradPlan &p, const float *M, int64_t ld, int64_t t0, const float *bias,
+                  float *yn, float *R) {
+  const int64_t P = p.pitch(), T = p.th * P;
+  float *R00 = R, *R01 = R + T, *R10 = R + 2 * T, *R11 = R + 3 * T;
+  for (int64_t o = 0; o < p.Co; ++o) {
+    const float b = bias ? bias[o] : 0.f;
+    const float *m[16];
+    for (int xi = 0; xi < 16; ++xi)
+      m[xi] = M + (xi * p.Co + o) * ld + t0;
+#pragma omp simd
+    for (int64_t t = 0; t < T; ++t) {
+      float a0[4], a1[4];
+      for (int k = 0; k < 4; ++k) {
+        a0[k] = m[k][t] + m[4 + k][t] + m[8 + k][t];
+        a1[k] = m[4 + k][t] - m[8 + k][t] - m[12 + k][t];
+      }
+      R00[t] = a0[0] + a0[1] + a0[2] + b;
+      R01[t] = a0[1] - a0[2] - a0[3] + b;
+      R10[t] = a1[0] + a1[1] + a1[2] + b;
+      R11[t] = a1[1] - a1[2] - a1[3] + b;
+    }
+    float *plane = yn + o * p.OH * p.OW;
+    for (int64_t i = 0; i < p.OH; ++i) {
+      const float *e = (i % 2 ? R10 : R00) + (i / 2) * P, *d = (i % 2 ? R11 : R01) + (i / 2) * P;
+      float *row = plane + i * p.OW;
+      kernel::interleave(e, d, p.OW / 2, row);
+      if (p.OW % 2)
+        row[p.OW - 1] = e[p.OW / 2];
+    }
+  }
+}
+
+// The adjoint of output_tiles (without the bias): dM_t = A dY_t A^T, dY_t
+// the 2x2 block of dy at tile t (zero past OH / OW and for the spare tile).
+// On the rows: (y0, y0 + y1, y0 - y1, -y1), then the same on the columns.
+void output_tiles_adjoint(const WinogradPlan &p, const float *dyn, float *dM, int64_t ld,
+                          int64_t t0, float *Y) {
+  const int64_t P = p.pitch(), T = p.th * P;
+  float *Y00 = Y, *Y01 = Y + T, *Y10 = Y + 2 * T, *Y11 = Y + 3 * T;
+  for (int64_t o = 0; o < p.Co; ++o) {
+    const float *plane = dyn + o * p.OH * p.OW;
+    for (int64_t ti = 0; ti < p.th; ++ti)
+      for (int64_t a = 0; a < 2; ++a) {
+        float *e = (a ? Y10 : Y00) + ti * P, *d = (a ? Y11 : Y01) + ti * P;
+        const int64_t r = 2 * ti + a;
+        if (r >= p.OH) {
+          std::fill_n(e, P, 0.f);
+          std::fill_n(d, P, 0.f);
+          continue;
+        }
+        const float *row = plane + r * p.OW;
+        const int64_t full = p.OW / 2; // tiles with both columns inside
+        kernel::deinterleave(row, full, e, d);
+        for (int64_t j = full; j < P; ++j) { // an odd OW's last tile, the spare tile
+          e[j] = 2 * j < p.OW ? row[2 * j] : 0.f;
+          d[j] = 0.f;
+        }
+      }
+    float *m[16];
+    for (int xi = 0; xi < 16; ++xi)
+      m[xi] = dM + (xi * p.Co + o) * ld + t0;
+#pragma omp simd
+    for (int64_t t = 0; t < T; ++t) {
+      const float e0 = Y00[t], o0 = Y01[t], e1 = Y10[t], o1 = Y11[t];
+      const float re[4] = {e0, e0 + e1, e0 - e1, -e1}, ro[4] = {o0, o0 + o1, o0 - o1, -o1};
+      for (int i = 0; i < 4; ++i) {
+        m[4 * i + 0][t] = re[i];
+        m[4 * i + 1][t] = re[i] + ro[i];
+        m[4 * i + 2][t] = re[i] - ro[i];
+        m[4 * i + 3][t] = -ro[i];
+      }
+    }
+  }
+}
+
+// V[(xi O + o) C + c] = (G g G^T)[xi] for g = w[o, c] (3x3). G applied to a
+// 3-vector (a, b, c): (a, (a + b + c) / 2, (a - b + c) / 2, c).
+void weight_transform(int64_t O, int64_t C, const float *w, float *V) {
+  kernel::parallel_range(O, O * C * 64, [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o)
+      for (int64_t c = 0; c < C; ++c) {
+        const float *g = w + (o * C + c) * 9;
+        float t[4][3]; // G g
+        for (int k = 0; k < 3; ++k) {
+          t[0][k] = g[k];
+          t[1][k] = 0.5f * (g[k] + g[3 + k] + g[6 + k]);
+          t[2][k] = 0.5f * (g[k] - g[3 + k] + g[6 + k]);
+          t[3][k] = g[6 + k];
+        }
+        for (int i = 0; i < 4; ++i) {
+          const float v[4] = {t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]),
+                              0.5f * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
+          for (int j = 0; j < 4; ++j)
+            V[((4 * i + j) * O + o) * C + c] = v[j];
+        }
+      }
+  });
+}
+
+// The adjoint of weight_transform: dw[o, c] = G^T dV G, with G^T applied to
+// a 4-vector (a, b, c, d): (a + (b + c) / 2, (b - c) / 2, (b + c) / 2 + d).
+void weight_transform_adjoint(int64_t O, int64_t C, const float *dV, float *dw) {
+  for (int64_t o = 0; o < O; ++o)
+    for (int64_t c = 0; c < C; ++c) {
+      float d[4][4];
+      for (int xi = 0; xi < 16; ++xi)
+        d[xi / 4][xi % 4] = dV[(xi * O + o) * C + c];
+      float t[3][4]; // G^T dV
+      for (int k = 0; k < 4; ++k) {
+        t[0][k] = d[0][k] + 0.5f * (d[1][k] + d[2][k]);
+        t[1][k] = 0.5f * (d[1][k] - d[2][k]);
+        t[2][k] = 0.5f * (d[1][k] + d[2][k]) + d[3][k];
+      }
+      float *g = dw + (o * C + c) * 9;
+      for (int i = 0; i < 3; ++i) {
+        g[3 * i + 0] = t[i][0] + 0.5f * (t[i][1] + t[i][2]);
+        g[3 * i + 1] = 0.5f * (t[i][1] - t[i][2]);
+        g[3 * i + 2] = 0.5f * (t[i][1] + t[i][2]) + t[i][3];
+      }
+    }
+}
+
+int64_t scratch_size(const WinogradPlan &p) { return 4 * p.phase_size(); }
+
+// Rows 1 and 2 of G are palindromes, and J swaps rows 0 and 3: P swaps
+// entries 0 and 3, so G (J g J) G^T = P (G g G^T) P.
+int rotated_index(int xi) {
+  constexpr int pi[4] = {3, 1, 2, 0};
+  return 4 * pi[xi / 4] + pi[xi % 4];
+}
+
+} // namespace
+
+const WinogradTiles &winograd_f2_tiles() {
+  static const WinogradTiles t{2,
+                               scratch_size,
+                               input_tiles,
+                               output_tiles,
+                               output_tiles_adjoint,
+                               weight_transform,
+                               weight_transform_adjoint,
+                               rotated_index};
+  return t;
+}
+
+} // namespace polygrad::nn::detail

@@ -1,0 +1,302 @@
+// Winograd F(4x4, 3x3)'s tile transforms (winograd_tiles.h; the math in
+// winograd.h): 6x6 input tiles at a stride of 4, 4x4 output tiles, 36
+// products per tile where the direct form needs 144 (4x fewer multiply-adds;
+// F(2x2, 3x3): 2.25x). Interpolation points 0, 1, -1, 2, -2 and infinity
+// (Lavin & Gray 2016):
+//   B^T = [4  0 -5  0  1  0]    G = [ 1/4     0     0]   A^T = [1 1  1 1  1 0]
+//         [0 -4 -4  1  1  0]        [-1/6  -1/6  -1/6]         [0 1 -1 2 -2 0]
+//         [0  4 -4 -1  1  0]        [-1/6   1/6  -1/6]         [0 1  1 4  4 0]
+//         [0 -2 -1  2  1  0]        [1/24  1/12   1/6]         [0 1 -1 8 -8 1]
+//         [0  2 -1 -2  1  0]        [1/24 -1/12   1/6]
+//         [0  4  0 -5  0  1]        [   0     0     1]
+// Unlike F(2x2, 3x3) the transforms scale (by up to 8 and 1/24), so the
+// rounding error grows ~10x (tests/test_nn_layers.cpp: y 3.4e-4 vs 2.0e-5
+// relative on 64 channels of N(0, 1) data). Points 0, 1, -1, 1/2, -2 would
+// halve it (measured in numpy: 1.2e-6 vs 2.2e-6 of the largest output),
+// not close the gap; these keep the transforms symmetric (fewer operations).
+#include <polygrad/nn/kernels/winograd_tiles.h>
+
+#include <algorithm>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include <polygrad/core/elementwise.h>
+#include <polygrad/core/interleave.h>
+
+namespace polygrad::nn::detail {
+namespace {
+
+// The tile loops work on blocks of kV tiles held in GCC / clang vector
+// types (one AVX-512 register; two AVX2 ones): written as plain loops over
+// the 36 entries, the compiler vectorised across the entries with gathers,
+// or not at all (2x slower than F(2x2, 3x3) per output). Scratch planes carry
+// kV floats of slack so a block may read past a plane's last tile, and so
+// do the M buffers (kWinogradSlack); values past the last tile are computed
+// and never stored.
+constexpr int kV = 16;
+static_assert(kV <= kWinogradSlack);
+typedef float Vec __attribute__((vector_size(kV * sizeof(float))));
+typedef float VecU __attribute__((vector_size(kV * sizeof(float)), aligned(4), may_alias));
+
+inline Vec load(const float *p) { return *reinterpret_cast<const VecU *>(p); }
+inline void store(float *p, Vec v) { *reinterpret_cast<VecU *>(p) = v; }
+// The first n (<= kV) lanes only: past them lie other tiles' values.
+inline void store_n(float *p, Vec v, int64_t n) {
+  if (n == kV)
+    store(p, v);
+  else
+#if defined(__AVX512F__)
+    _mm512_mask_storeu_ps(p, __mmask16((1u << n) - 1), __m512(v));
+#else
+    for (int64_t i = 0; i < n; ++i)
+      p[i] = v[i];
+#endif
+}
+
+// Scratch: 16 planes of phase_size + kV floats (the input's phase planes,
+// the output's R / Y planes), then a padded row (4 pitch floats).
+int64_t plane_stride(const WinogradPlan &p) { return p.phase_size() + kV; }
+int64_t scratch_size(const WinogradPlan &p) { return 16 * plane_stride(p) + 4 * p.pitch(); }
+
+// r = B^T d, on kV tiles at once.
+inline void bt6(const Vec d[6], Vec r[6]) {
+  const Vec a = d[4] - d[2], b = d[3] - d[1];
+  r[0] = 4.f * d[0] - 5.f * d[2] + d[4];
+  r[1] = (d[3] + d[4]) - 4.f * (d[1] + d[2]);
+  r[2] = (d[4] - d[3]) + 4.f * (d[1] - d[2]);
+  r[3] = a + 2.f * b;
+  r[4] = a - 2.f * b;
+  r[5] = 4.f * d[1] - 5.f * d[3] + d[5];
+}
+
+// U[(xi Ci + c) ld + t0 + t] = (B^T d_t B)[xi], d_t[k][l] from the phase
+// planes Q[(k % 4) 4 + l % 4][t + (k / 4) pitch + l / 4] of the padded plane c.
+void input_tiles(const WinogradPlan &p, const float *xn, float *U, int64_t ld, int64_t t0,
+                 float *Q) {
+  const int64_t P = p.pitch(), S = plane_stride(p), T = p.th * P;
+  float *row = Q + 16 * S;
+  for (int b = 0; b < 16; ++b) // the slack (read, never stored)
+    std::fill_n(Q + b * S + p.phase_size(), kV, 0.f);
+  for (int64_t c = 0; c < p.Ci; ++c) {
+    const float *plane = xn + c * p.H * p.W;
+    // Phase planes: Q[4 a + b][i P + j] = padded[4 i + a][4 j + b], i < th + 2.
+    for (int64_t a = 0; a < 4; ++a)
+      for (int64_t i = 0; i < p.th + 2; ++i) {
+        float *q = Q + 4 * a * S + i * P;
+        const int64_t r = 4 * i + a - p.ph;
+        if (r < 0 || r >= p.H) {
+          for (int b = 0; b < 4; ++b)
+            std::fill_n(q + b * S, P, 0.f);
+          continue;
+        }
+        // the row with its padding: 4 P >= pw + W floats (4 tw >= OW = W + 2 pw - 2)
+        std::fill_n(row, 4 * P, 0.f);
+        std::copy_n(plane + r * p.W, std::min(p.W, 4 * P - p.pw), row + p.pw);
+        kernel::deinterleave4(row, P, q, q + S, q + 2 * S, q + 3 * S);
+      }
+    const float *src[36];
+    for (int k = 0; k < 6; ++k)
+      for (int l = 0; l < 6; ++l)
+        src[6 * k + l] = Q + ((k % 4) * 4 + l % 4) * S + (k / 4) * P + l / 4;
+    float *u[36];
+    for (int xi = 0; xi < 36; ++xi)
+      u[xi] = U + (xi * p.Ci + c) * ld + t0;
+    for (int64_t t = 0; t < T; t += kV) {
+      const int64_t n = std::min<int64_t>(kV, T - t);
+      Vec s[6][6]; // s = B^T d (columns first), s[l]: column l
+      for (int l = 0; l < 6; ++l) {
+        Vec d[6];
+        for (int k = 0; k < 6; ++k)
+          d[k] = load(src[6 * k + l] + t);
+        bt6(d, s[l]);
+      }
+      for (int k = 0; k < 6; ++k) { // then s B on each row k
+        const Vec d[6] = {s[0][k], s[1][k], s[2][k], s[3][k], s[4][k], s[5][k]};
+        Vec r[6];
+        bt6(d, r);
+        for (int l = 0; l < 6; ++l)
+          store_n(u[6 * k + l] + t, r[l], n);
+      }
+    }
+  }
+}
+
+// y = A^T m, on kV tiles at once.
+inline void at6(const Vec m[6], Vec y[4]) {
+  const Vec s12 = m[1] + m[2], d12 = m[1] - m[2], s34 = m[3] + m[4], d34 = m[3] - m[4];
+  y[0] = m[0] + s12 + s34;
+  y[1] = d12 + 2.f * d34;
+  y[2] = s12 + 4.f * s34;
+  y[3] = d12 + 8.f * d34 + m[5];
+}
+
+// Image yn from M: Y_t = A^T m_t A + bias. The 16 outputs of each tile go to
+// phase planes R[4 a + b] (contiguous over t), then are interleaved into the
+// rows; the spare tile and what lies past OH / OW are dropped.
+void output_tiles(const WinogradPlan &p, const float *M, int64_t ld, int64_t t0, const float *bias,
+                  float *yn, float *R) {
+  const int64_t P = p.pitch(), S = plane_stride(p), T = p.th * P;
+  float *row = R + 16 * S;
+  for (int64_t o = 0; o < p.Co; ++o) {
+    const float b = bias ? bias[o] : 0.f;
+    const float *m[36];
+    for (int xi = 0; xi < 36; ++xi)
+      m[xi] = M + (xi * p.Co + o) * ld + t0;
+    for (int64_t t = 0; t < T; t += kV) { // whole blocks: M and R have the slack
+      Vec a[6][4];                        // A^T m (columns first), a[l]: column l
+      for (int l = 0; l < 6; ++l) {
+        Vec c[6];
+        for (int k = 0; k < 6; ++k)
+          c[k] = load(m[6 * k + l] + t);
+        at6(c, a[l]);
+      }
+      for (int i = 0; i < 4; ++i) {
+        const Vec c[6] = {a[0][i], a[1][i], a[2][i], a[3][i], a[4][i], a[5][i]};
+        Vec y[4];
+        at6(c, y);
+        for (int j = 0; j < 4; ++j)
+          store(R + (4 * i + j) * S + t, y[j] + b);
+      }
+    }
+    float *plane = yn + o * p.OH * p.OW;
+    for (int64_t i = 0; i < p.OH; ++i) {
+      const float *q = R + 4 * (i % 4) * S + (i / 4) * P;
+      kernel::interleave4(q, q + S, q + 2 * S, q + 3 * S, P, row);
+      std::copy_n(row, p.OW, plane + i * p.OW);
+    }
+  }
+}
+
+// m = A y, on kV tiles at once (the adjoint of at6).
+inline void a6(const Vec y[4], Vec m[6]) {
+  const Vec s02 = y[0] + y[2], s13 = y[1] + y[3];
+  const Vec f02 = y[0] + 4.f * y[2], f13 = 2.f * y[1] + 8.f * y[3];
+  m[0] = y[0];
+  m[1] = s02 + s13;
+  m[2] = s02 - s13;
+  m[3] = f02 + f13;
+  m[4] = f02 - f13;
+  m[5] = y[3];
+}
+
+// dM_t = A dY_t A^T, dY_t the 4x4 block of dy at tile t (zero past OH / OW
+// and for the spare tile), through phase planes Y[4 a + b] as output_tiles.
+void output_tiles_adjoint(const WinogradPlan &p, const float *dyn, float *dM, int64_t ld,
+                          int64_t t0, float *Y) {
+  const int64_t P = p.pitch(), S = plane_stride(p), T = p.th * P;
+  float *row = Y + 16 * S;
+  for (int b = 0; b < 16; ++b) // the slack (read, never stored)
+    std::fill_n(Y + b * S + T, kV, 0.f);
+  for (int64_t o = 0; o < p.Co; ++o) {
+    const float *plane = dyn + o * p.OH * p.OW;
+    for (int64_t ti = 0; ti < p.th; ++ti)
+      for (int64_t a = 0; a < 4; ++a) {
+        float *q = Y + 4 * a * S + ti * P;
+        const int64_t r = 4 * ti + a;
+        if (r >= p.OH) {
+          for (int b = 0; b < 4; ++b)
+            std::fill_n(q + b * S, P, 0.f);
+          continue;
+        }
+        std::copy_n(plane + r * p.OW, p.OW, row); // 4 P > OW: the spare tile reads zeros
+        std::fill(row + p.OW, row + 4 * P, 0.f);
+        kernel::deinterleave4(row, P, q, q + S, q + 2 * S, q + 3 * S);
+      }
+    float *m[36];
+    for (int xi = 0; xi < 36; ++xi)
+      m[xi] = dM + (xi * p.Co + o) * ld + t0;
+    for (int64_t t = 0; t < T; t += kV) {
+      const int64_t n = std::min<int64_t>(kV, T - t);
+      Vec c[4][6]; // A dY (columns first), c[j]: column j
+      for (int j = 0; j < 4; ++j) {
+        Vec y[4];
+        for (int i = 0; i < 4; ++i)
+          y[i] = load(Y + (4 * i + j) * S + t);
+        a6(y, c[j]);
+      }
+      for (int k = 0; k < 6; ++k) { // then (A dY) A^T on each row k
+        const Vec y[4] = {c[0][k], c[1][k], c[2][k], c[3][k]};
+        Vec r[6];
+        a6(y, r);
+        for (int l = 0; l < 6; ++l)
+          store_n(m[6 * k + l] + t, r[l], n);
+      }
+    }
+  }
+}
+
+// G applied to a 3-vector g.
+inline void g6(float g0, float g1, float g2, float v[6]) {
+  const float s = g0 + g2;
+  v[0] = 0.25f * g0;
+  v[1] = (-1.f / 6) * (s + g1);
+  v[2] = (-1.f / 6) * (s - g1);
+  const float q = (1.f / 24) * g0 + (1.f / 6) * g2, h = (1.f / 12) * g1;
+  v[3] = q + h;
+  v[4] = q - h;
+  v[5] = g2;
+}
+
+void weight_transform(int64_t O, int64_t C, const float *w, float *V) {
+  kernel::parallel_range(O, O * C * 256, [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o)
+      for (int64_t c = 0; c < C; ++c) {
+        const float *g = w + (o * C + c) * 9;
+        float t[6][3]; // G g
+        for (int k = 0; k < 3; ++k) {
+          float v[6];
+          g6(g[k], g[3 + k], g[6 + k], v);
+          for (int i = 0; i < 6; ++i)
+            t[i][k] = v[i];
+        }
+        for (int i = 0; i < 6; ++i) { // (G g) G^T
+          float v[6];
+          g6(t[i][0], t[i][1], t[i][2], v);
+          for (int j = 0; j < 6; ++j)
+            V[((6 * i + j) * O + o) * C + c] = v[j];
+        }
+      }
+  });
+}
+
+// G^T applied to a 6-vector d (the adjoint of g6).
+inline void gt6(const float d[6], float g[3]) {
+  const float s12 = d[1] + d[2], d12 = d[2] - d[1], s34 = d[3] + d[4], d34 = d[3] - d[4];
+  g[0] = 0.25f * d[0] - (1.f / 6) * s12 + (1.f / 24) * s34;
+  g[1] = (1.f / 6) * d12 + (1.f / 12) * d34;
+  g[2] = (1.f / 6) * (s34 - s12) + d[5];
+}
+
+void weight_transform_adjoint(int64_t O, int64_t C, const float *dV, float *dw) {
+  for (int64_t o = 0; o < O; ++o)
+    for (int64_t c = 0; c < C; ++c) {
+      float t[3][6]; // G^T dV
+      for (int l = 0; l < 6; ++l) {
+        float d[6], g[3];
+        for (int k = 0; k < 6; ++k)
+          d[k] = dV[((6 * k + l) * O + o) * C + c];
+        gt6(d, g);
+        for (int i = 0; i < 3; ++i)
+          t[i][l] = g[i];
+      }
+      for (int i = 0; i < 3; ++i) // (G^T dV) G
+        gt6(t[i], dw + (o * C + c) * 9 + 3 * i);
+    }
+}
+
+} // namespace
+
+const WinogradTiles &winograd_f4_tiles() {
+  static const WinogradTiles t{4,
+                               scratch_size,
+                               input_tiles,
+                               output_tiles,
+                               output_tiles_adjoint,
+                               weight_transform,
+                               weight_transform_adjoint,
+                               nullptr};
+  return t;
+}
+
+} // namespace polygrad::nn::detail
