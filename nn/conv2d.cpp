@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <utility>
 
 #include <polygrad/autograd/node.h>
@@ -18,11 +20,32 @@
 namespace polygrad::nn {
 
 namespace {
-std::atomic<ConvAlgorithm> g_algorithm{ConvAlgorithm::Auto};
+constexpr std::pair<const char *, ConvAlgorithm> kAlgorithmNames[] = {
+    {"auto", ConvAlgorithm::Auto},
+    {"im2col", ConvAlgorithm::Im2col},
+    {"winograd", ConvAlgorithm::Winograd},
+    {"winograd4x4", ConvAlgorithm::Winograd4x4}};
+
+// The initial choice: POLYGRAD_CONV if set (read once), else Auto.
+ConvAlgorithm algorithm_from_env() {
+  const char *env = std::getenv("POLYGRAD_CONV");
+  if (!env || !*env)
+    return ConvAlgorithm::Auto;
+  for (const auto &[name, a] : kAlgorithmNames)
+    if (std::strcmp(env, name) == 0)
+      return a;
+  throw Error(polygrad::detail::cat("POLYGRAD_CONV: unknown conv algorithm '", env,
+                                    "'; valid: auto, im2col, winograd, winograd4x4"));
+}
+
+std::atomic<ConvAlgorithm> &algorithm() {
+  static std::atomic<ConvAlgorithm> a{algorithm_from_env()};
+  return a;
+}
 } // namespace
 
-void set_conv_algorithm(ConvAlgorithm algorithm) { g_algorithm = algorithm; }
-ConvAlgorithm conv_algorithm() { return g_algorithm; }
+void set_conv_algorithm(ConvAlgorithm algorithm_) { algorithm() = algorithm_; }
+ConvAlgorithm conv_algorithm() { return algorithm(); }
 
 namespace {
 

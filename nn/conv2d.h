@@ -47,6 +47,9 @@
 //   Im2col       im2col for every conv
 //   Winograd     F(2x2, 3x3) for every conv whose shape allows it
 //   Winograd4x4  F(4x4, 3x3) likewise
+// The environment variable POLYGRAD_CONV=auto|im2col|winograd|winograd4x4
+// sets the initial choice (a bad value throws at the first conv, listing
+// the valid ones); set_conv_algorithm() overrides it.
 // A conv's backward uses the algorithm its forward used.
 #pragma once
 

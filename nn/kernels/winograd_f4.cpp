@@ -39,10 +39,12 @@ static_assert(kV <= kWinogradSlack);
 typedef float Vec __attribute__((vector_size(kV * sizeof(float))));
 typedef float VecU __attribute__((vector_size(kV * sizeof(float)), aligned(4), may_alias));
 
-inline Vec load(const float *p) { return *reinterpret_cast<const VecU *>(p); }
-inline void store(float *p, Vec v) { *reinterpret_cast<VecU *>(p) = v; }
+// (Vectors go by reference: without AVX-512 a 64-byte vector passed or
+// returned by value has no fixed ABI, which GCC and clang warn about.)
+inline void load(Vec &v, const float *p) { v = *reinterpret_cast<const VecU *>(p); }
+inline void store(float *p, const Vec &v) { *reinterpret_cast<VecU *>(p) = v; }
 // The first n (<= kV) lanes only: past them lie other tiles' values.
-inline void store_n(float *p, Vec v, int64_t n) {
+inline void store_n(float *p, const Vec &v, int64_t n) {
   if (n == kV)
     store(p, v);
   else
@@ -108,7 +110,7 @@ void input_tiles(const WinogradPlan &p, const float *xn, float *U, int64_t ld, i
       for (int l = 0; l < 6; ++l) {
         Vec d[6];
         for (int k = 0; k < 6; ++k)
-          d[k] = load(src[6 * k + l] + t);
+          load(d[k], src[6 * k + l] + t);
         bt6(d, s[l]);
       }
       for (int k = 0; k < 6; ++k) { // then s B on each row k
@@ -148,7 +150,7 @@ void output_tiles(const WinogradPlan &p, const float *M, int64_t ld, int64_t t0,
       for (int l = 0; l < 6; ++l) {
         Vec c[6];
         for (int k = 0; k < 6; ++k)
-          c[k] = load(m[6 * k + l] + t);
+          load(c[k], m[6 * k + l] + t);
         at6(c, a[l]);
       }
       for (int i = 0; i < 4; ++i) {
@@ -212,7 +214,7 @@ void output_tiles_adjoint(const WinogradPlan &p, const float *dyn, float *dM, in
       for (int j = 0; j < 4; ++j) {
         Vec y[4];
         for (int i = 0; i < 4; ++i)
-          y[i] = load(Y + (4 * i + j) * S + t);
+          load(y[i], Y + (4 * i + j) * S + t);
         a6(y, c[j]);
       }
       for (int k = 0; k < 6; ++k) { // then (A dY) A^T on each row k
