@@ -79,6 +79,24 @@ void tile_gemms(const Plan &p, const std::vector<kernel::PackedA> &V, const floa
     kernel::sgemm(V[xi], false, ld, 1.f, U + xi * p.Ci * ld, ld, 0.f, M + xi * p.Co * ld, ld);
 }
 
+// V[(xi O + o) C + c] = (G g G^T)[xi] for every kernel g = w[o, c].
+void weight_transform(const WinogradTiles &k, int64_t O, int64_t C, const float *w, float *V) {
+  const int64_t n2 = (k.m + 2) * (k.m + 2);
+  kernel::parallel_range(O, O * C * n2 * 4, [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o)
+      for (int64_t c = 0; c < C; ++c)
+        k.kernel_transform(w + (o * C + c) * 9, V + o * C + c, O * C);
+  });
+}
+
+// The adjoint: dw[o, c] = G^T dV_{o,c} G.
+void weight_transform_adjoint(const WinogradTiles &k, int64_t O, int64_t C, const float *dV,
+                              float *dw) {
+  for (int64_t o = 0; o < O; ++o)
+    for (int64_t c = 0; c < C; ++c)
+      k.kernel_transform_adjoint(dV + o * C + c, O * C, dw + (o * C + c) * 9);
+}
+
 // The backward-data pass's kernels where the tile size has no rotated_index:
 // dx is the forward on dy with each 3x3 kernel rotated by 180 degrees and
 // in/out channels swapped, wr[c, o, i, j] = w[o, c, 2 - i, 2 - j],
@@ -93,7 +111,7 @@ Tensor rotated_transformed_weights(const Winograd3x3 &g, const WinogradTiles &k,
           r[(c * g.O + o) * 9 + e] = w[(o * g.C + c) * 9 + 8 - e];
   });
   Tensor v = Tensor::empty({(k.m + 2) * (k.m + 2) * g.O * g.C});
-  k.weight_transform(g.C, g.O, r, v.data<float>());
+  weight_transform(k, g.C, g.O, r, v.data<float>());
   return v;
 }
 
@@ -143,7 +161,7 @@ void winograd_forward(const Winograd3x3 &g, const float *x, const float *w, cons
   const WinogradTiles &k = tiles_for(g.m);
   const Plan p = make_winograd_plan(g.m, g.N, g.C, g.H, g.W, g.O, g.ph, g.pw);
   Tensor vb = Tensor::empty({p.positions() * g.O * g.C});
-  k.weight_transform(g.O, g.C, w, vb.data<float>());
+  weight_transform(k, g.O, g.C, w, vb.data<float>());
   conv_tiles(p, k, x, pack_v(p, vb.data<float>()), b, y, sink);
 }
 
@@ -160,7 +178,7 @@ void winograd_backward(const Winograd3x3 &g, const float *dy, const float *x, co
   std::vector<kernel::PackedA> V;
   if (dx && k.rotated_index) { // the forward's V, permuted and transposed
     vb = Tensor::empty({np * g.O * g.C});
-    k.weight_transform(g.O, g.C, w, vb.data<float>());
+    weight_transform(k, g.O, g.C, w, vb.data<float>());
     V = pack_v(pd, vb.data<float>(), k.rotated_index);
   } else if (dx) {
     vb = rotated_transformed_weights(g, k, w);
@@ -228,7 +246,7 @@ void winograd_backward(const Winograd3x3 &g, const float *dy, const float *x, co
       dV[i] += q[i];
   }
   if (dw)
-    k.weight_transform_adjoint(g.O, g.C, dV, dw);
+    weight_transform_adjoint(k, g.O, g.C, dV, dw);
   if (db)
     std::copy(dV + voff, dV + psize, db);
 }

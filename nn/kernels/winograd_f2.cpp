@@ -9,7 +9,6 @@
 
 #include <algorithm>
 
-#include <polygrad/core/elementwise.h>
 #include <polygrad/core/interleave.h>
 
 namespace polygrad::nn::detail {
@@ -159,51 +158,41 @@ void output_tiles_adjoint(const WinogradPlan &p, const float *dyn, float *dM, in
   }
 }
 
-// V[(xi O + o) C + c] = (G g G^T)[xi] for g = w[o, c] (3x3). G applied to a
-// 3-vector (a, b, c): (a, (a + b + c) / 2, (a - b + c) / 2, c).
-void weight_transform(int64_t O, int64_t C, const float *w, float *V) {
-  kernel::parallel_range(O, O * C * 64, [&](int64_t o0, int64_t o1) {
-    for (int64_t o = o0; o < o1; ++o)
-      for (int64_t c = 0; c < C; ++c) {
-        const float *g = w + (o * C + c) * 9;
-        float t[4][3]; // G g
-        for (int k = 0; k < 3; ++k) {
-          t[0][k] = g[k];
-          t[1][k] = 0.5f * (g[k] + g[3 + k] + g[6 + k]);
-          t[2][k] = 0.5f * (g[k] - g[3 + k] + g[6 + k]);
-          t[3][k] = g[6 + k];
-        }
-        for (int i = 0; i < 4; ++i) {
-          const float v[4] = {t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]),
-                              0.5f * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
-          for (int j = 0; j < 4; ++j)
-            V[((4 * i + j) * O + o) * C + c] = v[j];
-        }
-      }
-  });
+// v[xi stride] = (G g G^T)[xi]. G applied to a 3-vector (a, b, c):
+// (a, (a + b + c) / 2, (a - b + c) / 2, c).
+void kernel_transform(const float *g, float *v, int64_t stride) {
+  float t[4][3]; // G g
+  for (int k = 0; k < 3; ++k) {
+    t[0][k] = g[k];
+    t[1][k] = 0.5f * (g[k] + g[3 + k] + g[6 + k]);
+    t[2][k] = 0.5f * (g[k] - g[3 + k] + g[6 + k]);
+    t[3][k] = g[6 + k];
+  }
+  for (int i = 0; i < 4; ++i) {
+    const float r[4] = {t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]),
+                        0.5f * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
+    for (int j = 0; j < 4; ++j)
+      v[(4 * i + j) * stride] = r[j];
+  }
 }
 
-// The adjoint of weight_transform: dw[o, c] = G^T dV G, with G^T applied to
-// a 4-vector (a, b, c, d): (a + (b + c) / 2, (b - c) / 2, (b + c) / 2 + d).
-void weight_transform_adjoint(int64_t O, int64_t C, const float *dV, float *dw) {
-  for (int64_t o = 0; o < O; ++o)
-    for (int64_t c = 0; c < C; ++c) {
-      float d[4][4];
-      for (int xi = 0; xi < 16; ++xi)
-        d[xi / 4][xi % 4] = dV[(xi * O + o) * C + c];
-      float t[3][4]; // G^T dV
-      for (int k = 0; k < 4; ++k) {
-        t[0][k] = d[0][k] + 0.5f * (d[1][k] + d[2][k]);
-        t[1][k] = 0.5f * (d[1][k] - d[2][k]);
-        t[2][k] = 0.5f * (d[1][k] + d[2][k]) + d[3][k];
-      }
-      float *g = dw + (o * C + c) * 9;
-      for (int i = 0; i < 3; ++i) {
-        g[3 * i + 0] = t[i][0] + 0.5f * (t[i][1] + t[i][2]);
-        g[3 * i + 1] = 0.5f * (t[i][1] - t[i][2]);
-        g[3 * i + 2] = 0.5f * (t[i][1] + t[i][2]) + t[i][3];
-      }
-    }
+// The adjoint: g = G^T dV G, with G^T applied to a 4-vector (a, b, c, d):
+// (a + (b + c) / 2, (b - c) / 2, (b + c) / 2 + d).
+void kernel_transform_adjoint(const float *dv, int64_t stride, float *g) {
+  float d[4][4];
+  for (int xi = 0; xi < 16; ++xi)
+    d[xi / 4][xi % 4] = dv[xi * stride];
+  float t[3][4]; // G^T dV
+  for (int k = 0; k < 4; ++k) {
+    t[0][k] = d[0][k] + 0.5f * (d[1][k] + d[2][k]);
+    t[1][k] = 0.5f * (d[1][k] - d[2][k]);
+    t[2][k] = 0.5f * (d[1][k] + d[2][k]) + d[3][k];
+  }
+  for (int i = 0; i < 3; ++i) {
+    g[3 * i + 0] = t[i][0] + 0.5f * (t[i][1] + t[i][2]);
+    g[3 * i + 1] = 0.5f * (t[i][1] - t[i][2]);
+    g[3 * i + 2] = 0.5f * (t[i][1] + t[i][2]) + t[i][3];
+  }
 }
 
 int64_t scratch_size(const WinogradPlan &p) { return 4 * p.phase_size(); }
@@ -223,8 +212,8 @@ const WinogradTiles &winograd_f2_tiles() {
                                input_tiles,
                                output_tiles,
                                output_tiles_adjoint,
-                               weight_transform,
-                               weight_transform_adjoint,
+                               kernel_transform,
+                               kernel_transform_adjoint,
                                rotated_index};
   return t;
 }

@@ -21,7 +21,6 @@
 #include <immintrin.h>
 #endif
 
-#include <polygrad/core/elementwise.h>
 #include <polygrad/core/interleave.h>
 
 namespace polygrad::nn::detail {
@@ -240,26 +239,21 @@ inline void g6(float g0, float g1, float g2, float v[6]) {
   v[5] = g2;
 }
 
-void weight_transform(int64_t O, int64_t C, const float *w, float *V) {
-  kernel::parallel_range(O, O * C * 256, [&](int64_t o0, int64_t o1) {
-    for (int64_t o = o0; o < o1; ++o)
-      for (int64_t c = 0; c < C; ++c) {
-        const float *g = w + (o * C + c) * 9;
-        float t[6][3]; // G g
-        for (int k = 0; k < 3; ++k) {
-          float v[6];
-          g6(g[k], g[3 + k], g[6 + k], v);
-          for (int i = 0; i < 6; ++i)
-            t[i][k] = v[i];
-        }
-        for (int i = 0; i < 6; ++i) { // (G g) G^T
-          float v[6];
-          g6(t[i][0], t[i][1], t[i][2], v);
-          for (int j = 0; j < 6; ++j)
-            V[((6 * i + j) * O + o) * C + c] = v[j];
-        }
-      }
-  });
+// v[xi stride] = (G g G^T)[xi].
+void kernel_transform(const float *g, float *v, int64_t stride) {
+  float t[6][3]; // G g
+  for (int k = 0; k < 3; ++k) {
+    float r[6];
+    g6(g[k], g[3 + k], g[6 + k], r);
+    for (int i = 0; i < 6; ++i)
+      t[i][k] = r[i];
+  }
+  for (int i = 0; i < 6; ++i) { // (G g) G^T
+    float r[6];
+    g6(t[i][0], t[i][1], t[i][2], r);
+    for (int j = 0; j < 6; ++j)
+      v[(6 * i + j) * stride] = r[j];
+  }
 }
 
 // G^T applied to a 6-vector d (the adjoint of g6).
@@ -270,21 +264,19 @@ inline void gt6(const float d[6], float g[3]) {
   g[2] = (1.f / 6) * (s34 - s12) + d[5];
 }
 
-void weight_transform_adjoint(int64_t O, int64_t C, const float *dV, float *dw) {
-  for (int64_t o = 0; o < O; ++o)
-    for (int64_t c = 0; c < C; ++c) {
-      float t[3][6]; // G^T dV
-      for (int l = 0; l < 6; ++l) {
-        float d[6], g[3];
-        for (int k = 0; k < 6; ++k)
-          d[k] = dV[((6 * k + l) * O + o) * C + c];
-        gt6(d, g);
-        for (int i = 0; i < 3; ++i)
-          t[i][l] = g[i];
-      }
-      for (int i = 0; i < 3; ++i) // (G^T dV) G
-        gt6(t[i], dw + (o * C + c) * 9 + 3 * i);
-    }
+// The adjoint: g = G^T dV G.
+void kernel_transform_adjoint(const float *dv, int64_t stride, float *g) {
+  float t[3][6]; // G^T dV
+  for (int l = 0; l < 6; ++l) {
+    float d[6], r[3];
+    for (int k = 0; k < 6; ++k)
+      d[k] = dv[(6 * k + l) * stride];
+    gt6(d, r);
+    for (int i = 0; i < 3; ++i)
+      t[i][l] = r[i];
+  }
+  for (int i = 0; i < 3; ++i) // (G^T dV) G
+    gt6(t[i], g + 3 * i);
 }
 
 } // namespace
@@ -295,8 +287,8 @@ const WinogradTiles &winograd_f4_tiles() {
                                input_tiles,
                                output_tiles,
                                output_tiles_adjoint,
-                               weight_transform,
-                               weight_transform_adjoint,
+                               kernel_transform,
+                               kernel_transform_adjoint,
                                nullptr};
   return t;
 }

@@ -50,10 +50,11 @@ struct WinogradTiles {
   // The adjoint of output_tiles without the bias: dM_t = A dY_t A^T.
   void (*output_tiles_adjoint)(const WinogradPlan &p, const float *dyn, float *dM, int64_t ld,
                                int64_t t0, float *scratch);
-  // V[(xi O + o) C + c] = (G g G^T)[xi] for g = w[o, c] (3x3).
-  void (*weight_transform)(int64_t O, int64_t C, const float *w, float *V);
-  // The adjoint: dw[o, c] = G^T dV_{o,c} G.
-  void (*weight_transform_adjoint)(int64_t O, int64_t C, const float *dV, float *dw);
+  // v[xi stride] = (G g G^T)[xi] for one 3x3 kernel g (9 floats, row-major)
+  // (the drivers loop it over V[(xi O + o) C + c] for g = w[o, c]).
+  void (*kernel_transform)(const float *g, float *v, int64_t stride);
+  // The adjoint for one kernel: g = G^T dV G, dV[xi] at dv[xi stride].
+  void (*kernel_transform_adjoint)(const float *dv, int64_t stride, float *g);
   // Where rotating g by 180 degrees only permutes its transform (G J = P G,
   // J reversing the 3 taps, P a permutation): position xi of the rotated
   // kernel's transform is position rotated_index(xi) of g's, so the
