@@ -561,6 +561,8 @@ void section_own(bool quick) {
   cases.push_back({"M3 conv1 im2col bwd-wt", 64, 27, 1024, false, true});
   cases.push_back({"M2 conv1 1->32 im2col fwd", 32, 784, 9, false, false});
   cases.push_back({"M1 fc1 fwd (Linear)", 128, 512, 784, false, true});
+  cases.push_back({"M2 fc1 fwd, one thread's rows", 64, 128, 3136, false, true});
+  cases.push_back({"M2 conv2 wino bwd-wt, 1 img", 64, 32, 56, false, true});
   cases.push_back({"M1 fc1 bwd-wt (Linear)", 512, 784, 128, true, false});
   pg::set_num_threads(1);
   bench::blas_mode(1);

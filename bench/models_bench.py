@@ -65,6 +65,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="m1,m2,m3")
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--modes", default="train,infer")
     ap.add_argument("--min-time", type=float, default=2.0)
     ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args()
@@ -88,6 +89,8 @@ def main():
             if _openblas is not None:
                 _openblas.openblas_set_num_threads(t if name == "m1" else 1)
             for mode, fn in (("train", train), ("infer", infer)):
+                if mode not in a.modes.split(","):
+                    continue
                 model.train(mode == "train")
                 ips = [B / time_per_call(fn, a.min_time) for _ in range(a.rounds)]
                 print(f"RESULT pytorch {name} {mode} {t} {statistics.median(ips):.1f} {min(ips):.1f} {max(ips):.1f}",

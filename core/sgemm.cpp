@@ -127,6 +127,9 @@ void blocked_packed(const SgemmKernelInfo &u, const ASource &a, bool tb, int64_t
                     int64_t K, float alpha, const float *B, int64_t ldb, float beta, float *C,
                     int64_t ldc) {
   const int MR = u.mr, NR = u.nr;
+  // A row-major op(A) is read in place, full MR-row panels at a time, where
+  // the kernel can (no transposing pack; a ragged last panel is packed).
+  const bool direct_a = !a.packed && !a.ta && u.run_direct_a[0];
   float *pa =
       a.packed ? nullptr : t_pack_a.get(size_t(round_up(std::min(M, MC), MR) * std::min(K, KC)));
   float *pb = u.direct_b && !tb
@@ -145,29 +148,40 @@ void blocked_packed(const SgemmKernelInfo &u, const ASource &a, bool tb, int64_t
       for (int64_t ic = 0; ic < M; ic += MC) {
         const int64_t mc = std::min(MC, M - ic);
         const float *ap = pa;
+        // rows [ic, ic + full) in place (direct_a), the rest from ap
+        const int64_t full = direct_a ? mc / MR * MR : 0;
         if (a.packed)
           ap = a.packed + pc * a.Mr + (a.row0 + ic) * kc;
-        else
-          pack_a(u.pack_t, a.ta, a.A, a.lda, ic, mc, pc, kc, MR, pa);
+        else if (full < mc)
+          pack_a(u.pack_t, a.ta, a.A, a.lda, ic + full, mc - full, pc, kc, MR, pa + full * kc);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int n = (int)std::min<int64_t>(NR, nc - jr), w = u.width_for(n);
           const float *bp = direct ? B + pc * ldb + jc + jr : pb + jr * kc;
+          const int64_t bs = direct ? ldb : w;
+          float *cp = C + ic * ldc + jc + jr;
+          if (full) {
+            const detail::SgemmMicroKernelDirectA run = u.run_direct_a[w / u.unit - 1];
+            for (int64_t ir = 0; ir < full; ir += MR)
+              run(kc, a.A + (ic + ir) * a.lda + pc, a.lda, bp, bs, cp + ir * ldc, ldc, n, alpha,
+                  bk);
+          }
           const detail::SgemmMicroKernel run = u.for_width(w);
-          for (int64_t ir = 0; ir < mc; ir += MR)
-            run(kc, ap + ir * kc, bp, direct ? ldb : w, C + (ic + ir) * ldc + jc + jr, ldc,
-                (int)std::min<int64_t>(MR, mc - ir), n, alpha, bk);
+          for (int64_t ir = full; ir < mc; ir += MR)
+            run(kc, ap + ir * kc, bp, bs, cp + ir * ldc, ldc, (int)std::min<int64_t>(MR, mc - ir),
+                n, alpha, bk);
         }
       }
     }
   }
 }
 
-// One slab on the calling thread: an NT product with a long K and a small
-// C goes to the kernel's dot kernel, if it has one; the rest through the
-// packing.
+// One slab on the calling thread: an NT product with a long K and a small,
+// ragged C goes to the kernel's dot kernel, if it has one (sgemm_ukernel.h);
+// the rest through the packing.
 void blocked(const SgemmKernelInfo &u, const ASource &a, bool tb, int64_t M, int64_t N, int64_t K,
              float alpha, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
-  if (u.nt_dot && !a.packed && !a.ta && tb && K >= detail::kDotMinK && M * N <= detail::kDotMaxMN)
+  if (u.nt_dot && !a.packed && !a.ta && tb && K >= detail::kDotMinK && M * N <= detail::kDotMaxMN &&
+      N % u.unit != 0)
     u.nt_dot(M, N, K, alpha, a.A, a.lda, B, ldb, beta, C, ldc);
   else
     blocked_packed(u, a, tb, M, N, K, alpha, B, ldb, beta, C, ldc);

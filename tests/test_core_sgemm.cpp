@@ -120,10 +120,11 @@ TEST_CASE("sgemm: across the M (240) and N (3072) cache blocks", "[core][sgemm]"
 TEST_CASE("sgemm: NT products with a long K (the dot kernel's path), edges of its 4 x 4 blocks",
           "[core][sgemm]") {
   // A weight gradient dW = dY X^T over many pixels: K >= 512 with op(B) = B^T.
-  // The last two sit either side of kDotMaxMN (dot kernel, then packed).
+  // Dot kernel: the first five (N ragged, M N <= kDotMaxMN); packed: N a
+  // multiple of 16 (64 x 48, 64 x 128) and M N past kDotMaxMN (65 x 127).
   for (kn::GemmKernel k : own_kernels())
     for (Case c : {Case{64, 27, 1024}, Case{5, 7, 600}, Case{1, 1, 512}, Case{9, 13, 777},
-                   Case{64, 128, 513}, Case{65, 127, 520}})
+                   Case{40, 50, 700}, Case{64, 48, 600}, Case{64, 128, 513}, Case{65, 127, 520}})
       for (auto [alpha, beta] : {std::pair{1.f, 0.f}, {-0.5f, 2.f}})
         check_case(c, false, true, alpha, beta, (int)(c.M % 3),
                    [&](auto... args) { kn::sgemm_serial(k, args...); });

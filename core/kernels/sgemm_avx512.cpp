@@ -24,11 +24,16 @@ __attribute__((target("avx512f,fma"))) inline __mmask16 tail_mask(int n) {
   return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
 }
 
-// NV zmm columns (a panel NV 16 wide).
-template <int NV>
-__attribute__((target("avx512f,fma"))) void ukernel(int64_t kc, const float *a, const float *b,
-                                                    int64_t ldb, float *c, int64_t ldc, int m,
-                                                    int n, float alpha, float beta) {
+// NV zmm columns (a panel NV 16 wide). op(A)[i][k] is a[i rs + k cs]: a
+// packed panel (rs = 1, cs = MR), or, with DirectA, MR rows of A itself
+// read in place (rs = lda, cs = 1; the broadcasts need no contiguity, so a
+// row-major A skips its transposing pack).
+template <int NV, bool DirectA>
+__attribute__((target("avx512f,fma"), always_inline)) inline void
+ukernel_body(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
+             int64_t ldc, int m, int n, float alpha, float beta) {
+  const int64_t rs = DirectA ? lda : 1;
+  constexpr int64_t cs = DirectA ? 1 : MR;
   // Columns past n: neither read from b (it may be B itself) nor stored.
   __mmask16 mask[NV];
 #pragma GCC unroll 3
@@ -48,12 +53,12 @@ __attribute__((target("avx512f,fma"))) void ukernel(int64_t kc, const float *a, 
       bv[j] = _mm512_maskz_loadu_ps(mask[j], b + 16 * j);
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[i]);
+      const __m512 ai = _mm512_set1_ps(a[i * rs]);
 #pragma GCC unroll 3
       for (int j = 0; j < NV; ++j)
         acc[i][j] = _mm512_fmadd_ps(ai, bv[j], acc[i][j]);
     }
-    a += MR;
+    a += cs;
     b += ldb;
   }
   // C = alpha acc (+ beta C): rows i < m, columns through the masks.
@@ -71,6 +76,20 @@ __attribute__((target("avx512f,fma"))) void ukernel(int64_t kc, const float *a, 
       _mm512_mask_storeu_ps(r + 16 * j, mask[j], v);
     }
   }
+}
+
+template <int NV>
+__attribute__((target("avx512f,fma"))) void ukernel(int64_t kc, const float *a, const float *b,
+                                                    int64_t ldb, float *c, int64_t ldc, int m,
+                                                    int n, float alpha, float beta) {
+  ukernel_body<NV, false>(kc, a, 0, b, ldb, c, ldc, m, n, alpha, beta);
+}
+
+template <int NV>
+__attribute__((target("avx512f,fma"))) void
+ukernel_direct_a(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
+                 int64_t ldc, int n, float alpha, float beta) {
+  ukernel_body<NV, true>(kc, a, lda, b, ldb, c, ldc, MR, n, alpha, beta);
 }
 
 // _mm512_shuffle_f32x4 / unpacklo / unpackhi through their masked forms
@@ -161,10 +180,11 @@ __attribute__((target("avx512f,fma"))) void nt_dot(int64_t M, int64_t N, int64_t
 
 const SgemmKernelInfo *sgemm_avx512_kernel() {
   // Every AVX-512F CPU has AVX2: its 8 x 8 transposing pack serves here too.
-  static const SgemmKernelInfo info{MR,     NR,
-                                    16,     {ukernel<1>, ukernel<2>, ukernel<3>, nullptr},
-                                    nt_dot, sgemm_transpose_pack_avx2(),
-                                    true};
+  static const SgemmKernelInfo info{
+      MR,     NR,
+      16,     {ukernel<1>, ukernel<2>, ukernel<3>, nullptr},
+      nt_dot, sgemm_transpose_pack_avx2(),
+      true,   {ukernel_direct_a<1>, ukernel_direct_a<2>, ukernel_direct_a<3>, nullptr}};
   return &info;
 }
 

@@ -22,16 +22,28 @@ namespace polygrad::kernel::detail {
 // Measured (bench/core_bench "own", avx512, 1 thread, dot / packed): K = 72
 // 0.50x, 272 0.88x, 1024 1.59x (M3 conv1's dW, N = 27).
 inline constexpr int64_t kDotMinK = 512;
-// ... and above this M N, too: the dot kernel reads every row of A once per
-// 4 columns of C and every row of B once per 4 rows, from L2 at best, where
-// the packed path reuses each packed panel from L1 across a whole block of C.
-// Measured (avx512, 1 thread, GFLOP/s dot vs packed): M x N x K = 64x27x1024
-// (M3 conv1's dW) 79 vs 58, 128x10x512 66 vs 34, 128x48x1024 73 vs 69,
-// 96x96x768 81 vs 89, 64x512x784 (M1 fc1 forward, one thread's rows) 55 vs 92.
+// ... and above this M N, or where N is a multiple of the kernel's vector
+// width, too: the dot kernel reads every row of A once per 4 columns of C
+// and every row of B once per 4 rows, from L2 at best, where the packed path
+// reuses each packed panel from L1 across a whole block of C; what the dot
+// kernel still wins is a narrow ragged N, which the packed path pads to whole
+// vectors (N = 27 computed as 32, 10 as 16). Measured (avx512, 1 thread,
+// GFLOP/s dot vs packed with A read in place, M x N x K): 64x27x1024 (M3
+// conv1's dW) 87 vs 70, 128x10x512 71 vs 59; 128x16x1024 87 vs 104,
+// 32x64x784 82 vs 95, 128x48x1024 86 vs 94, 64x64x1024 87 vs 86, 64x128x3136
+// (M2 fc1 forward, one thread's rows) 87 vs 101; and before A was read in
+// place, 64x512x784 (M1 fc1 forward, one thread's rows) 55 vs 92.
 inline constexpr int64_t kDotMaxMN = 8192;
 
 using SgemmMicroKernel = void (*)(int64_t kc, const float *a, const float *b, int64_t ldb, float *c,
                                   int64_t ldc, int m, int n, float alpha, float beta);
+// The same with a full block of MR rows of a row-major A read in place:
+// a[i lda + k] = op(A)[i][k] (no packing: the broadcast operand needs no
+// contiguity; Winograd's dM and Linear's x, both K-contiguous, skip their
+// transposing packs). Rows past an M edge are packed and run as above.
+using SgemmMicroKernelDirectA = void (*)(int64_t kc, const float *a, int64_t lda, const float *b,
+                                         int64_t ldb, float *c, int64_t ldc, int n, float alpha,
+                                         float beta);
 
 // C (M x N) = alpha A B^T + beta C with A (M x K) and B (N x K) both read
 // along K in place (no packing): each C element a dot product. For the
@@ -54,12 +66,15 @@ struct SgemmKernelInfo {
   int unit;   // panel widths are multiples of it, up to nr
   // run[w / unit - 1]: the kernel for panels of width w
   SgemmMicroKernel run[4];
-  // the NT product for K >= kDotMinK and M N <= kDotMaxMN, or null (packed path)
+  // the NT product for K >= kDotMinK, M N <= kDotMaxMN and N not a multiple
+  // of unit, or null (packed path)
   SgemmDotKernel nt_dot = nullptr;
   // the transposing pack, or null (scalar loop)
   SgemmTransposePack pack_t = nullptr;
   // whether run[] reads an unpacked op(B) = B (masked at the N edge)
   bool direct_b = false;
+  // run_direct_a[w / unit - 1]: in-place-A kernels by panel width, or null
+  SgemmMicroKernelDirectA run_direct_a[4] = {};
   int width_for(int n) const { return n >= nr ? nr : (n + unit - 1) / unit * unit; }
   SgemmMicroKernel for_width(int w) const { return run[w / unit - 1]; }
 };
