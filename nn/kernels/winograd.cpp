@@ -56,17 +56,16 @@ int workers_for(const Plan &p) {
 
 // The n^2 left operands of the tile GEMMs, packed once per call for the
 // GEMM kernel (kernel::PackedA) and shared by every worker and chunk: V[xi]
-// (Co x Ci) from V's [n^2][Co][Ci]; with `rotated` (a permutation, see
-// WinogradTiles::rotated_index), V holds the forward's [n^2][Ci][Co] and
-// position xi takes V[rotated(xi)]^T.
-std::vector<kernel::PackedA> pack_v(const Plan &p, const float *V, int (*rotated)(int) = nullptr) {
+// (Co x Ci) from V's [n^2][Co][Ci]; with `transposed`, V holds [n^2][Ci][Co]
+// (the forward's, for a plan with the channels swapped) and position xi
+// takes V[xi]^T.
+std::vector<kernel::PackedA> pack_v(const Plan &p, const float *V, bool transposed = false) {
   const int64_t np = p.positions();
   std::vector<kernel::PackedA> out(np);
   kernel::parallel_range(np, np * p.Co * p.Ci, [&](int64_t x0, int64_t x1) {
     for (int64_t xi = x0; xi < x1; ++xi)
-      out[xi] = rotated
-                    ? kernel::PackedA(true, p.Co, p.Ci, V + rotated((int)xi) * p.Ci * p.Co, p.Co)
-                    : kernel::PackedA(false, p.Co, p.Ci, V + xi * p.Co * p.Ci, p.Ci);
+      out[xi] = transposed ? kernel::PackedA(true, p.Co, p.Ci, V + xi * p.Ci * p.Co, p.Co)
+                           : kernel::PackedA(false, p.Co, p.Ci, V + xi * p.Co * p.Ci, p.Ci);
   });
   return out;
 }
@@ -97,7 +96,7 @@ void weight_transform_adjoint(const WinogradTiles &k, int64_t O, int64_t C, cons
       k.kernel_transform_adjoint(dV + o * C + c, O * C, dw + (o * C + c) * 9);
 }
 
-// The backward-data pass's kernels where the tile size has no rotated_index:
+// The backward-data pass's kernels where the tile size has no input adjoint:
 // dx is the forward on dy with each 3x3 kernel rotated by 180 degrees and
 // in/out channels swapped, wr[c, o, i, j] = w[o, c, 2 - i, 2 - j],
 // transformed as the forward's.
@@ -167,27 +166,34 @@ void winograd_forward(const Winograd3x3 &g, const float *x, const float *w, cons
 
 void winograd_backward(const Winograd3x3 &g, const float *dy, const float *x, const float *w,
                        float *dx, float *dw, float *db, const ImageSource &dy_of) {
-  // dx: the forward's tiles on dy (O planes OH x OW) with padding 2 - p and
-  // the rotated kernel, giving C planes H x W. dW: the forward's own tiles
-  // (x: C planes, dy: O planes).
+  // dW: dV[xi] = sum over tiles of dM[xi] U[xi]^T, dM = the adjoint of the
+  // output transform on dy, U the forward's tiles of x. dx: with an input
+  // adjoint (F(2x2)), input_tiles^T (V[xi]^T dM[xi]) from the same dM;
+  // otherwise the forward's tiles on dy (O planes OH x OW) with padding
+  // 2 - p and the rotated kernel, giving C planes H x W.
   const WinogradTiles &k = tiles_for(g.m);
-  const Plan pd = make_winograd_plan(g.m, g.N, g.O, g.OH(), g.OW(), g.C, 2 - g.ph, 2 - g.pw);
   const Plan pw = make_winograd_plan(g.m, g.N, g.C, g.H, g.W, g.O, g.ph, g.pw);
+  const Plan pd = make_winograd_plan(g.m, g.N, g.O, g.OH(), g.OW(), g.C, 2 - g.ph, 2 - g.pw);
+  const bool via_dm = dx && k.input_tiles_adjoint; // dx from dM
+  const bool rotated = dx && !via_dm;              // dx as a forward on dy
   const int64_t np = pw.positions();
   Tensor vb;
   std::vector<kernel::PackedA> V;
-  if (dx && k.rotated_index) { // the forward's V, permuted and transposed
+  if (via_dm) { // V[xi]^T (C x O) from the forward's V [xi][O][C]
     vb = Tensor::empty({np * g.O * g.C});
     weight_transform(k, g.O, g.C, w, vb.data<float>());
-    V = pack_v(pd, vb.data<float>(), k.rotated_index);
-  } else if (dx) {
+    V = pack_v(pd, vb.data<float>(), true);
+  } else if (rotated) {
     vb = rotated_transformed_weights(g, k, w);
     V = pack_v(pd, vb.data<float>());
   }
+  const bool need_dm = dw || via_dm;
   const int nw = workers_for(pw);
-  // Both halves' U and M within a chunk's budget.
-  const int64_t ic = images_per_chunk(np * (g.O + g.C) * ((dx ? pd.TI : 0) + (dw ? pw.TI : 0)),
-                                      dw ? pw.TI : pd.TI);
+  // Every buffer of a chunk within the chunk's budget.
+  const int64_t per_tile_w = np * ((dw ? g.C : 0) + (need_dm ? g.O : 0) + (via_dm ? g.C : 0));
+  const int64_t per_tile_d = rotated ? np * (g.O + g.C) : 0;
+  const int64_t ic =
+      images_per_chunk(per_tile_w * pw.TI + per_tile_d * pd.TI, need_dm ? pw.TI : pd.TI);
   const int64_t L = g.OH() * g.OW(), xsize = g.C * g.H * g.W, vsize = np * g.O * g.C;
   const int64_t voff = dw ? vsize : 0, psize = voff + (db ? g.O : 0);
   // Per-worker dV and db partials, summed in worker order (deterministic).
@@ -201,39 +207,45 @@ void winograd_backward(const Winograd3x3 &g, const float *dy, const float *x, co
       return;
     if (dbt)
       std::fill_n(dbt, g.O, 0.f);
-    const int64_t ni = std::min(ic, n1 - n0), td = dx ? ni * pd.TI : 0, tw = dw ? ni * pw.TI : 0;
-    // Ud, Md (data half), Uw, dMw (weight half), transform scratch, dy_n.
-    const int64_t sz[6] = {np * g.O * td,
-                           np * g.C * td,
-                           np * g.C * tw,
-                           np * g.O * tw,
+    const int64_t ni = std::min(ic, n1 - n0), tw = need_dm ? ni * pw.TI : 0,
+                  td = rotated ? ni * pd.TI : 0;
+    // Uw (x's tiles), dM, dUx (dx's tiles; rotated: Ud, Md), scratch, dy_n.
+    const int64_t sz[6] = {dw ? np * g.C * tw : 0,
+                           need_dm ? np * g.O * tw : 0,
+                           via_dm ? np * g.C * tw : np * (g.O + g.C) * td,
                            std::max(k.scratch_size(pd), k.scratch_size(pw)) + kWinogradSlack,
-                           dy_of ? g.O * L : 0};
-    Tensor bufs = Tensor::empty({sz[0] + sz[1] + sz[2] + sz[3] + sz[4] + sz[5]});
-    float *Ud = bufs.data<float>(), *Md = Ud + sz[0], *Uw = Md + sz[1], *dMw = Uw + sz[2];
-    float *buf = dMw + sz[3], *ib = buf + sz[4];
+                           dy_of ? g.O * L : 0,
+                           0};
+    Tensor bufs = Tensor::empty({sz[0] + sz[1] + sz[2] + sz[3] + sz[4]});
+    float *Uw = bufs.data<float>(), *dM = Uw + sz[0], *Ux = dM + sz[1], *buf = Ux + sz[2];
+    float *ib = buf + sz[3];
+    float *Ud = Ux, *Md = Ux + np * g.O * td; // rotated
     for (int64_t c0 = n0; c0 < n1; c0 += ic) {
       const int64_t c1 = std::min(n1, c0 + ic), ldd = (c1 - c0) * pd.TI, ldw = (c1 - c0) * pw.TI;
       for (int64_t n = c0; n < c1; ++n) {
-        // dy_n once for both halves (a fused epilogue rebuilds it here)
+        // dy_n once for everything (a fused epilogue rebuilds it here)
         const float *dyn = dy_of ? dy_of(t, n, ib) : dy + n * g.O * L;
-        if (dx)
+        if (rotated)
           k.input_tiles(pd, dyn, Ud, ldd, (n - c0) * pd.TI, buf);
-        if (dw) {
+        if (need_dm)
+          k.output_tiles_adjoint(pw, dyn, dM, ldw, (n - c0) * pw.TI, buf);
+        if (dw)
           k.input_tiles(pw, x + n * xsize, Uw, ldw, (n - c0) * pw.TI, buf);
-          k.output_tiles_adjoint(pw, dyn, dMw, ldw, (n - c0) * pw.TI, buf);
-        }
         if (dbt) // db[o] = sum of dy[n, o] (while dy_n is in cache)
           kernel::add_row_sums(dyn, g.O, L, dbt);
       }
-      if (dx) {
+      if (via_dm) { // dUx[xi] (C x ld) = V[xi]^T dM[xi]
+        tile_gemms(pd, V, dM, Ux, ldw);
+        for (int64_t n = c0; n < c1; ++n)
+          k.input_tiles_adjoint(pw, Ux, ldw, (n - c0) * pw.TI, dx + n * xsize, buf);
+      } else if (rotated) {
         tile_gemms(pd, V, Ud, Md, ldd);
         for (int64_t n = c0; n < c1; ++n)
           k.output_tiles(pd, Md, ldd, (n - c0) * pd.TI, nullptr, dx + n * xsize, buf);
       }
       if (dw) // dV[xi] (+)= dM[xi] (O x ld) U[xi]^T (ld x C)
         for (int64_t xi = 0; xi < np; ++xi)
-          kernel::sgemm(false, true, g.O, g.C, ldw, 1.f, dMw + xi * g.O * ldw, ldw,
+          kernel::sgemm(false, true, g.O, g.C, ldw, 1.f, dM + xi * g.O * ldw, ldw,
                         Uw + xi * g.C * ldw, ldw, c0 == n0 ? 0.f : 1.f, dV + xi * g.O * g.C, g.C);
     }
   });

@@ -78,6 +78,74 @@ void input_tiles(const WinogradPlan &p, const float *xn, float *U, int64_t ld, i
   }
 }
 
+// The D planes of input_tiles_adjoint: 16 planes of T values with a zero
+// margin of pitch + 1 on both sides, so the shifted reads need no bounds.
+int64_t adjoint_plane(const WinogradPlan &p) { return p.th * p.pitch() + 2 * (p.pitch() + 1); }
+
+// The adjoint of input_tiles: dx image xn (Ci planes H x W) from
+// dU[(xi Ci + c) ld + t0 + t]. Per tile, dd_t = B dU_t B^T, with B applied to
+// a 4-vector g as (g0, g1 - g2 + g3, g1 + g2 - g0, -g3) (B^T's transpose),
+// rows then columns; each dd_t goes back where input_tiles read d_t from:
+// phase plane 2 (k % 2) + l % 2 at t + (k / 2) pitch + l / 2, the windows of
+// neighbouring tiles overlapping by 2, so
+//   Qd[2 a + b][s] = sum over i, j in {0, 1} of D[4 (2 i + a) + 2 j + b][s - i pitch - j]
+// (D[xi][t] = dd_t[xi / 4][xi % 4]); then the phase planes interleave back
+// into the rows, the padding dropped. The spare tile's dU is zero (its dM is).
+void input_tiles_adjoint(const WinogradPlan &p, const float *dU, int64_t ld, int64_t t0, float *dxn,
+                         float *scratch) {
+  const int64_t P = p.pitch(), T = p.th * P, DP = adjoint_plane(p), S = p.phase_size();
+  float *D = scratch, *Q = scratch + 16 * DP;
+  for (int xi = 0; xi < 16; ++xi) { // the margins
+    std::fill_n(D + xi * DP, P + 1, 0.f);
+    std::fill_n(D + xi * DP + P + 1 + T, P + 1, 0.f);
+  }
+  for (int64_t c = 0; c < p.Ci; ++c) {
+    const float *u[16];
+    float *d[16];
+    for (int xi = 0; xi < 16; ++xi) {
+      u[xi] = dU + (xi * p.Ci + c) * ld + t0;
+      d[xi] = D + xi * DP + P + 1;
+    }
+#pragma omp simd
+    for (int64_t t = 0; t < T; ++t) {
+      float r[4][4]; // B dU on the rows (k), for each column l
+      for (int l = 0; l < 4; ++l) {
+        const float g0 = u[l][t], g1 = u[4 + l][t], g2 = u[8 + l][t], g3 = u[12 + l][t];
+        r[0][l] = g0, r[1][l] = g1 - g2 + g3, r[2][l] = g1 + g2 - g0, r[3][l] = -g3;
+      }
+      for (int k = 0; k < 4; ++k) { // then on the columns
+        d[4 * k + 0][t] = r[k][0];
+        d[4 * k + 1][t] = r[k][1] - r[k][2] + r[k][3];
+        d[4 * k + 2][t] = r[k][1] + r[k][2] - r[k][0];
+        d[4 * k + 3][t] = -r[k][3];
+      }
+    }
+    // Qd[2 a + b][s] for the phase rows the tiles reach (th + 1 of them)
+    for (int a = 0; a < 2; ++a)
+      for (int b = 0; b < 2; ++b) {
+        const float *e00 = d[4 * a + b], *e01 = d[4 * a + b + 2] - 1, *e10 = d[4 * (a + 2) + b] - P,
+                    *e11 = d[4 * (a + 2) + b + 2] - P - 1;
+        float *q = Q + (2 * a + b) * S;
+#pragma omp simd
+        for (int64_t s = 0; s < T + P; ++s)
+          q[s] = e00[s] + e01[s] + e10[s] + e11[s];
+      }
+    // row r of the image is phase row (r + ph) / 2 of the planes with
+    // a = (r + ph) % 2; column x is entry (x + pw) / 2 of b = (x + pw) % 2
+    float *plane = dxn + c * p.H * p.W;
+    const int64_t b0 = p.pw % 2, j0 = p.pw / 2; // column 0's phase and entry
+    for (int64_t r = 0; r < p.H; ++r) {
+      const int64_t a = (r + p.ph) % 2, i = (r + p.ph) / 2;
+      const float *first = Q + (2 * a + b0) * S + i * P + j0;
+      const float *second = Q + (2 * a + 1 - b0) * S + i * P + j0 + b0;
+      float *row = plane + r * p.W;
+      kernel::interleave(first, second, p.W / 2, row);
+      if (p.W % 2)
+        row[p.W - 1] = first[p.W / 2];
+    }
+  }
+}
+
 // Image yn (Co planes OH x OW) from M[(xi Co + o) ld + t0 + t]:
 //   Y = A^T m A,  A^T m: a0 = m0 + m1 + m2, a1 = m1 - m2 - m3 (rows of m),
 // then the same on the columns; plus the bias. The four outputs of each tile
@@ -195,14 +263,9 @@ void kernel_transform_adjoint(const float *dv, int64_t stride, float *g) {
   }
 }
 
-int64_t scratch_size(const WinogradPlan &p) { return 4 * p.phase_size(); }
-
-// Rows 1 and 2 of G are palindromes, and J swaps rows 0 and 3: P swaps
-// entries 0 and 3, so G (J g J) G^T = P (G g G^T) P.
-int rotated_index(int xi) {
-  constexpr int pi[4] = {3, 1, 2, 0};
-  return 4 * pi[xi / 4] + pi[xi % 4];
-}
+// input_tiles and output_tiles (4 planes), input_tiles_adjoint (16 D planes
+// and 4 phase planes).
+int64_t scratch_size(const WinogradPlan &p) { return 16 * adjoint_plane(p) + 4 * p.phase_size(); }
 
 } // namespace
 
@@ -212,9 +275,9 @@ const WinogradTiles &winograd_f2_tiles() {
                                input_tiles,
                                output_tiles,
                                output_tiles_adjoint,
+                               input_tiles_adjoint,
                                kernel_transform,
-                               kernel_transform_adjoint,
-                               rotated_index};
+                               kernel_transform_adjoint};
   return t;
 }
 

@@ -287,9 +287,9 @@ const WinogradTiles &winograd_f4_tiles() {
                                input_tiles,
                                output_tiles,
                                output_tiles_adjoint,
+                               nullptr,
                                kernel_transform,
-                               kernel_transform_adjoint,
-                               nullptr};
+                               kernel_transform_adjoint};
   return t;
 }
 

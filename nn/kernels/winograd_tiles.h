@@ -50,17 +50,19 @@ struct WinogradTiles {
   // The adjoint of output_tiles without the bias: dM_t = A dY_t A^T.
   void (*output_tiles_adjoint)(const WinogradPlan &p, const float *dyn, float *dM, int64_t ld,
                                int64_t t0, float *scratch);
+  // The adjoint of input_tiles: image dxn (Ci planes H x W) = the sum over
+  // tiles of B dU_t B^T put back at each tile's (overlapping) input window,
+  // the padding dropped. With it, backward-data is dx = input_tiles^T
+  // (V^T dM) from the dM the weight gradient needs anyway; null where the
+  // tile size has none yet (F(4x4, 3x3): backward-data is the forward on dy
+  // with rotated kernels).
+  void (*input_tiles_adjoint)(const WinogradPlan &p, const float *dU, int64_t ld, int64_t t0,
+                              float *dxn, float *scratch);
   // v[xi stride] = (G g G^T)[xi] for one 3x3 kernel g (9 floats, row-major)
   // (the drivers loop it over V[(xi O + o) C + c] for g = w[o, c]).
   void (*kernel_transform)(const float *g, float *v, int64_t stride);
   // The adjoint for one kernel: g = G^T dV G, dV[xi] at dv[xi stride].
   void (*kernel_transform_adjoint)(const float *dv, int64_t stride, float *g);
-  // Where rotating g by 180 degrees only permutes its transform (G J = P G,
-  // J reversing the 3 taps, P a permutation): position xi of the rotated
-  // kernel's transform is position rotated_index(xi) of g's, so the
-  // backward-data pass reuses V. Null where it does not (F(4x4, 3x3)'s
-  // points 2 and -2 map to 1/2 and -1/2): the rotated kernels are transformed.
-  int (*rotated_index)(int xi);
 };
 
 const WinogradTiles &winograd_f2_tiles(); // F(2x2, 3x3), winograd_f2.cpp
