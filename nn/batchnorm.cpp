@@ -57,53 +57,64 @@ inline double channel_sqdev(const BNShape &s, const float *x, int64_t c, double 
   return acc;
 }
 
-// y = x * scale + shift on channel c.
+// y = x * scale + shift on channel c; with Relu, relu of that (0 where
+// <= 0, so a NaN passes, as polygrad::relu).
+template <bool Relu>
 inline void channel_affine(const BNShape &s, const float *x, float *y, int64_t c, float scale,
                            float shift) {
   for (int64_t n = 0; n < s.N; ++n) {
     const float *xr = x + (n * s.C + c) * s.L;
     float *yr = y + (n * s.C + c) * s.L;
 #pragma omp simd
-    for (int64_t l = 0; l < s.L; ++l)
-      yr[l] = xr[l] * scale + shift;
+    for (int64_t l = 0; l < s.L; ++l) {
+      const float z = xr[l] * scale + shift;
+      yr[l] = Relu && z <= 0.f ? 0.f : z;
+    }
   }
+}
+
+// The gradient reaching the normalisation: dy, or with Relu dy where the
+// output y is > 0 or NaN (relu's backward) and 0 elsewhere.
+template <bool Relu> inline float through_relu(float dy, float y) {
+  return Relu && y <= 0.f ? 0.f : dy;
 }
 
 const float *opt_data(const Tensor &t) { return t.defined() ? t.data<float>() : nullptr; }
 
-void check_vec(const Tensor &t, int64_t C, const char *what, const Tensor &x) {
-  PG_CHECK(!t.defined() ||
-               (t.dtype() == DType::Float32 && t.shape() == Shape{C} && t.is_contiguous()),
-           "batch_norm: ", what, " must be a contiguous float32 tensor of shape [", C,
-           "] for input of shape ", shape_str(x.shape()), ", got ",
-           t.defined() ? shape_str(t.shape()) : "");
+void check_vec(const char *op, const Tensor &t, int64_t C, const char *what, const Tensor &x) {
+  PG_CHECK(
+      !t.defined() || (t.dtype() == DType::Float32 && t.shape() == Shape{C} && t.is_contiguous()),
+      op, ": ", what, " must be a contiguous float32 tensor of shape [", C, "] for input of shape ",
+      shape_str(x.shape()), ", got ", t.defined() ? shape_str(t.shape()) : "");
 }
 
 } // namespace
 
-namespace functional {
+namespace {
 
-Tensor batch_norm(const Tensor &x, const Tensor &running_mean, const Tensor &running_var,
-                  const Tensor &weight, const Tensor &bias, bool training, double momentum,
-                  double eps, const BatchNormReduce &reduce) {
-  PG_CHECK(x.defined() && x.dtype() == DType::Float32,
-           "batch_norm: expected a float32 input tensor");
-  PG_CHECK(x.dim() >= 2, "batch_norm: expected an input with at least 2 dims (N, C, ...), got ",
-           "shape ", shape_str(x.shape()));
+// batch_norm, and with Relu batch_norm_relu: one node either way.
+template <bool Relu>
+Tensor batch_norm_impl(const Tensor &x, const Tensor &running_mean, const Tensor &running_var,
+                       const Tensor &weight, const Tensor &bias, bool training, double momentum,
+                       double eps, const BatchNormReduce &reduce) {
+  const char *op = Relu ? "batch_norm_relu" : "batch_norm";
+  PG_CHECK(x.defined() && x.dtype() == DType::Float32, op, ": expected a float32 input tensor");
+  PG_CHECK(x.dim() >= 2, op, ": expected an input with at least 2 dims (N, C, ...), got ", "shape ",
+           shape_str(x.shape()));
   BNShape s{x.size(0), x.size(1), 1};
   for (int64_t d = 2; d < x.dim(); ++d)
     s.L *= x.size(d);
-  check_vec(running_mean, s.C, "running_mean", x);
-  check_vec(running_var, s.C, "running_var", x);
-  check_vec(weight, s.C, "weight", x);
-  check_vec(bias, s.C, "bias", x);
-  PG_CHECK(running_mean.defined() == running_var.defined(),
-           "batch_norm: running_mean and running_var must both be given or both be undefined");
-  PG_CHECK(training || running_mean.defined(),
-           "batch_norm: eval mode (training=false) needs running_mean and running_var");
-  PG_CHECK(eps > 0, "batch_norm: eps must be > 0, got ", eps);
-  PG_CHECK(!training || reduce || s.M() > 1,
-           "batch_norm: expected more than 1 value per channel when training, got input of "
+  check_vec(op, running_mean, s.C, "running_mean", x);
+  check_vec(op, running_var, s.C, "running_var", x);
+  check_vec(op, weight, s.C, "weight", x);
+  check_vec(op, bias, s.C, "bias", x);
+  PG_CHECK(running_mean.defined() == running_var.defined(), op,
+           ": running_mean and running_var must both be given or both be undefined");
+  PG_CHECK(training || running_mean.defined(), op,
+           ": eval mode (training=false) needs running_mean and running_var");
+  PG_CHECK(eps > 0, op, ": eps must be > 0, got ", eps);
+  PG_CHECK(!training || reduce || s.M() > 1, op,
+           ": expected more than 1 value per channel when training, got input of "
            "shape ",
            shape_str(x.shape()));
 
@@ -129,7 +140,7 @@ Tensor batch_norm(const Tensor &x, const Tensor &running_mean, const Tensor &run
       pm[c] = float(mu);
       pis[c] = float(is);
       const double g = pw ? pw[c] : 1.0, b = pb ? pb[c] : 0.0;
-      channel_affine(s, px, py, c, float(g * is), float(b - mu * g * is));
+      channel_affine<Relu>(s, px, py, c, float(g * is), float(b - mu * g * is));
       if (rm) {
         rm[c] = float((1.0 - momentum) * rm[c] + momentum * mu);
         rv[c] = float((1.0 - momentum) * rv[c] + momentum * var * (M / (M - 1)));
@@ -148,8 +159,8 @@ Tensor batch_norm(const Tensor &x, const Tensor &running_mean, const Tensor &run
       sums[size_t(s.C)] = M;
       reduce(sums);
       M = sums[size_t(s.C)];
-      PG_CHECK(M > 1,
-               "batch_norm: expected more than 1 value per channel over all processes "
+      PG_CHECK(M > 1, op,
+               ": expected more than 1 value per channel over all processes "
                "when training, got ",
                M);
       for_channels(
@@ -168,19 +179,23 @@ Tensor batch_norm(const Tensor &x, const Tensor &running_mean, const Tensor &run
       pm[c] = rm[c];
       pis[c] = float(is);
       const double g = pw ? pw[c] : 1.0, b = pb ? pb[c] : 0.0;
-      channel_affine(s, px, py, c, float(g * is), float(b - double(rm[c]) * g * is));
+      channel_affine<Relu>(s, px, py, c, float(g * is), float(b - double(rm[c]) * g * is));
     });
   }
 
   if (needs_grad({x, weight, bias})) {
     const bool gx = x.requires_grad(), gw = weight.defined() && weight.requires_grad(),
                gb = bias.defined() && bias.requires_grad();
+    // With Relu the output too: its sign is relu's mask (saving y costs
+    // nothing where the next layer keeps its input anyway).
     record(
-        "BatchNormBackward", y, {x, weight, bias},
-        [s, training, gx, gw, gb, sx = SavedTensor(xc), sw = SavedTensor(weight), mean_t, invstd_t,
-         M, reduce](const Tensor &gy_in) {
+        Relu ? "BatchNormReluBackward" : "BatchNormBackward", y, {x, weight, bias},
+        [s, training, gx, gw, gb, sx = SavedTensor(xc), sw = SavedTensor(weight),
+         sy = Relu ? SavedTensor(y) : SavedTensor(), mean_t, invstd_t, M,
+         reduce](const Tensor &gy_in) {
           const Tensor gy = kernel::contiguous(gy_in);
           const float *pg = gy.data<float>(), *px = sx.get().data<float>();
+          const float *py = Relu ? sy.get().data<float>() : nullptr;
           const float *pw = opt_data(sw.get());
           const float *pm = mean_t.data<float>(), *pis = invstd_t.data<float>();
           Tensor dx = gx ? Tensor::empty(gy.shape()) : Tensor();
@@ -196,12 +211,14 @@ Tensor batch_norm(const Tensor &x, const Tensor &running_mean, const Tensor &run
             for (int64_t n = 0; n < s.N; ++n) {
               // Row pointers: indexing the captured base pointers made
               // GCC emit gathers for this loop.
-              const float *gr = pg + (n * s.C + c) * s.L, *xr = px + (n * s.C + c) * s.L;
+              const int64_t o = (n * s.C + c) * s.L;
+              const float *gr = pg + o, *xr = px + o, *yr = Relu ? py + o : gr;
               float a = 0.f, b = 0.f;
 #pragma omp simd reduction(+ : a, b)
               for (int64_t l = 0; l < s.L; ++l) {
-                a += gr[l];
-                b += gr[l] * (xr[l] - mu);
+                const float d = through_relu<Relu>(gr[l], yr[l]);
+                a += d;
+                b += d * (xr[l] - mu);
               }
               sdy += a;
               sdyx += b;
@@ -226,11 +243,11 @@ Tensor batch_norm(const Tensor &x, const Tensor &running_mean, const Tensor &run
             const float fk = float(k1), fa = float(a), fb = float(b0);
             for (int64_t n = 0; n < s.N; ++n) {
               const int64_t o = (n * s.C + c) * s.L;
-              const float *gr = pg + o, *xr = px + o;
+              const float *gr = pg + o, *xr = px + o, *yr = Relu ? py + o : gr;
               float *dr = pdx + o;
 #pragma omp simd
               for (int64_t l = 0; l < s.L; ++l)
-                dr[l] = fk * gr[l] + fa * xr[l] + fb;
+                dr[l] = fk * through_relu<Relu>(gr[l], yr[l]) + fa * xr[l] + fb;
             }
           };
           if (!reduce || !training) {
@@ -254,6 +271,24 @@ Tensor batch_norm(const Tensor &x, const Tensor &running_mean, const Tensor &run
         });
   }
   return y;
+}
+
+} // namespace
+
+namespace functional {
+
+Tensor batch_norm(const Tensor &x, const Tensor &running_mean, const Tensor &running_var,
+                  const Tensor &weight, const Tensor &bias, bool training, double momentum,
+                  double eps, const BatchNormReduce &reduce) {
+  return batch_norm_impl<false>(x, running_mean, running_var, weight, bias, training, momentum, eps,
+                                reduce);
+}
+
+Tensor batch_norm_relu(const Tensor &x, const Tensor &running_mean, const Tensor &running_var,
+                       const Tensor &weight, const Tensor &bias, bool training, double momentum,
+                       double eps, const BatchNormReduce &reduce) {
+  return batch_norm_impl<true>(x, running_mean, running_var, weight, bias, training, momentum, eps,
+                               reduce);
 }
 
 } // namespace functional
@@ -292,7 +327,11 @@ void BatchNormBase::reset_parameters() {
   }
 }
 
-Tensor BatchNormBase::forward(const Tensor &x) {
+Tensor BatchNormBase::forward(const Tensor &x) { return run(x, false); }
+
+Tensor BatchNormBase::forward_relu(const Tensor &x) { return run(x, true); }
+
+Tensor BatchNormBase::run(const Tensor &x, bool relu) {
   PG_CHECK(x.defined(), name(), ": input is undefined");
   check_input_dim(x);
   PG_CHECK(x.size(1) == num_features, name(), "(", extra_repr(), "): expected input with ",
@@ -317,10 +356,10 @@ Tensor BatchNormBase::forward(const Tensor &x) {
   }
   const bool use_batch_stats = is_training() || !options.track_running_stats;
   const bool update = is_training() && options.track_running_stats;
-  return functional::batch_norm(x, update || !use_batch_stats ? running_mean : Tensor(),
-                                update || !use_batch_stats ? running_var : Tensor(), weight, bias,
-                                use_batch_stats, factor, options.eps,
-                                use_batch_stats ? stats_reduce() : BatchNormReduce());
+  return (relu ? functional::batch_norm_relu : functional::batch_norm)(
+      x, update || !use_batch_stats ? running_mean : Tensor(),
+      update || !use_batch_stats ? running_var : Tensor(), weight, bias, use_batch_stats, factor,
+      options.eps, use_batch_stats ? stats_reduce() : BatchNormReduce());
 }
 
 std::string BatchNormBase::extra_repr() const {

@@ -77,6 +77,15 @@ size_t fused_forward(const std::vector<std::shared_ptr<Module>> &mods, size_t i,
       return relu ? 3 : 2;
     }
   }
+  // BatchNorm1d/2d, ReLU (not before a MaxPool2d, where the ReLU goes into
+  // the pooling instead, below, and the backward needs no output mask).
+  // (forward_relu updates the running statistics: the module itself, not a
+  // const view of it.)
+  if ((exactly<BatchNorm2d>(mods, i) || exactly<BatchNorm1d>(mods, i)) &&
+      exactly<ReLU>(mods, i + 1) && !exactly<MaxPool2d>(mods, i + 2)) {
+    y = static_cast<BatchNormBase &>(*mods[i]).forward_relu(x);
+    return 2;
+  }
   const auto *conv = exactly<Conv2d>(mods, i);
   const auto *relu_at = exactly<ReLU>(mods, conv ? i + 1 : i);
   const auto *pool = exactly<MaxPool2d>(mods, conv ? i + 2 : i + 1);

@@ -2,11 +2,13 @@
 // every parameter, on small shapes: strided / padded / dilated / grouped /
 // 1x1 convs, overlapping and padded pooling, BatchNorm in train and eval.
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <random>
 
 #include <catch2/catch.hpp>
 
+#include <polygrad/autograd/grad_mode.h>
 #include <polygrad/autograd/gradcheck.h>
 #include <polygrad/core/parallel.h>
 #include <polygrad/core/random.h>
@@ -259,6 +261,30 @@ TEST_CASE("nn gradcheck: batchnorm train and eval", "[nn]") {
           return F::batch_norm(v[0], Tensor(), Tensor(), Tensor(), Tensor(), true);
         },
         {param(s)}, opt);
+    // Fused with the ReLU after it, train and eval, on inputs whose
+    // normalised values z (before the ReLU) all lie >= 0.05 from relu's kink,
+    // both signs present: a finite-difference step moves z by far less.
+    for (const bool training : {true, false}) {
+      auto bn = [&, training](const std::vector<Tensor> &v, bool relu) {
+        const Tensor r = training ? Tensor() : rm, q = training ? Tensor() : rv;
+        return relu ? F::batch_norm_relu(v[0], r, q, v[1], v[2], training)
+                    : F::batch_norm(v[0], r, q, v[1], v[2], training);
+      };
+      std::vector<Tensor> in;
+      for (int tries = 0; tries < 500 && in.empty(); ++tries) {
+        std::vector<Tensor> v{param(s), param({C}, 3.f), param({C})};
+        pg::NoGradGuard ng;
+        const auto z = bn(v, false).to_vector();
+        bool away = true;
+        int negative = 0;
+        for (float e : z)
+          away &= std::fabs(e) >= 0.05f, negative += e < 0.f;
+        if (away && negative > 0 && negative < (int)z.size())
+          in = v;
+      }
+      REQUIRE(!in.empty());
+      require_gradcheck([&](const std::vector<Tensor> &v) { return bn(v, true); }, in, opt);
+    }
   }
 }
 

@@ -2,8 +2,10 @@
 // against naive double-precision references, module semantics (parameters,
 // buffers, train/eval), printing, error messages, initialisation statistics
 // and dropout's seeding.
+#include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <sstream>
 
 #include <catch2/catch.hpp>
@@ -675,6 +677,89 @@ TEST_CASE("nn Sequential: fuses ReLU then MaxPool2d, and nothing else", "[nn]") 
   nn::Sequential three{nn::make<nn::ReLU>(), nn::make<nn::MaxPool2d>(2), nn::make<nn::ReLU>()};
   CHECK(three(x.clone().requires_grad_(true)).grad_fn_name() == "ReluBackward");
   CHECK(fused(x).to_vector() == F::max_pool2d(pg::relu(x), 2).to_vector());
+}
+
+TEST_CASE("nn batch_norm_relu: bitwise batch_norm then relu, values, gradients, statistics",
+          "[nn]") {
+  pg::manual_seed(41);
+  for (const pg::Shape &shape : {pg::Shape{4, 3, 5, 6}, pg::Shape{7, 5}, pg::Shape{2, 4, 9}})
+    for (const bool training : {true, false})
+      for (const bool nan : {false, true}) {
+        INFO("shape " << pg::shape_str(shape) << " training " << training << " nan " << nan);
+        const int64_t C = shape[1];
+        Tensor x0 = pg::randn(shape) * 2.f + 0.3f;
+        if (nan) // a NaN input: its channel's statistics and outputs are NaN
+          x0.data<float>()[3] = std::numeric_limits<float>::quiet_NaN();
+        const Tensor w0 = pg::randn({C}), b0 = pg::randn({C}), gy = pg::randn(shape);
+        const Tensor rm0 = pg::randn({C}), rv0 = pg::rand({C}) + 0.5f;
+        auto run = [&](bool fused, std::vector<Tensor> &out) {
+          Tensor x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true),
+                 b = b0.clone().requires_grad_(true), rm = rm0.clone(), rv = rv0.clone();
+          Tensor y = fused ? F::batch_norm_relu(x, rm, rv, w, b, training, 0.3)
+                           : pg::relu(F::batch_norm(x, rm, rv, w, b, training, 0.3));
+          if (fused)
+            CHECK(y.grad_fn_name() == "BatchNormReluBackward");
+          y.backward(gy);
+          out = {y, x.grad(), w.grad(), b.grad(), rm, rv};
+        };
+        std::vector<Tensor> a, b;
+        run(true, a);
+        run(false, b);
+        for (size_t i = 0; i < a.size(); ++i) {
+          INFO("output " << i << " (y, dx, dgamma, dbeta, running_mean, running_var)");
+          const auto va = a[i].to_vector(), vb = b[i].to_vector();
+          REQUIRE(va.size() == vb.size());
+          int64_t differ = 0;
+          for (size_t j = 0; j < va.size(); ++j) // bitwise, NaN where NaN
+            differ += !(va[j] == vb[j] || (std::isnan(va[j]) && std::isnan(vb[j])));
+          CHECK(differ == 0);
+        }
+        if (!nan) { // the ReLU did something: zeros in y, and in dx's mask
+          const auto y = a[0].to_vector();
+          CHECK(std::count(y.begin(), y.end(), 0.f) > 0);
+        }
+      }
+  // Errors name the fused op.
+  CHECK_THROWS_WITH(
+      F::batch_norm_relu(pg::randn({2, 3}), Tensor(), Tensor(), pg::randn({4}), Tensor(), true),
+      Contains("batch_norm_relu: weight must be") && Contains("[3]"));
+}
+
+TEST_CASE("nn Sequential: fuses BatchNorm1d/2d then ReLU, but not before a MaxPool2d", "[nn]") {
+  pg::manual_seed(43);
+  const Tensor x = pg::randn({4, 3, 6, 6});
+  auto grad_fn = [&](nn::Sequential &s, const Tensor &in) {
+    return s(in.clone().requires_grad_(true)).grad_fn_name();
+  };
+  nn::Sequential bn2{nn::make<nn::BatchNorm2d>(3), nn::make<nn::ReLU>()};
+  CHECK(grad_fn(bn2, x) == "BatchNormReluBackward");
+  nn::Sequential bn1{nn::make<nn::BatchNorm1d>(5), nn::make<nn::ReLU>()};
+  CHECK(grad_fn(bn1, pg::randn({8, 5})) == "BatchNormReluBackward");
+  // The module's bookkeeping runs: the running statistics move, the count too.
+  const auto &m = dynamic_cast<const nn::BatchNorm2d &>(*bn2[0]);
+  CHECK(m.num_batches_tracked.data<int64_t>()[0] == 1);
+  CHECK(m.running_mean.to_vector() != std::vector<float>(3, 0.f));
+  // Before a MaxPool2d the ReLU goes into the pooling instead.
+  nn::Sequential pooled{nn::make<nn::BatchNorm2d>(3), nn::make<nn::ReLU>(),
+                        nn::make<nn::MaxPool2d>(2)};
+  CHECK(grad_fn(pooled, x) == "ReluMaxPool2dBackward");
+  // A subclass may behave differently: never fused.
+  struct MyBN : nn::BatchNorm2d {
+    MyBN() : nn::BatchNorm2d(3) {}
+  };
+  nn::Sequential sub{std::make_shared<MyBN>(), nn::make<nn::ReLU>()};
+  CHECK(grad_fn(sub, x) == "ReluBackward");
+  // Fused and one by one: the same values, and the same running statistics.
+  auto make = [] {
+    pg::manual_seed(44);
+    return std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
+        nn::make<nn::BatchNorm2d>(3), nn::make<nn::ReLU>()});
+  };
+  auto fused = make(), plain = make();
+  plain->set_fusion(false);
+  CHECK(fused->forward(x).to_vector() == plain->forward(x).to_vector());
+  CHECK(fused->named_buffers()[0].second.to_vector() ==
+        plain->named_buffers()[0].second.to_vector());
 }
 
 TEST_CASE("nn conv2d_relu_max_pool2d: bitwise the three ops in a row", "[nn]") {
