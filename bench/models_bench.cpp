@@ -55,8 +55,8 @@ double forward_flops(const std::string &m) {
 // The FLOPs of one image, counted two ways (issue 17): "direct", every conv
 // as the direct 3x3 sum; and "executed", the multiply-adds the GEMMs really
 // run: a Winograd F(2x2, 3x3) conv (3x3 same conv with >= 16 channels in and
-// out, nn/conv2d.h) computes 16 C O products per tile of its chunk, one
-// spare tile per tile row included (nn/kernels/winograd.cpp). Training
+// out, nn/conv2d.h) computes 16 C O products per 2x2 output tile
+// (nn/kernels/winograd.cpp; its GEMMs skip the transforms' spare tiles). Training
 // counts the forward, dW and dx of every layer but the first (its input
 // needs no gradient); inference the forward.
 struct Flops {
@@ -80,7 +80,7 @@ Flops model_flops(const std::string &m, bool train) {
   auto passes = [&] { return train ? (first ? 2.0 : 3.0) : 1.0; };
   for (const Conv &c : convs) {
     const double direct = 2.0 * c.C * c.O * 9 * c.S * c.S;
-    const int64_t t = (c.S + 1) / 2, tiles = t * (t + 1);
+    const int64_t t = (c.S + 1) / 2, tiles = t * t;
     const bool wino = c.C >= 16 && c.O >= 16;
     f.direct += passes() * direct;
     f.executed += passes() * (wino ? 2.0 * 16 * c.C * c.O * tiles : direct);

@@ -88,12 +88,16 @@ void weight_transform(const WinogradTiles &k, int64_t O, int64_t C, const float 
   });
 }
 
-// The adjoint: dw[o, c] = G^T dV_{o,c} G.
+// The adjoint: dw[o, c] = G^T dV_{o,c} G (split over the threads: serial,
+// M3's 61k kernels per step kept the other thread waiting ~1 ms).
 void weight_transform_adjoint(const WinogradTiles &k, int64_t O, int64_t C, const float *dV,
                               float *dw) {
-  for (int64_t o = 0; o < O; ++o)
-    for (int64_t c = 0; c < C; ++c)
-      k.kernel_transform_adjoint(dV + o * C + c, O * C, dw + (o * C + c) * 9);
+  const int64_t n2 = (k.m + 2) * (k.m + 2);
+  kernel::parallel_range(O, O * C * n2 * 4, [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o)
+      for (int64_t c = 0; c < C; ++c)
+        k.kernel_transform_adjoint(dV + o * C + c, O * C, dw + (o * C + c) * 9);
+  });
 }
 
 // The backward-data pass's kernels where the tile size has no input adjoint:
@@ -148,10 +152,19 @@ void conv_tiles(const Plan &p, const WinogradTiles &k, const float *x,
 
 WinogradPlan make_winograd_plan(int m, int64_t N, int64_t Ci, int64_t H, int64_t W, int64_t Co,
                                 int64_t ph, int64_t pw) {
-  WinogradPlan p{N, Ci, H, W, Co, ph, pw, H + 2 * ph - 2, W + 2 * pw - 2, m, m + 2, 0, 0, 0};
+  WinogradPlan p{N, Ci, H, W, Co, ph, pw, H + 2 * ph - 2, W + 2 * pw - 2, m, m + 2, 0, 0, 0, 0};
   p.th = (p.OH + m - 1) / m;
   p.tw = (p.OW + m - 1) / m;
-  p.TI = p.th * p.pitch(); // with one spare tile per tile row (winograd_tiles.h)
+  // F(2x2) drops the spare tiles on the way to the GEMMs where that makes
+  // the kernel compute fewer columns for an image (M3: 272 -> 256 on 32x32
+  // maps, 80 -> 64 on 16x16, 32 -> 16 on 8x8; the copy costs less), not
+  // where it does not (M2's 14x14: 56 or 49 tiles are 64 columns either way,
+  // and the chunk rule would then take 3 images: 0.86x M2's step).
+  // F(4x4)'s transforms keep them (winograd_tiles.h).
+  const bool compact = m == 2 && kernel::sgemm_computed_cols(p.th * p.tw) <
+                                     kernel::sgemm_computed_cols(p.th * p.pitch());
+  p.rt = compact ? p.tw : p.pitch();
+  p.TI = p.th * p.rt;
   return p;
 }
 
@@ -252,11 +265,13 @@ void winograd_backward(const Winograd3x3 &g, const float *dy, const float *x, co
   if (!psize)
     return;
   float *dV = part.data<float>();
-  for (int t = 1; t < nw; ++t) {
-    const float *q = dV + t * psize;
-    for (int64_t i = 0; i < psize; ++i)
-      dV[i] += q[i];
-  }
+  kernel::parallel_range(psize, psize * nw, [&](int64_t i0, int64_t i1) {
+    for (int t = 1; t < nw; ++t) { // worker order per element: deterministic
+      const float *q = dV + t * psize;
+      for (int64_t i = i0; i < i1; ++i)
+        dV[i] += q[i];
+    }
+  });
   if (dw)
     weight_transform_adjoint(k, g.O, g.C, dV, dw);
   if (db)

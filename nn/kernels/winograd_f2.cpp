@@ -45,13 +45,19 @@ void phase_split(const WinogradPlan &p, const float *plane, int64_t H, int64_t W
     }
 }
 
-// U[(xi Ci + c) ld + t0 + t] = (B^T d_t B)[xi] for every tile t of image xn,
-// where d_t[k][l] = Q[2 (k % 2) + l % 2][t + (k / 2) pitch + l / 2]:
+// U[(xi Ci + c) ld + t0 + ti rt + tj] = (B^T d_t B)[xi] for every tile
+// (ti, tj) of image xn, where, with t = ti pitch + tj,
+// d_t[k][l] = Q[2 (k % 2) + l % 2][t + (k / 2) pitch + l / 2]:
 //   B^T d: s0 = d0 - d2, s1 = d1 + d2, s2 = d2 - d1, s3 = d1 - d3 (rows k),
 //   then the same on the columns l.
+// The vector loop runs over all th pitch tiles: into U itself (rt = pitch),
+// or into the E planes, whose rows then go to U without their spare tile
+// (rt = tw: the GEMMs compute no dropped column, 1/(tw + 1) of them).
 void input_tiles(const WinogradPlan &p, const float *xn, float *U, int64_t ld, int64_t t0,
-                 float *Q) {
+                 float *scratch) {
   const int64_t P = p.pitch(), S = p.phase_size(), T = p.th * P;
+  const bool compact = p.rt != P;
+  float *Q = scratch, *E = scratch + 4 * S;
   for (int64_t c = 0; c < p.Ci; ++c) {
     phase_split(p, xn + c * p.H * p.W, p.H, p.W, p.ph, p.pw, Q);
     const float *src[4][4];
@@ -60,7 +66,7 @@ void input_tiles(const WinogradPlan &p, const float *xn, float *U, int64_t ld, i
         src[k][l] = Q + (2 * (k % 2) + l % 2) * S + (k / 2) * P + l / 2;
     float *u[16];
     for (int xi = 0; xi < 16; ++xi)
-      u[xi] = U + (xi * p.Ci + c) * ld + t0;
+      u[xi] = compact ? E + xi * T : U + (xi * p.Ci + c) * ld + t0;
 #pragma omp simd
     for (int64_t t = 0; t < T; ++t) {
       float sr[4][4];
@@ -75,6 +81,11 @@ void input_tiles(const WinogradPlan &p, const float *xn, float *U, int64_t ld, i
         u[4 * i + 3][t] = sr[i][1] - sr[i][3];
       }
     }
+    for (int xi = 0; compact && xi < 16; ++xi) {
+      float *dst = U + (xi * p.Ci + c) * ld + t0;
+      for (int64_t ti = 0; ti < p.th; ++ti)
+        std::copy_n(u[xi] + ti * P, p.tw, dst + ti * p.tw);
+    }
   }
 }
 
@@ -83,27 +94,38 @@ void input_tiles(const WinogradPlan &p, const float *xn, float *U, int64_t ld, i
 int64_t adjoint_plane(const WinogradPlan &p) { return p.th * p.pitch() + 2 * (p.pitch() + 1); }
 
 // The adjoint of input_tiles: dx image xn (Ci planes H x W) from
-// dU[(xi Ci + c) ld + t0 + t]. Per tile, dd_t = B dU_t B^T, with B applied to
+// dU[(xi Ci + c) ld + t0 + ti rt + tj]. Per tile, dd_t = B dU_t B^T, with B applied to
 // a 4-vector g as (g0, g1 - g2 + g3, g1 + g2 - g0, -g3) (B^T's transpose),
 // rows then columns; each dd_t goes back where input_tiles read d_t from:
 // phase plane 2 (k % 2) + l % 2 at t + (k / 2) pitch + l / 2, the windows of
 // neighbouring tiles overlapping by 2, so
 //   Qd[2 a + b][s] = sum over i, j in {0, 1} of D[4 (2 i + a) + 2 j + b][s - i pitch - j]
 // (D[xi][t] = dd_t[xi / 4][xi % 4]); then the phase planes interleave back
-// into the rows, the padding dropped. The spare tile's dU is zero (its dM is).
+// into the rows, the padding dropped. A spare tile's dU is zero (its dM is);
+// with rt = tw dU has none, and the E planes put them back as zeros.
 void input_tiles_adjoint(const WinogradPlan &p, const float *dU, int64_t ld, int64_t t0, float *dxn,
                          float *scratch) {
   const int64_t P = p.pitch(), T = p.th * P, DP = adjoint_plane(p), S = p.phase_size();
-  float *D = scratch, *Q = scratch + 16 * DP;
-  for (int xi = 0; xi < 16; ++xi) { // the margins
+  const bool compact = p.rt != P;
+  float *D = scratch, *Q = scratch + 16 * DP, *E = Q + 4 * S;
+  for (int xi = 0; xi < 16; ++xi) { // the margins, and the E planes' spare tiles
     std::fill_n(D + xi * DP, P + 1, 0.f);
     std::fill_n(D + xi * DP + P + 1 + T, P + 1, 0.f);
+    for (int64_t ti = 0; compact && ti < p.th; ++ti)
+      E[xi * T + ti * P + p.tw] = 0.f;
   }
   for (int64_t c = 0; c < p.Ci; ++c) {
     const float *u[16];
     float *d[16];
     for (int xi = 0; xi < 16; ++xi) {
-      u[xi] = dU + (xi * p.Ci + c) * ld + t0;
+      const float *src = dU + (xi * p.Ci + c) * ld + t0;
+      u[xi] = src;
+      if (compact) { // dU's rows at the pitch of the phase planes
+        float *e = E + xi * T;
+        for (int64_t ti = 0; ti < p.th; ++ti)
+          std::copy_n(src + ti * p.tw, p.tw, e + ti * P);
+        u[xi] = e;
+      }
       d[xi] = D + xi * DP + P + 1;
     }
 #pragma omp simd
@@ -146,14 +168,14 @@ void input_tiles_adjoint(const WinogradPlan &p, const float *dU, int64_t ld, int
   }
 }
 
-// Image yn (Co planes OH x OW) from M[(xi Co + o) ld + t0 + t]:
+// Image yn (Co planes OH x OW) from M[(xi Co + o) ld + t0 + t], t = ti rt + tj:
 //   Y = A^T m A,  A^T m: a0 = m0 + m1 + m2, a1 = m1 - m2 - m3 (rows of m),
 // then the same on the columns; plus the bias. The four outputs of each tile
 // go to phase planes R (contiguous over t), then interleaved into the rows;
-// the spare tile, the column past OW and the row past OH are dropped.
+// a spare tile, the column past OW and the row past OH are dropped.
 void output_tiles(const WinogradPlan &p, const float *M, int64_t ld, int64_t t0, const float *bias,
                   float *yn, float *R) {
-  const int64_t P = p.pitch(), T = p.th * P;
+  const int64_t tw = p.rt, T = p.th * tw;
   float *R00 = R, *R01 = R + T, *R10 = R + 2 * T, *R11 = R + 3 * T;
   for (int64_t o = 0; o < p.Co; ++o) {
     const float b = bias ? bias[o] : 0.f;
@@ -174,7 +196,7 @@ void output_tiles(const WinogradPlan &p, const float *M, int64_t ld, int64_t t0,
     }
     float *plane = yn + o * p.OH * p.OW;
     for (int64_t i = 0; i < p.OH; ++i) {
-      const float *e = (i % 2 ? R10 : R00) + (i / 2) * P, *d = (i % 2 ? R11 : R01) + (i / 2) * P;
+      const float *e = (i % 2 ? R10 : R00) + (i / 2) * tw, *d = (i % 2 ? R11 : R01) + (i / 2) * tw;
       float *row = plane + i * p.OW;
       kernel::interleave(e, d, p.OW / 2, row);
       if (p.OW % 2)
@@ -184,27 +206,28 @@ void output_tiles(const WinogradPlan &p, const float *M, int64_t ld, int64_t t0,
 }
 
 // The adjoint of output_tiles (without the bias): dM_t = A dY_t A^T, dY_t
-// the 2x2 block of dy at tile t (zero past OH / OW and for the spare tile).
-// On the rows: (y0, y0 + y1, y0 - y1, -y1), then the same on the columns.
+// the 2x2 block of dy at tile t = ti rt + tj (zero past OH / OW and for a
+// spare tile). On the rows: (y0, y0 + y1, y0 - y1, -y1), then the same on
+// the columns.
 void output_tiles_adjoint(const WinogradPlan &p, const float *dyn, float *dM, int64_t ld,
                           int64_t t0, float *Y) {
-  const int64_t P = p.pitch(), T = p.th * P;
+  const int64_t tw = p.rt, T = p.th * tw;
   float *Y00 = Y, *Y01 = Y + T, *Y10 = Y + 2 * T, *Y11 = Y + 3 * T;
   for (int64_t o = 0; o < p.Co; ++o) {
     const float *plane = dyn + o * p.OH * p.OW;
     for (int64_t ti = 0; ti < p.th; ++ti)
       for (int64_t a = 0; a < 2; ++a) {
-        float *e = (a ? Y10 : Y00) + ti * P, *d = (a ? Y11 : Y01) + ti * P;
+        float *e = (a ? Y10 : Y00) + ti * tw, *d = (a ? Y11 : Y01) + ti * tw;
         const int64_t r = 2 * ti + a;
         if (r >= p.OH) {
-          std::fill_n(e, P, 0.f);
-          std::fill_n(d, P, 0.f);
+          std::fill_n(e, tw, 0.f);
+          std::fill_n(d, tw, 0.f);
           continue;
         }
         const float *row = plane + r * p.OW;
         const int64_t full = p.OW / 2; // tiles with both columns inside
         kernel::deinterleave(row, full, e, d);
-        for (int64_t j = full; j < P; ++j) { // an odd OW's last tile, the spare tile
+        for (int64_t j = full; j < tw; ++j) { // an odd OW's last tile, a spare tile
           e[j] = 2 * j < p.OW ? row[2 * j] : 0.f;
           d[j] = 0.f;
         }
@@ -263,9 +286,12 @@ void kernel_transform_adjoint(const float *dv, int64_t stride, float *g) {
   }
 }
 
-// input_tiles and output_tiles (4 planes), input_tiles_adjoint (16 D planes
-// and 4 phase planes).
-int64_t scratch_size(const WinogradPlan &p) { return 16 * adjoint_plane(p) + 4 * p.phase_size(); }
+// input_tiles: 4 phase planes and 16 E planes; output_tiles and its
+// adjoint: 4 planes; input_tiles_adjoint: 16 D planes, 4 phase planes and
+// 16 E planes.
+int64_t scratch_size(const WinogradPlan &p) {
+  return 16 * adjoint_plane(p) + 4 * p.phase_size() + 16 * p.th * p.pitch();
+}
 
 } // namespace
 

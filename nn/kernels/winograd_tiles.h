@@ -3,18 +3,23 @@
 // winograd_f4.cpp (m = 4). The math is in winograd.h. Not installed.
 //
 // Layout shared by every tile size, for an image of Ci planes H x W giving
-// Co planes OH x OW: th x tw tiles of m x m outputs, numbered
-// t = ti (tw + 1) + tj: one spare tile per tile row (tj = tw, computed and
-// dropped; 1/(tw + 1) extra GEMM work). With that row pitch every entry
-// (k, l) of every n x n input tile (n = m + 2) is a plain shift of t in one of
-// m x m phase planes of the padded image,
+// Co planes OH x OW: th x tw tiles of m x m outputs. Inside the transforms
+// they are numbered t = ti (tw + 1) + tj: one spare tile per tile row
+// (tj = tw, computed and dropped). With that row pitch every entry (k, l) of
+// every n x n input tile (n = m + 2) is a plain shift of t in one of m x m
+// phase planes of the padded image,
 //   Q[(k % m) m + l % m][t + (k / m) pitch + l / m],
 // so the transforms are contiguous vector loops over all tiles of a plane
 // instead of short loops over one tile row.
-// The n^2 positions xi = n k + l of a transformed tile are GEMM operands:
+// The n^2 positions xi = n k + l of a transformed tile are GEMM operands,
+// TI tiles per image (WinogradPlan::TI):
 //   U[(xi Ci + c) ld + t0 + t]   the input tiles (ld: the chunk's tiles)
 //   M[(xi Co + o) ld + t0 + t]   the products, dM their gradients
 //   V[(xi O + o) C + c]          the transformed kernels
+// with t = ti rt + tj: rt = pitch (the spare tiles kept: 1/(tw + 1) extra
+// GEMM work; F(4x4) always) or tw (F(2x2) where the GEMM kernel's panel
+// widths make that fewer computed columns: the transforms drop the spares
+// on the way).
 #pragma once
 
 #include <cstdint>
@@ -27,8 +32,9 @@ inline constexpr int64_t kWinogradSlack = 16;
 
 struct WinogradPlan {
   int64_t N, Ci, H, W, Co, ph, pw, OH, OW;
-  int m, n;           // output tile m x m, input tile n x n (n = m + 2)
-  int64_t th, tw, TI; // tiles per column, per row, per image (with the spares)
+  int m, n;       // output tile m x m, input tile n x n (n = m + 2)
+  int64_t th, tw; // tiles per column, per row
+  int64_t rt, TI; // tiles per tile row in U / M (tw or pitch()), per image (th rt)
   int64_t pitch() const { return tw + 1; }
   int64_t phase_size() const { return (th + 2) * pitch(); } // one phase plane
   int64_t positions() const { return int64_t(n) * n; }
