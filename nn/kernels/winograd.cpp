@@ -100,24 +100,6 @@ void weight_transform_adjoint(const WinogradTiles &k, int64_t O, int64_t C, cons
   });
 }
 
-// The backward-data pass's kernels where the tile size has no input adjoint:
-// dx is the forward on dy with each 3x3 kernel rotated by 180 degrees and
-// in/out channels swapped, wr[c, o, i, j] = w[o, c, 2 - i, 2 - j],
-// transformed as the forward's.
-Tensor rotated_transformed_weights(const Winograd3x3 &g, const WinogradTiles &k, const float *w) {
-  Tensor wr = Tensor::empty({g.C * g.O * 9});
-  float *r = wr.data<float>();
-  kernel::parallel_range(g.C, g.C * g.O * 9, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c)
-      for (int64_t o = 0; o < g.O; ++o)
-        for (int e = 0; e < 9; ++e)
-          r[(c * g.O + o) * 9 + e] = w[(o * g.C + c) * 9 + 8 - e];
-  });
-  Tensor v = Tensor::empty({(k.m + 2) * (k.m + 2) * g.O * g.C});
-  weight_transform(k, g.C, g.O, r, v.data<float>());
-  return v;
-}
-
 // With sink, image n's output goes to it (from a per-worker buffer) instead
 // of to y.
 void conv_tiles(const Plan &p, const WinogradTiles &k, const float *x,
@@ -180,33 +162,25 @@ void winograd_forward(const Winograd3x3 &g, const float *x, const float *w, cons
 void winograd_backward(const Winograd3x3 &g, const float *dy, const float *x, const float *w,
                        float *dx, float *dw, float *db, const ImageSource &dy_of) {
   // dW: dV[xi] = sum over tiles of dM[xi] U[xi]^T, dM = the adjoint of the
-  // output transform on dy, U the forward's tiles of x. dx: with an input
-  // adjoint (F(2x2)), input_tiles^T (V[xi]^T dM[xi]) from the same dM;
-  // otherwise the forward's tiles on dy (O planes OH x OW) with padding
-  // 2 - p and the rotated kernel, giving C planes H x W.
+  // output transform on dy, U the forward's tiles of x. dx from the same dM:
+  // dU[xi] = V[xi]^T dM[xi], then the input transform's adjoint.
   const WinogradTiles &k = tiles_for(g.m);
   const Plan pw = make_winograd_plan(g.m, g.N, g.C, g.H, g.W, g.O, g.ph, g.pw);
+  // the dx GEMMs' plan: Co = C outputs from Ci = O inputs (V^T)
   const Plan pd = make_winograd_plan(g.m, g.N, g.O, g.OH(), g.OW(), g.C, 2 - g.ph, 2 - g.pw);
-  const bool via_dm = dx && k.input_tiles_adjoint; // dx from dM
-  const bool rotated = dx && !via_dm;              // dx as a forward on dy
   const int64_t np = pw.positions();
   Tensor vb;
   std::vector<kernel::PackedA> V;
-  if (via_dm) { // V[xi]^T (C x O) from the forward's V [xi][O][C]
+  if (dx) { // V[xi]^T (C x O) from the forward's V [xi][O][C]
     vb = Tensor::empty({np * g.O * g.C});
     weight_transform(k, g.O, g.C, w, vb.data<float>());
     V = pack_v(pd, vb.data<float>(), true);
-  } else if (rotated) {
-    vb = rotated_transformed_weights(g, k, w);
-    V = pack_v(pd, vb.data<float>());
   }
-  const bool need_dm = dw || via_dm;
+  const bool need_dm = dw || dx;
   const int nw = workers_for(pw);
   // Every buffer of a chunk within the chunk's budget.
-  const int64_t per_tile_w = np * ((dw ? g.C : 0) + (need_dm ? g.O : 0) + (via_dm ? g.C : 0));
-  const int64_t per_tile_d = rotated ? np * (g.O + g.C) : 0;
   const int64_t ic =
-      images_per_chunk(per_tile_w * pw.TI + per_tile_d * pd.TI, need_dm ? pw.TI : pd.TI);
+      images_per_chunk(np * ((dw ? g.C : 0) + (need_dm ? g.O : 0) + (dx ? g.C : 0)) * pw.TI, pw.TI);
   const int64_t L = g.OH() * g.OW(), xsize = g.C * g.H * g.W, vsize = np * g.O * g.C;
   const int64_t voff = dw ? vsize : 0, psize = voff + (db ? g.O : 0);
   // Per-worker dV and db partials, summed in worker order (deterministic).
@@ -220,26 +194,20 @@ void winograd_backward(const Winograd3x3 &g, const float *dy, const float *x, co
       return;
     if (dbt)
       std::fill_n(dbt, g.O, 0.f);
-    const int64_t ni = std::min(ic, n1 - n0), tw = need_dm ? ni * pw.TI : 0,
-                  td = rotated ? ni * pd.TI : 0;
-    // Uw (x's tiles), dM, dUx (dx's tiles; rotated: Ud, Md), scratch, dy_n.
-    const int64_t sz[6] = {dw ? np * g.C * tw : 0,
-                           need_dm ? np * g.O * tw : 0,
-                           via_dm ? np * g.C * tw : np * (g.O + g.C) * td,
-                           std::max(k.scratch_size(pd), k.scratch_size(pw)) + kWinogradSlack,
-                           dy_of ? g.O * L : 0,
-                           0};
+    const int64_t tw = std::min(ic, n1 - n0) * pw.TI;
+    // Uw (x's tiles), dM, Ux (dx's tiles), scratch (transforms may read
+    // past a buffer's last tile: the slack), dy_n.
+    const int64_t sz[5] = {dw ? np * g.C * tw : 0, need_dm ? np * g.O * tw : 0,
+                           dx ? np * g.C * tw : 0, k.scratch_size(pw) + kWinogradSlack,
+                           dy_of ? g.O * L : 0};
     Tensor bufs = Tensor::empty({sz[0] + sz[1] + sz[2] + sz[3] + sz[4]});
     float *Uw = bufs.data<float>(), *dM = Uw + sz[0], *Ux = dM + sz[1], *buf = Ux + sz[2];
     float *ib = buf + sz[3];
-    float *Ud = Ux, *Md = Ux + np * g.O * td; // rotated
     for (int64_t c0 = n0; c0 < n1; c0 += ic) {
-      const int64_t c1 = std::min(n1, c0 + ic), ldd = (c1 - c0) * pd.TI, ldw = (c1 - c0) * pw.TI;
+      const int64_t c1 = std::min(n1, c0 + ic), ldw = (c1 - c0) * pw.TI;
       for (int64_t n = c0; n < c1; ++n) {
         // dy_n once for everything (a fused epilogue rebuilds it here)
         const float *dyn = dy_of ? dy_of(t, n, ib) : dy + n * g.O * L;
-        if (rotated)
-          k.input_tiles(pd, dyn, Ud, ldd, (n - c0) * pd.TI, buf);
         if (need_dm)
           k.output_tiles_adjoint(pw, dyn, dM, ldw, (n - c0) * pw.TI, buf);
         if (dw)
@@ -247,14 +215,10 @@ void winograd_backward(const Winograd3x3 &g, const float *dy, const float *x, co
         if (dbt) // db[o] = sum of dy[n, o] (while dy_n is in cache)
           kernel::add_row_sums(dyn, g.O, L, dbt);
       }
-      if (via_dm) { // dUx[xi] (C x ld) = V[xi]^T dM[xi]
+      if (dx) { // Ux[xi] (C x ld) = V[xi]^T dM[xi], then the input adjoint
         tile_gemms(pd, V, dM, Ux, ldw);
         for (int64_t n = c0; n < c1; ++n)
           k.input_tiles_adjoint(pw, Ux, ldw, (n - c0) * pw.TI, dx + n * xsize, buf);
-      } else if (rotated) {
-        tile_gemms(pd, V, Ud, Md, ldd);
-        for (int64_t n = c0; n < c1; ++n)
-          k.output_tiles(pd, Md, ldd, (n - c0) * pd.TI, nullptr, dx + n * xsize, buf);
       }
       if (dw) // dV[xi] (+)= dM[xi] (O x ld) U[xi]^T (ld x C)
         for (int64_t xi = 0; xi < np; ++xi)

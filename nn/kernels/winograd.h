@@ -20,13 +20,11 @@
 // Backward (the adjoints of those three linear maps):
 //   weight  dM_t = A dY_t A^T,  dV[xi] = sum_t dM[xi] U[xi]^T  (GEMM NT),
 //           dW = G^T dV G
-//   data    F(2x2): dU[xi] = V[xi]^T dM[xi] (the same dM; GEMM TN), then
-//           dx = the sum over tiles of B dU_t B^T added back at each tile's
-//           overlapping input window; F(4x4) (no input adjoint yet): dx is
-//           this forward on dy with the kernel rotated by 180 degrees and
-//           in/out channels swapped, padding 2 - p (its own transformed V).
-//           The first skips the input transform of dy (O planes): M2 train
-//           +7 %, M3 +3.5 % (docs/benchmarks.md).
+//   data    dU[xi] = V[xi]^T dM[xi] (the same dM; GEMM TN), then dx = the
+//           sum over tiles of B dU_t B^T added back at each tile's
+//           overlapping input window. (Before: this forward on dy with the
+//           kernel rotated by 180 degrees, a second transform of dy's O
+//           planes; M2 train +7 %, M3 +3.5 %, docs/benchmarks.md.)
 // The batch is split across the threads; each processes chunks of images
 // small enough (~512 KB of U and M, n^2 (C + O) floats per tile; one image
 // for M2's conv2) that the GEMMs read what the transforms wrote from L2.

@@ -56,9 +56,13 @@ inline void store_n(float *p, const Vec &v, int64_t n) {
 }
 
 // Scratch: 16 planes of phase_size + kV floats (the input's phase planes,
-// the output's R / Y planes), then a padded row (4 pitch floats).
+// the output's R / Y planes), then a padded row (4 pitch floats), then for
+// input_tiles_adjoint 36 D planes (adjoint_plane floats each).
 int64_t plane_stride(const WinogradPlan &p) { return p.phase_size() + kV; }
-int64_t scratch_size(const WinogradPlan &p) { return 16 * plane_stride(p) + 4 * p.pitch(); }
+int64_t adjoint_plane(const WinogradPlan &p) { return p.th * p.pitch() + 2 * (p.pitch() + 1) + kV; }
+int64_t scratch_size(const WinogradPlan &p) {
+  return 16 * plane_stride(p) + 4 * p.pitch() + 36 * adjoint_plane(p);
+}
 
 // r = B^T d, on kV tiles at once.
 inline void bt6(const Vec d[6], Vec r[6]) {
@@ -69,6 +73,37 @@ inline void bt6(const Vec d[6], Vec r[6]) {
   r[3] = a + 2.f * b;
   r[4] = a - 2.f * b;
   r[5] = 4.f * d[1] - 5.f * d[3] + d[5];
+}
+
+// r = B g, on kV tiles at once (the adjoint of bt6: column j of B^T).
+inline void b6(const Vec g[6], Vec r[6]) {
+  r[0] = 4.f * g[0];
+  r[1] = 4.f * (g[2] - g[1]) + 2.f * (g[4] - g[3]) + 4.f * g[5];
+  r[2] = -5.f * g[0] - 4.f * (g[1] + g[2]) - (g[3] + g[4]);
+  r[3] = (g[1] - g[2]) + 2.f * (g[3] - g[4]) - 5.f * g[5];
+  r[4] = g[0] + g[1] + g[2] + g[3] + g[4];
+  r[5] = g[5];
+}
+
+// out_t = F in_t F^T on the 6x6 tiles t .. t + kV of the 36 planes in
+// (columns first, then rows; F a 1-D transform on 6 vectors), the first n
+// lanes stored: the input transform (F = B^T) and its adjoint (F = B).
+template <void (*F)(const Vec[6], Vec[6])>
+inline void transform66(const float *const in[36], float *const out[36], int64_t t, int64_t n) {
+  Vec s[6][6]; // F in, s[l]: column l
+  for (int l = 0; l < 6; ++l) {
+    Vec g[6];
+    for (int k = 0; k < 6; ++k)
+      load(g[k], in[6 * k + l] + t);
+    F(g, s[l]);
+  }
+  for (int k = 0; k < 6; ++k) { // then (F in) F^T on each row k
+    const Vec g[6] = {s[0][k], s[1][k], s[2][k], s[3][k], s[4][k], s[5][k]};
+    Vec r[6];
+    F(g, r);
+    for (int l = 0; l < 6; ++l)
+      store_n(out[6 * k + l] + t, r[l], n);
+  }
 }
 
 // U[(xi Ci + c) ld + t0 + t] = (B^T d_t B)[xi], d_t[k][l] from the phase
@@ -103,22 +138,67 @@ void input_tiles(const WinogradPlan &p, const float *xn, float *U, int64_t ld, i
     float *u[36];
     for (int xi = 0; xi < 36; ++xi)
       u[xi] = U + (xi * p.Ci + c) * ld + t0;
-    for (int64_t t = 0; t < T; t += kV) {
-      const int64_t n = std::min<int64_t>(kV, T - t);
-      Vec s[6][6]; // s = B^T d (columns first), s[l]: column l
-      for (int l = 0; l < 6; ++l) {
-        Vec d[6];
-        for (int k = 0; k < 6; ++k)
-          load(d[k], src[6 * k + l] + t);
-        bt6(d, s[l]);
+    for (int64_t t = 0; t < T; t += kV)
+      transform66<bt6>(src, u, t, std::min<int64_t>(kV, T - t));
+  }
+}
+
+// The adjoint of input_tiles: dx image xn from dU[(xi Ci + c) ld + t0 + t].
+// Per tile dd_t = B dU_t B^T (6x6), into the D planes; each goes back where
+// input_tiles read d_t from, phase plane (k % 4) 4 + l % 4 at
+// t + (k / 4) pitch + l / 4, the windows of neighbouring tiles overlapping
+// by 2:
+//   Qd[4 a + b][s] = sum over k = a (+ 4 if < 6), l = b (+ 4 if < 6) of
+//                    D[6 k + l][s - (k / 4) pitch - l / 4]
+// (the D planes carry a zero margin of pitch + 1 on both sides); then each
+// padded row is interleaved back from its 4 phase planes and its part inside
+// the image copied out. A spare tile's dU is zero (its dM is).
+void input_tiles_adjoint(const WinogradPlan &p, const float *dU, int64_t ld, int64_t t0, float *dxn,
+                         float *scratch) {
+  const int64_t P = p.pitch(), S = plane_stride(p), T = p.th * P, DP = adjoint_plane(p);
+  float *Q = scratch, *row = Q + 16 * S, *D = row + 4 * P;
+  for (int xi = 0; xi < 36; ++xi) { // the margins
+    std::fill_n(D + xi * DP, P + 1, 0.f);
+    std::fill_n(D + xi * DP + P + 1 + T, P + 1, 0.f);
+  }
+  for (int64_t c = 0; c < p.Ci; ++c) {
+    const float *u[36];
+    float *d[36];
+    for (int xi = 0; xi < 36; ++xi) {
+      u[xi] = dU + (xi * p.Ci + c) * ld + t0;
+      d[xi] = D + xi * DP + P + 1;
+    }
+    // (a block may read dU past the chunk's last tile: the buffers after it
+    // hold those floats; the lanes are computed and never stored)
+    for (int64_t t = 0; t < T; t += kV)
+      transform66<b6>(u, d, t, std::min<int64_t>(kV, T - t));
+    for (int a = 0; a < 4; ++a)
+      for (int b = 0; b < 4; ++b) {
+        const float *e[4] = {nullptr, nullptr, nullptr, nullptr};
+        int ne = 0;
+        for (int k = a; k < 6; k += 4)
+          for (int l = b; l < 6; l += 4)
+            e[ne++] = d[6 * k + l] - (k / 4) * P - l / 4;
+        float *q = Q + (4 * a + b) * S;
+        if (ne == 4) {
+#pragma omp simd
+          for (int64_t i = 0; i < T + P; ++i)
+            q[i] = e[0][i] + e[1][i] + e[2][i] + e[3][i];
+        } else if (ne == 2) {
+#pragma omp simd
+          for (int64_t i = 0; i < T + P; ++i)
+            q[i] = e[0][i] + e[1][i];
+        } else {
+          std::copy_n(e[0], T + P, q);
+        }
       }
-      for (int k = 0; k < 6; ++k) { // then s B on each row k
-        const Vec d[6] = {s[0][k], s[1][k], s[2][k], s[3][k], s[4][k], s[5][k]};
-        Vec r[6];
-        bt6(d, r);
-        for (int l = 0; l < 6; ++l)
-          store_n(u[6 * k + l] + t, r[l], n);
-      }
+    // image row r is padded row r + ph = 4 i + a; column x is padded 4 j + b
+    float *plane = dxn + c * p.H * p.W;
+    for (int64_t r = 0; r < p.H; ++r) {
+      const int64_t a = (r + p.ph) % 4, i = (r + p.ph) / 4;
+      const float *q = Q + 4 * a * S + i * P;
+      kernel::interleave4(q, q + S, q + 2 * S, q + 3 * S, P, row);
+      std::copy_n(row + p.pw, p.W, plane + r * p.W);
     }
   }
 }
@@ -287,7 +367,7 @@ const WinogradTiles &winograd_f4_tiles() {
                                input_tiles,
                                output_tiles,
                                output_tiles_adjoint,
-                               nullptr,
+                               input_tiles_adjoint,
                                kernel_transform,
                                kernel_transform_adjoint};
   return t;

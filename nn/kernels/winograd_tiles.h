@@ -58,10 +58,8 @@ struct WinogradTiles {
                                int64_t t0, float *scratch);
   // The adjoint of input_tiles: image dxn (Ci planes H x W) = the sum over
   // tiles of B dU_t B^T put back at each tile's (overlapping) input window,
-  // the padding dropped. With it, backward-data is dx = input_tiles^T
-  // (V^T dM) from the dM the weight gradient needs anyway; null where the
-  // tile size has none yet (F(4x4, 3x3): backward-data is the forward on dy
-  // with rotated kernels).
+  // the padding dropped: backward-data is dx = input_tiles^T (V^T dM), from
+  // the dM the weight gradient needs anyway.
   void (*input_tiles_adjoint)(const WinogradPlan &p, const float *dU, int64_t ld, int64_t t0,
                               float *dxn, float *scratch);
   // v[xi stride] = (G g G^T)[xi] for one 3x3 kernel g (9 floats, row-major)
