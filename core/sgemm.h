@@ -9,8 +9,8 @@
 // beta == 0, and runs the kernel OPENBLAS_CORETYPE picks (AVX2 here). The own
 // GEMM (Goto/BLIS blocking) packs into thread-local buffers (no lock),
 // writes C from the first K block (no zeroing pass), reads a row-major op(A)
-// in place where the kernel can (avx512: its broadcast operand needs no
-// packing, which spares the weight gradients' and Linear's inputs a
+// in place where the kernel can (avx512, avx2: the broadcast operand needs
+// no packing, which spares the weight gradients' and Linear's inputs a
 // transposing pack) and runs the widest micro-kernel the CPU supports,
 // chosen at run time:
 //   avx512     8 x 48 register block (24 zmm accumulators; the 8 rows

@@ -1,6 +1,7 @@
 // The AVX2 micro-kernel of kernel::sgemm: a 6 x 16 block of C in 12 ymm
 // accumulators (sgemm_ukernel.h has the contract), for x86-64 CPUs without
-// AVX-512; and its 6 x 8 variant for a narrow last panel.
+// AVX-512; and its 6 x 8 variant for a narrow last panel; each also with A
+// read in place (run_direct_a).
 //
 // Per k: 2 loads of b, 6 broadcasts of a, 12 FMAs; 12 accumulators + 2 b
 // registers + 1 broadcast = 15 of the 16 ymm registers. The N edge is stored
@@ -23,11 +24,15 @@ __attribute__((target("avx2,fma"))) inline __m256i tail_mask(int n) {
 // acc += the kc rank-1 products; Masked: b's last columns through vmaskmov
 // (only for a partial panel read in place: AMD runs vmaskmov loads at a
 // fraction of plain loads' rate, 0.55-0.77x of OpenBLAS's GEMM with them on
-// every load, bench/core_bench "own").
-template <int NV, bool Masked>
+// every load, bench/core_bench "own"). op(A)[i][k] is a[i rs + k cs]: a
+// packed panel (rs = 1, cs = MR) or, with DirectA, MR rows of A read in
+// place (rs = lda, cs = 1; the broadcasts need no contiguity).
+template <int NV, bool Masked, bool DirectA>
 __attribute__((target("avx2,fma"), always_inline)) inline void
-accumulate(int64_t kc, const float *a, const float *b, int64_t ldb, const __m256i *mask,
-           __m256 (&acc)[MR][NV]) {
+accumulate(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldb,
+           const __m256i *mask, __m256 (&acc)[MR][NV]) {
+  const int64_t rs = DirectA ? lda : 1;
+  constexpr int64_t cs = DirectA ? 1 : MR;
 #pragma GCC unroll 2
   for (int64_t k = 0; k < kc; ++k) {
     __m256 bv[NV];
@@ -36,21 +41,21 @@ accumulate(int64_t kc, const float *a, const float *b, int64_t ldb, const __m256
       bv[j] = Masked ? _mm256_maskload_ps(b + 8 * j, mask[j]) : _mm256_loadu_ps(b + 8 * j);
 #pragma GCC unroll 6
     for (int i = 0; i < MR; ++i) {
-      const __m256 ai = _mm256_broadcast_ss(a + i);
+      const __m256 ai = _mm256_broadcast_ss(a + i * rs);
 #pragma GCC unroll 2
       for (int j = 0; j < NV; ++j)
         acc[i][j] = _mm256_fmadd_ps(ai, bv[j], acc[i][j]);
     }
-    a += MR;
+    a += cs;
     b += ldb;
   }
 }
 
 // NV ymm columns (a panel NV 8 wide).
-template <int NV>
-__attribute__((target("avx2,fma"))) void ukernel(int64_t kc, const float *a, const float *b,
-                                                 int64_t ldb, float *c, int64_t ldc, int m, int n,
-                                                 float alpha, float beta) {
+template <int NV, bool DirectA>
+__attribute__((target("avx2,fma"), always_inline)) inline void
+ukernel_body(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
+             int64_t ldc, int m, int n, float alpha, float beta) {
   // Columns past n: neither read from b (it may be B itself) nor stored.
   __m256i mask[NV];
 #pragma GCC unroll 2
@@ -63,9 +68,9 @@ __attribute__((target("avx2,fma"))) void ukernel(int64_t kc, const float *a, con
     for (int j = 0; j < NV; ++j)
       acc[i][j] = _mm256_setzero_ps();
   if (n >= 8 * NV)
-    accumulate<NV, false>(kc, a, b, ldb, mask, acc);
+    accumulate<NV, false, DirectA>(kc, a, lda, b, ldb, mask, acc);
   else
-    accumulate<NV, true>(kc, a, b, ldb, mask, acc);
+    accumulate<NV, true, DirectA>(kc, a, lda, b, ldb, mask, acc);
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
 #pragma GCC unroll 6
   for (int i = 0; i < MR; ++i) {
@@ -87,6 +92,20 @@ __attribute__((target("avx2,fma"))) void ukernel(int64_t kc, const float *a, con
         _mm256_maskstore_ps(r + 8 * j, mask[j], v);
     }
   }
+}
+
+template <int NV>
+__attribute__((target("avx2,fma"))) void ukernel(int64_t kc, const float *a, const float *b,
+                                                 int64_t ldb, float *c, int64_t ldc, int m, int n,
+                                                 float alpha, float beta) {
+  ukernel_body<NV, false>(kc, a, 0, b, ldb, c, ldc, m, n, alpha, beta);
+}
+
+template <int NV>
+__attribute__((target("avx2,fma"))) void
+ukernel_direct_a(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
+                 int64_t ldc, int n, float alpha, float beta) {
+  ukernel_body<NV, true>(kc, a, lda, b, ldb, c, ldc, MR, n, alpha, beta);
 }
 
 // r[0..8) = rows of an 8 x 8 block -> r[k] = column k (unpack, shuffle,
@@ -142,7 +161,10 @@ __attribute__((target("avx2"))) void transpose_pack(const float *src, int64_t ld
 }
 
 constexpr SgemmKernelInfo kInfo{
-    MR, NR, 8, {ukernel<1>, ukernel<2>, nullptr, nullptr}, nullptr, transpose_pack, true};
+    MR,      NR,
+    8,       {ukernel<1>, ukernel<2>, nullptr, nullptr},
+    nullptr, transpose_pack,
+    true,    {ukernel_direct_a<1>, ukernel_direct_a<2>, nullptr, nullptr}};
 
 } // namespace
 
