@@ -17,11 +17,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <omp.h>
 
 #include <polygrad/core/error.h>
 #include <polygrad/core/kernels.h>
 #include <polygrad/core/kernels/gemm_split.h>
 #include <polygrad/core/kernels/sgemm_ukernel.h>
+#include <polygrad/core/parallel.h>
 
 namespace polygrad::kernel {
 namespace {
@@ -29,6 +31,9 @@ namespace {
 using detail::SgemmKernelInfo;
 
 constexpr int64_t KC = 256, MC = 240, NC = 3072;
+// op(B) of at least this many floats is packed once for all threads
+// (sgemm_shared_b): below it, the barrier costs more than the pack.
+constexpr int64_t kSharedBMinFloats = 65536;
 
 // Thread-local packing buffers, grown on demand and kept: no lock and no
 // allocation per call.
@@ -123,16 +128,19 @@ struct ASource {
 };
 
 // The blocked product on the calling thread (M, N, K >= 1).
+// With shared_b, op(B) comes already packed for the whole product (by
+// pack_b_share; every K block of every NC block, at shared_b + jc K +
+// pc round_up(nc, NR)) instead of being packed here.
 void blocked_packed(const SgemmKernelInfo &u, const ASource &a, bool tb, int64_t M, int64_t N,
                     int64_t K, float alpha, const float *B, int64_t ldb, float beta, float *C,
-                    int64_t ldc) {
+                    int64_t ldc, const float *shared_b = nullptr) {
   const int MR = u.mr, NR = u.nr;
   // A row-major op(A) is read in place, full MR-row panels at a time, where
   // the kernel can (no transposing pack; a ragged last panel is packed).
   const bool direct_a = !a.packed && !a.ta && u.run_direct_a[0];
   float *pa =
       a.packed ? nullptr : t_pack_a.get(size_t(round_up(std::min(M, MC), MR) * std::min(K, KC)));
-  float *pb = u.direct_b && !tb
+  float *pb = (u.direct_b && !tb) || shared_b
                   ? nullptr
                   : t_pack_b.get(size_t(round_up(std::min(N, NC), NR) * std::min(K, KC)));
   for (int64_t jc = 0; jc < N; jc += NC) {
@@ -143,7 +151,9 @@ void blocked_packed(const SgemmKernelInfo &u, const ASource &a, bool tb, int64_t
       // op(B) = B is read in place where the kernel can (no copy: a
       // Winograd chunk's U as the transform wrote it); else packed.
       const bool direct = u.direct_b && !tb;
-      if (!direct)
+      if (shared_b)
+        pb = const_cast<float *>(shared_b) + jc * K + pc * round_up(nc, NR);
+      else if (!direct)
         pack_b(u, tb, B, ldb, pc, kc, jc, nc, pb);
       for (int64_t ic = 0; ic < M; ic += MC) {
         const int64_t mc = std::min(MC, M - ic);
@@ -175,16 +185,77 @@ void blocked_packed(const SgemmKernelInfo &u, const ASource &a, bool tb, int64_t
   }
 }
 
-// One slab on the calling thread: an NT product with a long K and a small,
-// ragged C goes to the kernel's dot kernel, if it has one (sgemm_ukernel.h);
-// the rest through the packing.
-void blocked(const SgemmKernelInfo &u, const ASource &a, bool tb, int64_t M, int64_t N, int64_t K,
-             float alpha, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
-  if (u.nt_dot && !a.packed && !a.ta && tb && K >= detail::kDotMinK && M * N <= detail::kDotMaxMN &&
-      N % u.unit != 0)
+// Whether an M x N x K product (the whole of it, not a thread's slab: the
+// choice, and so the rounding, must not depend on the thread count) goes to
+// the kernel's dot kernel: NT with a long K and a small, ragged C
+// (sgemm_ukernel.h); the rest goes through the packing.
+bool use_dot(const SgemmKernelInfo &u, bool ta, bool tb, int64_t M, int64_t N, int64_t K) {
+  return u.nt_dot && !ta && tb && K >= detail::kDotMinK && M * N <= detail::kDotMaxMN &&
+         N % u.unit != 0;
+}
+
+// One slab on the calling thread, on the dot kernel or the packed path.
+void blocked(const SgemmKernelInfo &u, bool dot, const ASource &a, bool tb, int64_t M, int64_t N,
+             int64_t K, float alpha, const float *B, int64_t ldb, float beta, float *C,
+             int64_t ldc) {
+  if (dot)
     u.nt_dot(M, N, K, alpha, a.A, a.lda, B, ldb, beta, C, ldc);
   else
     blocked_packed(u, a, tb, M, N, K, alpha, B, ldb, beta, C, ldc);
+}
+
+// Part `part` of `parts` of packing op(B) (K x N) whole, for blocked_packed's
+// shared_b: the NR-wide panels of every (NC, KC) block, dealt out in order.
+void pack_b_share(const SgemmKernelInfo &u, bool tb, const float *B, int64_t ldb, int64_t N,
+                  int64_t K, float *out, int part, int parts) {
+  const int NR = u.nr;
+  int64_t index = 0; // the panel's number over the whole product
+  const int64_t total = ((K + KC - 1) / KC) * ((N + NR - 1) / NR);
+  const int64_t first = total * part / parts, last = total * (part + 1) / parts;
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min(NC, N - jc);
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      float *block = out + jc * K + pc * round_up(nc, NR);
+      for (int64_t q0 = 0; q0 < nc; q0 += NR, ++index)
+        if (index >= first && index < last)
+          pack_b(u, tb, B, ldb, pc, kc, jc + q0, std::min<int64_t>(NR, nc - q0), block + q0 * kc);
+    }
+  }
+}
+thread_local PackBuffer t_pack_shared;
+
+// An NT product split by rows whose op(B) is large (Linear's forward,
+// x W^T): both threads' slabs would transpose-pack all of B; instead the
+// threads pack half of it each into one shared buffer, meet at a barrier,
+// and run their rows on it. Returns false where that does not apply (the
+// caller then splits as usual); the result is bitwise the usual one (the
+// same packed values, the same kernel calls).
+bool sgemm_shared_b(const SgemmKernelInfo &u, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
+                    float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                    float beta, float *C, int64_t ldc) {
+  const int nt = get_num_threads();
+  if (!tb || ta || nt <= 1 || omp_in_parallel() || M < 2 * kSlabAlign || N <= 0 || K <= 0 ||
+      N * K < kSharedBMinFloats || 2.0 * M * N * K < kGemmSplitFlops)
+    return false;
+  if (use_dot(u, ta, tb, M, N, K))
+    return false;
+  const int64_t blocks = (M + kSlabAlign - 1) / kSlabAlign;
+  const int parts = (int)std::min<int64_t>(nt, blocks);
+  float *shared = t_pack_shared.get(size_t(K * (N + u.nr)));
+  polygrad::detail::count_parallel_region();
+#pragma omp parallel num_threads(parts)
+  {
+    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+    pack_b_share(u, tb, B, ldb, N, K, shared, t, n);
+#pragma omp barrier
+    const int64_t d0 = std::min(M, blocks * t / n * kSlabAlign);
+    const int64_t d1 = std::min(M, blocks * (t + 1) / n * kSlabAlign);
+    if (d1 > d0)
+      blocked_packed(u, ASource{false, A + d0 * lda, lda}, true, d1 - d0, N, K, alpha, B, ldb, beta,
+                     C + d0 * ldc, ldc, shared);
+  }
+  return true;
 }
 
 const SgemmKernelInfo *kernel_info(GemmKernel k) {
@@ -301,7 +372,9 @@ void sgemm_serial(GemmKernel k, bool ta, bool tb, int64_t M, int64_t N, int64_t 
     detail::scale_c(M, N, beta, C, ldc);
     return;
   }
-  blocked(*kernel_info(k), ASource{ta, A, lda}, tb, M, N, K, alpha, B, ldb, beta, C, ldc);
+  const SgemmKernelInfo &u = *kernel_info(k);
+  blocked(u, use_dot(u, ta, tb, M, N, K), ASource{ta, A, lda}, tb, M, N, K, alpha, B, ldb, beta, C,
+          ldc);
 }
 
 void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
@@ -312,10 +385,13 @@ void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const
     return;
   }
   const SgemmKernelInfo &u = *kernel_info(k);
+  if (sgemm_shared_b(u, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))
+    return;
+  const bool dot = use_dot(u, ta, tb, M, N, K);
   detail::split_gemm(
-      [&u](bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
-           int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
-        blocked(u, ASource{ta, A, lda}, tb, M, N, K, alpha, B, ldb, beta, C, ldc);
+      [&u, dot](bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+        blocked(u, dot, ASource{ta, A, lda}, tb, M, N, K, alpha, B, ldb, beta, C, ldc);
       },
       ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
@@ -366,7 +442,7 @@ void sgemm(const PackedA &a, bool tb, int64_t N, float alpha, const float *B, in
   auto slab = [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
     ASource src;
     src.packed = a.data_.get(), src.Mr = Mr, src.row0 = r0;
-    blocked(u, src, tb, r1 - r0, c1 - c0, K, alpha, tb ? B + c0 * ldb : B + c0, ldb, beta,
+    blocked(u, false, src, tb, r1 - r0, c1 - c0, K, alpha, tb ? B + c0 * ldb : B + c0, ldb, beta,
             C + r0 * ldc + c0, ldc);
   };
   // Row slabs on MR-panel edges: a slab must start on a packed panel.

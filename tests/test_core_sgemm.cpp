@@ -175,6 +175,43 @@ TEST_CASE("sgemm: the threaded dispatcher, each kernel, 2 threads == 1 bitwise",
   kn::set_gemm_kernel(saved);
 }
 
+TEST_CASE("sgemm: NT products, B packed once for both threads or the dot kernel, 2 threads == 1",
+          "[core][sgemm][threads]") {
+  // x W^T (Linear's forward): above 65,536 floats of B the threads share one
+  // packed B (sgemm_shared_b). Both K blocks (K > 256), a ragged last panel
+  // (N = 300 = 6 x 48 + 12), rows split unevenly (M = 70), and beta != 0.
+  // 60 x 130 x 600 is the dot kernel's (ragged N, M N <= kDotMaxMN), and
+  // 80 x 110 x 520 (B under the shared size) the packed path's (M N past
+  // it) at every thread count: the choice is made on the whole product, not
+  // on a thread's rows (it once flipped with the slab, and the rounding too).
+  const kn::GemmKernel saved = kn::gemm_kernel();
+  const int saved_threads = pg::get_num_threads();
+  for (kn::GemmKernel k : own_kernels()) {
+    kn::set_gemm_kernel(k);
+    for (Case c : {Case{70, 300, 300}, Case{128, 512, 784}, Case{60, 130, 600}, Case{80, 110, 520}})
+      for (auto [alpha, beta] : {std::pair{1.f, 0.f}, {0.5f, 1.f}}) {
+        INFO(kn::gemm_kernel_name(k)
+             << " M " << c.M << " N " << c.N << " K " << c.K << " beta " << beta);
+        const std::vector<float> a = random_vec(size_t(c.M * c.K), 3),
+                                 b = random_vec(size_t(c.N * c.K), 4),
+                                 c0 = random_vec(size_t(c.M * c.N), 5);
+        std::vector<float> c1 = c0, c2 = c0;
+        pg::set_num_threads(1);
+        kn::sgemm(false, true, c.M, c.N, c.K, alpha, a.data(), c.K, b.data(), c.K, beta, c1.data(),
+                  c.N);
+        pg::set_num_threads(2);
+        const uint64_t forks = pg::parallel_regions();
+        kn::sgemm(false, true, c.M, c.N, c.K, alpha, a.data(), c.K, b.data(), c.K, beta, c2.data(),
+                  c.N);
+        CHECK(pg::parallel_regions() > forks);
+        CHECK(c1 == c2);
+        check_case(c, false, true, alpha, beta, 1, [](auto... args) { kn::sgemm(args...); });
+      }
+  }
+  pg::set_num_threads(saved_threads);
+  kn::set_gemm_kernel(saved);
+}
+
 TEST_CASE("sgemm: PackedA (the conv weights packed once), every kernel, 1 and 2 threads",
           "[core][sgemm][threads]") {
   const int saved_threads = pg::get_num_threads();
