@@ -151,10 +151,10 @@ void blocked_packed(const SgemmKernelInfo &u, const ASource &a, bool tb, int64_t
       // op(B) = B is read in place where the kernel can (no copy: a
       // Winograd chunk's U as the transform wrote it); else packed.
       const bool direct = u.direct_b && !tb;
-      if (shared_b)
-        pb = const_cast<float *>(shared_b) + jc * K + pc * round_up(nc, NR);
-      else if (!direct)
+      if (!direct && !shared_b)
         pack_b(u, tb, B, ldb, pc, kc, jc, nc, pb);
+      // this (jc, pc) block's packed panels
+      const float *bpack = shared_b ? shared_b + jc * K + pc * round_up(nc, NR) : pb;
       for (int64_t ic = 0; ic < M; ic += MC) {
         const int64_t mc = std::min(MC, M - ic);
         const float *ap = pa;
@@ -166,7 +166,7 @@ void blocked_packed(const SgemmKernelInfo &u, const ASource &a, bool tb, int64_t
           pack_a(u.pack_t, a.ta, a.A, a.lda, ic + full, mc - full, pc, kc, MR, pa + full * kc);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int n = (int)std::min<int64_t>(NR, nc - jr), w = u.width_for(n);
-          const float *bp = direct ? B + pc * ldb + jc + jr : pb + jr * kc;
+          const float *bp = direct ? B + pc * ldb + jc + jr : bpack + jr * kc;
           const int64_t bs = direct ? ldb : w;
           float *cp = C + ic * ldc + jc + jr;
           if (full) {

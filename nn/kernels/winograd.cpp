@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <omp.h>
+#include <utility>
 #include <vector>
 
 #include <polygrad/core/elementwise.h>
@@ -166,8 +167,9 @@ void winograd_backward(const Winograd3x3 &g, const float *dy, const float *x, co
   // dU[xi] = V[xi]^T dM[xi], then the input transform's adjoint.
   const WinogradTiles &k = tiles_for(g.m);
   const Plan pw = make_winograd_plan(g.m, g.N, g.C, g.H, g.W, g.O, g.ph, g.pw);
-  // the dx GEMMs' plan: Co = C outputs from Ci = O inputs (V^T)
-  const Plan pd = make_winograd_plan(g.m, g.N, g.O, g.OH(), g.OW(), g.C, 2 - g.ph, 2 - g.pw);
+  // the dx GEMMs' dimensions: C outputs from O inputs (V^T), on pw's tiles
+  Plan pd = pw;
+  std::swap(pd.Ci, pd.Co);
   const int64_t np = pw.positions();
   Tensor vb;
   std::vector<kernel::PackedA> V;
