@@ -307,8 +307,10 @@ namespace {
 // the threads; forward and backward must fork): a repeated batch has the same
 // batch mean and biased variance, so the same output and input gradient
 // (repeated), and copies times the golden weight and bias gradients.
+// With relu, through m.forward_relu (relu(m(x)) as one node, the BatchNorm,
+// ReLU fusion of nn::Sequential).
 void check_bn(const golden::Fixture &f, const std::string &p, nn::BatchNormBase &m, int steps,
-              bool threaded) {
+              bool threaded, bool relu = false) {
   const Tensor &x0 = golden::get(f, p + ".x");
   const int64_t copies =
       threaded ? copies_for(double(x0.numel()), double(pg::kParallelGrain), x0.size(0)) : 1;
@@ -330,9 +332,11 @@ void check_bn(const golden::Fixture &f, const std::string &p, nn::BatchNormBase 
   for (int s = 0; s + 1 < steps; ++s) // the earlier step of the fixture
     m(x * 0.5f + 0.25f);
   const uint64_t before = pg::parallel_regions();
-  Tensor y = m(x);
+  Tensor y = relu ? m.forward_relu(x) : m(x);
   if (threaded)
     REQUIRE(pg::parallel_regions() > before);
+  if (relu)
+    REQUIRE(y.grad_fn_name() == "BatchNormReluBackward");
   golden::require_close(y, repeat_batch(golden::get(f, p + ".y"), copies), 1e-5, 1e-5,
                         p + ": forward");
   const uint64_t before_backward = pg::parallel_regions();
@@ -360,6 +364,25 @@ void check_bn(const golden::Fixture &f, const std::string &p, nn::BatchNormBase 
   }
 }
 } // namespace
+
+TEST_CASE("nn golden: batch_norm_relu (BatchNorm then ReLU, one node), train and eval", "[nn]") {
+  const auto f = golden::load("nn_batchnorm.txt");
+  for (bool threaded : {false, true}) {
+    {
+      nn::BatchNorm2d m(3);
+      check_bn(f, "bnrelu2d_train", m, 1, threaded, true);
+    }
+    {
+      nn::BatchNorm2d m(3);
+      m.eval();
+      check_bn(f, "bnrelu2d_eval", m, 1, threaded, true);
+    }
+    {
+      nn::BatchNorm1d m(5);
+      check_bn(f, "bnrelu1d_nc", m, 1, threaded, true);
+    }
+  }
+}
 
 TEST_CASE("nn golden: batchnorm train/eval, running stats, options", "[nn]") {
   const auto f = golden::load("nn_batchnorm.txt");

@@ -135,17 +135,18 @@ def gen_pooling():
                   " arguments: see gen_pooling in tools/golden/nn.py")
 
 
-def _bn_case(out, prefix, module, shape, scale=1.0, shift=0.0, steps=1):
+def _bn_case(out, prefix, module, shape, scale=1.0, shift=0.0, steps=1, relu=False):
     """Draws x (shape, scaled and shifted), loads random affine params / running
     stats, runs `steps` forward passes (backprop of the last one), stores
-    everything."""
+    everything. With relu, y = F.relu(module(x)) (polygrad's batch_norm_relu),
+    and beta drawn 10x smaller, so the ReLU cuts about half of every channel."""
     g = rng(f"nn_batchnorm.{prefix}")
     x = _f32(g, *shape, scale=scale) + shift
     m = module.double()
     with torch.no_grad():
         if m.affine:
             m.weight.copy_(_f32(g, m.num_features).double() * 0.5 + 1.0)
-            m.bias.copy_(_f32(g, m.num_features).double())
+            m.bias.copy_(_f32(g, m.num_features).double() * (0.1 if relu else 1.0))
             out[f"{prefix}.weight"] = m.weight.float()
             out[f"{prefix}.bias"] = m.bias.float()
         if m.track_running_stats:
@@ -157,7 +158,7 @@ def _bn_case(out, prefix, module, shape, scale=1.0, shift=0.0, steps=1):
     xd = x.double().requires_grad_(True)
     for _ in range(steps - 1):
         m(xd * 0.5 + 0.25)  # an earlier step on other data (same for polygrad)
-    y = m(xd)
+    y = F.relu(m(xd)) if relu else m(xd)
     gy = torch.randn(*y.shape, generator=g).float()
     y.backward(gy.double())
     out[f"{prefix}.y"] = y.detach()
@@ -182,6 +183,12 @@ def gen_batchnorm():
              (3, 2, 4, 4))
     _bn_case(out, "bn2d_cma", nn.BatchNorm2d(3, momentum=None).train(), (2, 3, 3, 4), steps=2)
     _bn_case(out, "bn2d_m03", nn.BatchNorm2d(3, momentum=0.3, eps=1e-3).train(), (2, 3, 3, 4))
+    # relu(batch_norm(x)) as one node (polygrad's BatchNorm*.forward_relu)
+    _bn_case(out, "bnrelu2d_train", nn.BatchNorm2d(3).train(), (4, 3, 5, 5), scale=2.0, shift=0.3,
+             relu=True)
+    _bn_case(out, "bnrelu2d_eval", nn.BatchNorm2d(3).eval(), (4, 3, 5, 5), scale=2.0, shift=0.3,
+             relu=True)
+    _bn_case(out, "bnrelu1d_nc", nn.BatchNorm1d(5).train(), (6, 5), relu=True)
     write_fixture("nn_batchnorm.txt", out,
                   "nn.BatchNorm1d/2d, float64 reference; cases: see gen_batchnorm in tools/golden/nn.py")
 
