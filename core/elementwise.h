@@ -30,7 +30,7 @@ template <class Fn> void parallel_range(int64_t n, int64_t work, Fn &&fn) {
     return;
   }
   const int chunks = (int)std::min<int64_t>(nt, n);
-  detail::count_parallel_region();
+  polygrad::detail::count_parallel_region();
 #pragma omp parallel for num_threads(chunks) schedule(static)
   for (int c = 0; c < chunks; ++c)
     fn(n * c / chunks, n * (c + 1) / chunks);
@@ -61,7 +61,7 @@ template <class Fn> void run_workers(int nw, int64_t n, Fn &&fn) {
     fn(0, int64_t(0), n);
     return;
   }
-  detail::count_parallel_region();
+  polygrad::detail::count_parallel_region();
 #pragma omp parallel num_threads(nw)
   {
     const int t = omp_get_thread_num();

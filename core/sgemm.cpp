@@ -19,6 +19,7 @@
 #include <memory>
 #include <omp.h>
 
+#include <polygrad/core/elementwise.h>
 #include <polygrad/core/error.h>
 #include <polygrad/core/kernels.h>
 #include <polygrad/core/kernels/gemm_split.h>
@@ -127,13 +128,32 @@ struct ASource {
   int64_t Mr = 0, row0 = 0;
 };
 
+// The epilogue (sgemm.h) on an m x n block of C whose columns start at
+// bias[0]: c = act(c + bias[j]).
+void apply_epilogue(const SgemmEpilogue &ep, int64_t m, int64_t n, float *c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i) {
+    float *row = c + i * ldc;
+    if (ep.bias)
+      for (int64_t j = 0; j < n; ++j)
+        row[j] += ep.bias[j];
+    if (ep.relu)
+      for (int64_t j = 0; j < n; ++j)
+        row[j] = row[j] <= 0.f ? 0.f : row[j];
+  }
+}
+bool has_epilogue(const SgemmEpilogue &ep) { return ep.bias || ep.relu; }
+// ep with its bias moved to column c0
+SgemmEpilogue shifted(const SgemmEpilogue &ep, int64_t c0) {
+  return SgemmEpilogue{ep.bias ? ep.bias + c0 : nullptr, ep.relu};
+}
+
 // The blocked product on the calling thread (M, N, K >= 1).
 // With shared_b, op(B) comes already packed for the whole product (by
 // pack_b_share; every K block of every NC block, at shared_b + jc K +
 // pc round_up(nc, NR)) instead of being packed here.
 void blocked_packed(const SgemmKernelInfo &u, const ASource &a, bool tb, int64_t M, int64_t N,
                     int64_t K, float alpha, const float *B, int64_t ldb, float beta, float *C,
-                    int64_t ldc, const float *shared_b = nullptr) {
+                    int64_t ldc, const float *shared_b = nullptr, const SgemmEpilogue &ep = {}) {
   const int MR = u.mr, NR = u.nr;
   // A row-major op(A) is read in place, full MR-row panels at a time, where
   // the kernel can (no transposing pack; a ragged last panel is packed).
@@ -148,6 +168,8 @@ void blocked_packed(const SgemmKernelInfo &u, const ASource &a, bool tb, int64_t
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
       const float bk = pc == 0 ? beta : 1.f;
+      // the last K block applies the epilogue to each tile it completes
+      const bool finish = pc + kc == K && has_epilogue(ep);
       // op(B) = B is read in place where the kernel can (no copy: a
       // Winograd chunk's U as the transform wrote it); else packed.
       const bool direct = u.direct_b && !tb;
@@ -171,14 +193,20 @@ void blocked_packed(const SgemmKernelInfo &u, const ASource &a, bool tb, int64_t
           float *cp = C + ic * ldc + jc + jr;
           if (full) {
             const detail::SgemmMicroKernelDirectA run = u.run_direct_a[w / u.unit - 1];
-            for (int64_t ir = 0; ir < full; ir += MR)
+            for (int64_t ir = 0; ir < full; ir += MR) {
               run(kc, a.A + (ic + ir) * a.lda + pc, a.lda, bp, bs, cp + ir * ldc, ldc, n, alpha,
                   bk);
+              if (finish)
+                apply_epilogue(shifted(ep, jc + jr), MR, n, cp + ir * ldc, ldc);
+            }
           }
           const detail::SgemmMicroKernel run = u.for_width(w);
-          for (int64_t ir = full; ir < mc; ir += MR)
-            run(kc, ap + ir * kc, bp, bs, cp + ir * ldc, ldc, (int)std::min<int64_t>(MR, mc - ir),
-                n, alpha, bk);
+          for (int64_t ir = full; ir < mc; ir += MR) {
+            const int m = (int)std::min<int64_t>(MR, mc - ir);
+            run(kc, ap + ir * kc, bp, bs, cp + ir * ldc, ldc, m, n, alpha, bk);
+            if (finish)
+              apply_epilogue(shifted(ep, jc + jr), m, n, cp + ir * ldc, ldc);
+          }
         }
       }
     }
@@ -196,12 +224,15 @@ bool use_dot(const SgemmKernelInfo &u, bool ta, bool tb, int64_t M, int64_t N, i
 
 // One slab on the calling thread, on the dot kernel or the packed path.
 void blocked(const SgemmKernelInfo &u, bool dot, const ASource &a, bool tb, int64_t M, int64_t N,
-             int64_t K, float alpha, const float *B, int64_t ldb, float beta, float *C,
-             int64_t ldc) {
-  if (dot)
+             int64_t K, float alpha, const float *B, int64_t ldb, float beta, float *C, int64_t ldc,
+             const SgemmEpilogue &ep = {}) {
+  if (dot) {
     u.nt_dot(M, N, K, alpha, a.A, a.lda, B, ldb, beta, C, ldc);
-  else
-    blocked_packed(u, a, tb, M, N, K, alpha, B, ldb, beta, C, ldc);
+    if (has_epilogue(ep)) // C is at most kDotMaxMN floats: still in L1
+      apply_epilogue(ep, M, N, C, ldc);
+  } else {
+    blocked_packed(u, a, tb, M, N, K, alpha, B, ldb, beta, C, ldc, nullptr, ep);
+  }
 }
 
 // Part `part` of `parts` of packing op(B) (K x N) whole, for blocked_packed's
@@ -223,7 +254,7 @@ void pack_b_share(const SgemmKernelInfo &u, bool tb, const float *B, int64_t ldb
     }
   }
 }
-thread_local PackBuffer t_pack_shared;
+thread_local PackBuffer t_pack_shared, t_scratch;
 
 // An NT product split by rows whose op(B) is large (Linear's forward,
 // x W^T): both threads' slabs would transpose-pack all of B; instead the
@@ -233,7 +264,7 @@ thread_local PackBuffer t_pack_shared;
 // same packed values, the same kernel calls).
 bool sgemm_shared_b(const SgemmKernelInfo &u, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
                     float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
-                    float beta, float *C, int64_t ldc) {
+                    float beta, float *C, int64_t ldc, const SgemmEpilogue &ep) {
   const int nt = get_num_threads();
   if (!tb || ta || nt <= 1 || omp_in_parallel() || M < 2 * kSlabAlign || N <= 0 || K <= 0 ||
       N * K < kSharedBMinFloats || 2.0 * M * N * K < kGemmSplitFlops)
@@ -253,8 +284,73 @@ bool sgemm_shared_b(const SgemmKernelInfo &u, bool ta, bool tb, int64_t M, int64
     const int64_t d1 = std::min(M, blocks * (t + 1) / n * kSlabAlign);
     if (d1 > d0)
       blocked_packed(u, ASource{false, A + d0 * lda, lda}, true, d1 - d0, N, K, alpha, B, ldb, beta,
-                     C + d0 * ldc, ldc, shared);
+                     C + d0 * ldc, ldc, shared, ep);
   }
+  return true;
+}
+
+// An NT product whose op(B) is much larger than op(A) (Linear's forward,
+// x W^T with far more weights than inputs) computed transposed:
+//   C^T (N x M) = B A^T
+// B's rows are read in place by the direct-A micro-kernels (no pack at all),
+// and only A is transpose-packed, into panels shared by the threads (each
+// packs part, then a barrier); each thread computes its rows of C^T (C's
+// columns) into a thread-local scratch and writes them back transposed, 48
+// columns at a time through L1, applying the epilogue on the way. Moves
+// M K + M N floats through a transpose instead of N K: for M1's hidden layers
+// (128 x 512 x 784 and x 512) 2-4x fewer, and B's pack was the one pass over
+// the weights the forward made besides the GEMM itself.
+// Only with beta == 0, where the result is bitwise the usual path's: each
+// C^T element is the same K-ordered FMA chain (a b = b a), the first K block
+// written, the later ones added. Returns false where it does not apply.
+constexpr int64_t kTransposedMaxC = 1 << 20; // C floats: the scratch
+bool sgemm_transposed(const SgemmKernelInfo &u, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
+                      float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                      float beta, float *C, int64_t ldc, const SgemmEpilogue &ep) {
+  // Worth it where the transposes shrink (N >= 2M: B is twice A; K >= 2M:
+  // A's pack plus the write-back of C stay below B's pack) and B is big
+  // enough for its pack to matter.
+  if (ta || !tb || beta != 0.f || !u.run_direct_a[0] || N < 2 * M || K < 2 * M ||
+      N * K < kSharedBMinFloats || M * N > kTransposedMaxC || use_dot(u, ta, tb, M, N, K))
+    return false;
+  const int NR = u.nr;
+  // op(B') = A^T, packed as blocked_packed's shared_b (pack_b_share's layout)
+  float *shared = t_pack_shared.get(size_t(K * (M + NR)));
+  const int64_t blocks = (N + kSlabAlign - 1) / kSlabAlign;
+  auto part = [&](int t, int n, bool barrier) {
+    pack_b_share(u, true, A, lda, M, K, shared, t, n);
+    if (barrier) {
+#pragma omp barrier
+    }
+    // rows [d0, d1) of C^T: columns [d0, d1) of C
+    const int64_t d0 = std::min(N, blocks * t / n * kSlabAlign);
+    const int64_t d1 = std::min(N, blocks * (t + 1) / n * kSlabAlign);
+    if (d1 <= d0)
+      return;
+    float *scratch = t_scratch.get(size_t((d1 - d0) * M));
+    blocked_packed(u, ASource{false, B + d0 * ldb, ldb}, true, d1 - d0, M, K, alpha, A, lda, 0.f,
+                   scratch, M, shared);
+    // C[i][d0 + j] = act(scratch[j M + i] + bias[d0 + j]), NR columns at a
+    // time: transposed into an L1 tile (M x w), then copied row by row.
+    float *tile = t_pack_a.get(size_t(M * NR));
+    for (int64_t j0 = d0; j0 < d1; j0 += NR) {
+      const int nj = (int)std::min<int64_t>(NR, d1 - j0);
+      transpose_pack(u.pack_t, scratch + (j0 - d0) * M, M, nj, M, nj, tile);
+      for (int64_t i = 0; i < M; ++i)
+        std::copy_n(tile + i * nj, nj, C + i * ldc + j0);
+      if (has_epilogue(ep))
+        apply_epilogue(shifted(ep, j0), M, nj, C + j0, ldc);
+    }
+  };
+  const int nt = get_num_threads();
+  const int parts = (int)std::min<int64_t>(nt, blocks);
+  if (parts <= 1 || omp_in_parallel() || 2.0 * M * N * K < kGemmSplitFlops) {
+    part(0, 1, false);
+    return true;
+  }
+  polygrad::detail::count_parallel_region();
+#pragma omp parallel num_threads(parts)
+  part(omp_get_thread_num(), omp_get_num_threads(), true);
   return true;
 }
 
@@ -379,21 +475,35 @@ void sgemm_serial(GemmKernel k, bool ta, bool tb, int64_t M, int64_t N, int64_t 
 
 void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
            int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+  sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, SgemmEpilogue{});
+}
+
+void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+           int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc,
+           const SgemmEpilogue &ep) {
+  if (M <= 0 || N <= 0)
+    return;
   const GemmKernel k = gemm_kernel();
-  if (k == GemmKernel::OpenBLAS) {
+  if (k == GemmKernel::OpenBLAS || K <= 0) {
+    // OpenBLAS has no epilogue: one pass over C after it, split like the
+    // element-wise ops (as is the K == 0 case, C = beta C).
     gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (has_epilogue(ep))
+      parallel_range(M, M * N, [&](int64_t r0, int64_t r1) {
+        apply_epilogue(ep, r1 - r0, N, C + r0 * ldc, ldc);
+      });
     return;
   }
   const SgemmKernelInfo &u = *kernel_info(k);
-  if (sgemm_shared_b(u, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))
+  if (sgemm_transposed(u, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep) ||
+      sgemm_shared_b(u, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep))
     return;
   const bool dot = use_dot(u, ta, tb, M, N, K);
-  detail::split_gemm(
-      [&u, dot](bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
-                int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
-        blocked(u, dot, ASource{ta, A, lda}, tb, M, N, K, alpha, B, ldb, beta, C, ldc);
-      },
-      ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  detail::split_slabs(M, N, K, kSlabAlign, [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    // rows r0..r1 of op(A) and C, columns c0..c1 of op(B), C and the bias
+    blocked(u, dot, ASource{ta, ta ? A + r0 : A + r0 * lda, lda}, tb, r1 - r0, c1 - c0, K, alpha,
+            tb ? B + c0 * ldb : B + c0, ldb, beta, C + r0 * ldc + c0, ldc, shifted(ep, c0));
+  });
 }
 
 int64_t sgemm_computed_cols(int64_t N) {

@@ -7,6 +7,7 @@
 #include <polygrad/nn/activation.h>
 #include <polygrad/nn/batchnorm.h>
 #include <polygrad/nn/conv2d.h>
+#include <polygrad/nn/linear.h>
 #include <polygrad/nn/pooling.h>
 
 namespace polygrad::nn::detail {
@@ -84,6 +85,11 @@ size_t fused_forward(const std::vector<std::shared_ptr<Module>> &mods, size_t i,
   if ((exactly<BatchNorm2d>(mods, i) || exactly<BatchNorm1d>(mods, i)) &&
       exactly<ReLU>(mods, i + 1) && !exactly<MaxPool2d>(mods, i + 2)) {
     y = static_cast<BatchNormBase &>(*mods[i]).forward_relu(x);
+    return 2;
+  }
+  // Linear, ReLU -> one node, the ReLU in the GEMM's epilogue.
+  if (const auto *lin = exactly<Linear>(mods, i); lin && exactly<ReLU>(mods, i + 1)) {
+    y = lin->forward_relu(x);
     return 2;
   }
   const auto *conv = exactly<Conv2d>(mods, i);

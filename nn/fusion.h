@@ -4,6 +4,7 @@
 // after the other, NaN included); only the graph differs (one node):
 //   Conv2d, ReLU, MaxPool2d  ->  functional::conv2d_relu_max_pool2d (conv2d.h)
 //   ReLU, MaxPool2d          ->  functional::relu_max_pool2d (pooling.h)
+//   Linear, ReLU             ->  functional::linear_relu (linear.h)
 //   BatchNorm1d/2d, ReLU     ->  functional::batch_norm_relu (batchnorm.h),
 //                                not before a MaxPool2d (the ReLU then goes
 //                                into the pooling)

@@ -6,6 +6,7 @@
 // guarded by sentinels (nothing outside the M x N window written, beta == 0
 // never reads C), and the thread split bitwise equal to one thread.
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "test_core_util.h"
@@ -207,6 +208,107 @@ TEST_CASE("sgemm: NT products, B packed once for both threads or the dot kernel,
         CHECK(c1 == c2);
         check_case(c, false, true, alpha, beta, 1, [](auto... args) { kn::sgemm(args...); });
       }
+  }
+  pg::set_num_threads(saved_threads);
+  kn::set_gemm_kernel(saved);
+}
+
+TEST_CASE("sgemm: NT products computed transposed (C^T = B A^T), 1 and 2 threads == the "
+          "usual path bitwise",
+          "[core][sgemm][threads]") {
+  // beta == 0, N >= 2M, K >= 2M, N K >= 65,536 floats: x W^T with far more
+  // weights than inputs (Linear's forward in M1) goes through
+  // sgemm_transposed. Its result must be the usual path's bit for bit
+  // (sgemm_serial never takes it): M1's two hidden layers, an odd M (a
+  // partial 8-row panel of A^T), N ragged against the 48 / 16 column chunks
+  // of the write-back and the 16-row thread slabs, K across the 256 block.
+  const kn::GemmKernel saved = kn::gemm_kernel();
+  const int saved_threads = pg::get_num_threads();
+  for (kn::GemmKernel k : own_kernels()) {
+    kn::set_gemm_kernel(k);
+    for (Case c : {Case{128, 512, 784}, Case{128, 512, 512}, Case{37, 403, 261}, Case{20, 700, 100},
+                   Case{1, 40000, 2}})
+      for (float alpha : {1.f, -0.5f}) {
+        INFO(kn::gemm_kernel_name(k)
+             << " M " << c.M << " N " << c.N << " K " << c.K << " alpha " << alpha);
+        const std::vector<float> a = random_vec(size_t(c.M * c.K), 6),
+                                 b = random_vec(size_t(c.N * c.K), 7);
+        std::vector<float> usual(size_t(c.M * c.N));
+        kn::sgemm_serial(k, false, true, c.M, c.N, c.K, alpha, a.data(), c.K, b.data(), c.K, 0.f,
+                         usual.data(), c.N);
+        for (int threads : {1, 2}) {
+          pg::set_num_threads(threads);
+          std::vector<float> got(usual.size(), std::numeric_limits<float>::quiet_NaN());
+          kn::sgemm(false, true, c.M, c.N, c.K, alpha, a.data(), c.K, b.data(), c.K, 0.f,
+                    got.data(), c.N);
+          CHECK(got == usual);
+        }
+        check_case(c, false, true, alpha, 0.f, 2, [](auto... args) { kn::sgemm(args...); });
+      }
+  }
+  pg::set_num_threads(saved_threads);
+  kn::set_gemm_kernel(saved);
+}
+
+TEST_CASE("sgemm: the epilogue (bias per column, ReLU) on every path, == a pass after the GEMM",
+          "[core][sgemm][threads]") {
+  // act(alpha op(A) op(B) + beta C + bias[j]) must equal the product without
+  // an epilogue followed by c = c + bias[j], then c <= 0 ? 0 : c, bit for bit
+  // (NaN included: a NaN bias entry leaves NaN, the ReLU passes it): on the
+  // transposed NT path (128 x 512 x 784), the shared-B path (beta != 0), the
+  // dot kernel (60 x 130 x 600), the packed path with every transpose and
+  // across the N cache block, small products on one thread, OpenBLAS (a pass
+  // after it), and K == 0.
+  const kn::GemmKernel saved = kn::gemm_kernel();
+  const int saved_threads = pg::get_num_threads();
+  std::vector<kn::GemmKernel> ks = own_kernels();
+  ks.push_back(kn::GemmKernel::OpenBLAS);
+  struct EpCase {
+    Case c;
+    bool ta, tb;
+    float beta;
+  };
+  const std::vector<EpCase> cases = {
+      {{128, 512, 784}, false, true, 0.f}, {{70, 300, 300}, false, true, 1.f},
+      {{60, 130, 600}, false, true, 0.f},  {{96, 130, 200}, false, false, 0.f},
+      {{45, 77, 300}, true, false, 0.5f},  {{33, 50, 40}, true, true, 0.f},
+      {{5, 7, 3}, false, false, 0.f},      {{6, 9, 0}, false, true, 1.f},
+      {{9, 3100, 20}, false, true, 0.f}}; // the last: past the 3072-column block
+  for (kn::GemmKernel k : ks) {
+    kn::set_gemm_kernel(k);
+    for (const EpCase &e : cases)
+      for (int threads : {1, 2})
+        for (int act = 1; act < 4; ++act) {
+          const Case &c = e.c;
+          pg::set_num_threads(threads);
+          INFO(kn::gemm_kernel_name(k)
+               << " M " << c.M << " N " << c.N << " K " << c.K << " ta " << e.ta << " tb " << e.tb
+               << " beta " << e.beta << " threads " << threads << " bias " << (act & 1) << " relu "
+               << (act >> 1));
+          const int64_t lda = e.ta ? c.M : c.K, ldb = e.tb ? c.K : c.N;
+          const std::vector<float> a = random_vec(size_t(c.M * c.K), 8),
+                                   b = random_vec(size_t(c.N * c.K), 9),
+                                   c0 = random_vec(size_t(c.M * c.N), 10);
+          std::vector<float> bias = random_vec(size_t(c.N), 11);
+          bias[size_t(c.N / 2)] = std::numeric_limits<float>::quiet_NaN();
+          const kn::SgemmEpilogue ep{act & 1 ? bias.data() : nullptr, (act & 2) != 0};
+          std::vector<float> want = c0, got = c0;
+          kn::sgemm(e.ta, e.tb, c.M, c.N, c.K, 0.75f, a.data(), std::max<int64_t>(lda, 1), b.data(),
+                    std::max<int64_t>(ldb, 1), e.beta, want.data(), c.N);
+          for (int64_t i = 0; i < c.M; ++i)
+            for (int64_t j = 0; j < c.N; ++j) {
+              float &v = want[size_t(i * c.N + j)];
+              if (ep.bias)
+                v = v + bias[size_t(j)];
+              if (ep.relu)
+                v = v <= 0.f ? 0.f : v;
+            }
+          kn::sgemm(e.ta, e.tb, c.M, c.N, c.K, 0.75f, a.data(), std::max<int64_t>(lda, 1), b.data(),
+                    std::max<int64_t>(ldb, 1), e.beta, got.data(), c.N, ep);
+          CHECK(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);
+          if (ep.bias) // the NaN column came through
+            CHECK(std::isnan(got[size_t(c.N / 2)]));
+        }
   }
   pg::set_num_threads(saved_threads);
   kn::set_gemm_kernel(saved);

@@ -10,6 +10,7 @@
 #include "golden.h"
 #include "test_core_util.h"
 #include <polygrad/autograd/grad_mode.h>
+#include <polygrad/core/kernels.h>
 #include <polygrad/core/parallel.h>
 #include <polygrad/nn/activation.h>
 #include <polygrad/nn/batchnorm.h>
@@ -119,6 +120,21 @@ TEST_CASE("nn golden: linear", "[nn]") {
              [](const std::vector<Tensor> &v) { return F::linear(v[0], v[1], v[2]); });
   check_case(f, "nobias", {"x", "w"},
              [](const std::vector<Tensor> &v) { return F::linear(v[0], v[1]); });
+  // F.relu(F.linear(...)) through the fused node; at 2 threads on a batch
+  // big enough for the GEMMs and the backward's ReLU mask to fork.
+  check_case_1_and_2_threads(
+      f, "relu", {"x", "w", "b"},
+      [](const std::vector<Tensor> &v) {
+        Tensor y = F::linear_relu(v[0], v[1], v[2]);
+        REQUIRE(y.grad_fn_name() == "LinearReluBackward");
+        return y;
+      },
+      // each copy: 12 rows, 2 x 12 x 5 x 6 flops per GEMM, 60 outputs
+      std::max(copies_for(720.0, pg::kernel::kGemmSplitFlops, 3),
+               copies_for(60.0, double(pg::kParallelGrain), 3)),
+      // db at 2 threads is a float sum over 33,336 rows (the batch repeated):
+      // ~1e-4 relative against the float64 reference
+      3e-4, 1e-5);
 }
 
 TEST_CASE("nn golden: conv2d (padded, strided, dilated, grouped, depthwise, 1x1)", "[nn]") {

@@ -3,6 +3,7 @@
 // 1x1 convs, overlapping and padded pooling, BatchNorm in train and eval.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <random>
 
@@ -51,6 +52,26 @@ Tensor distinct(const pg::Shape &s, uint32_t seed) {
   return pg::from_vector(v, s).requires_grad_(true);
 }
 
+// Inputs for the gradcheck of a fused op-then-ReLU: draws (draw()) until
+// every pre-activation (pre(inputs), the op without its ReLU) lies >= 0.05
+// from the ReLU's kink, both signs present, so that a finite-difference step
+// never crosses it. Empty if 500 draws find none.
+std::vector<Tensor> away_from_kink(const std::function<std::vector<Tensor>()> &draw,
+                                   const pg::GradFn &pre) {
+  for (int tries = 0; tries < 500; ++tries) {
+    std::vector<Tensor> v = draw();
+    pg::NoGradGuard ng;
+    const auto z = pre(v).to_vector();
+    bool away = true;
+    int negative = 0;
+    for (float e : z)
+      away &= std::fabs(e) >= 0.05f, negative += e < 0.f;
+    if (away && negative > 0 && negative < (int)z.size())
+      return v;
+  }
+  return {};
+}
+
 } // namespace
 
 TEST_CASE("nn gradcheck: linear", "[nn]") {
@@ -62,6 +83,29 @@ TEST_CASE("nn gradcheck: linear", "[nn]") {
   // Only the weight needs a gradient (the input of a first layer).
   require_gradcheck([](const std::vector<Tensor> &v) { return F::linear(v[0], v[1], v[2]); },
                     {pg::randn({3, 4}), param({2, 4}), param({2})});
+}
+
+TEST_CASE("nn gradcheck: linear_relu (Linear then ReLU, one node)", "[nn]") {
+  // Inputs whose pre-activations x W^T + b all lie away from the ReLU's kink.
+  pg::manual_seed(3);
+  for (const bool bias : {true, false}) {
+    const std::vector<Tensor> in = away_from_kink(
+        [bias] {
+          std::vector<Tensor> v{param({2, 3, 4}), param({5, 4})};
+          if (bias)
+            v.push_back(param({5}));
+          return v;
+        },
+        [bias](const std::vector<Tensor> &v) {
+          return F::linear(v[0], v[1], bias ? v[2] : Tensor());
+        });
+    REQUIRE(!in.empty());
+    require_gradcheck(
+        [bias](const std::vector<Tensor> &v) {
+          return F::linear_relu(v[0], v[1], bias ? v[2] : Tensor());
+        },
+        in);
+  }
 }
 
 TEST_CASE("nn gradcheck: conv2d variants", "[nn]") {
@@ -270,18 +314,11 @@ TEST_CASE("nn gradcheck: batchnorm train and eval", "[nn]") {
         return relu ? F::batch_norm_relu(v[0], r, q, v[1], v[2], training)
                     : F::batch_norm(v[0], r, q, v[1], v[2], training);
       };
-      std::vector<Tensor> in;
-      for (int tries = 0; tries < 500 && in.empty(); ++tries) {
-        std::vector<Tensor> v{param(s), param({C}, 3.f), param({C})};
-        pg::NoGradGuard ng;
-        const auto z = bn(v, false).to_vector();
-        bool away = true;
-        int negative = 0;
-        for (float e : z)
-          away &= std::fabs(e) >= 0.05f, negative += e < 0.f;
-        if (away && negative > 0 && negative < (int)z.size())
-          in = v;
-      }
+      const std::vector<Tensor> in = away_from_kink(
+          [&] {
+            return std::vector<Tensor>{param(s), param({C}, 3.f), param({C})};
+          },
+          [&](const std::vector<Tensor> &v) { return bn(v, false); });
       REQUIRE(!in.empty());
       require_gradcheck([&](const std::vector<Tensor> &v) { return bn(v, true); }, in, opt);
     }

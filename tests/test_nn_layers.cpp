@@ -106,6 +106,17 @@ ConvRef conv_ref(const Tensor &xt, const Tensor &wt, const Tensor &bt, const Ten
   return r;
 }
 
+// Elements where a and b differ bitwise (NaN matching NaN), after checking
+// the sizes agree.
+int64_t bitwise_differences(const Tensor &a, const Tensor &b) {
+  const auto va = a.to_vector(), vb = b.to_vector();
+  REQUIRE(va.size() == vb.size());
+  int64_t differ = 0;
+  for (size_t j = 0; j < va.size(); ++j)
+    differ += !(va[j] == vb[j] || (std::isnan(va[j]) && std::isnan(vb[j])));
+  return differ;
+}
+
 } // namespace
 
 TEST_CASE("nn conv2d: threaded paths match a direct reference", "[nn]") {
@@ -707,12 +718,7 @@ TEST_CASE("nn batch_norm_relu: bitwise batch_norm then relu, values, gradients, 
         run(false, b);
         for (size_t i = 0; i < a.size(); ++i) {
           INFO("output " << i << " (y, dx, dgamma, dbeta, running_mean, running_var)");
-          const auto va = a[i].to_vector(), vb = b[i].to_vector();
-          REQUIRE(va.size() == vb.size());
-          int64_t differ = 0;
-          for (size_t j = 0; j < va.size(); ++j) // bitwise, NaN where NaN
-            differ += !(va[j] == vb[j] || (std::isnan(va[j]) && std::isnan(vb[j])));
-          CHECK(differ == 0);
+          CHECK(bitwise_differences(a[i], b[i]) == 0);
         }
         if (!nan) { // the ReLU did something: zeros in y, and in dx's mask
           const auto y = a[0].to_vector();
@@ -723,6 +729,95 @@ TEST_CASE("nn batch_norm_relu: bitwise batch_norm then relu, values, gradients, 
   CHECK_THROWS_WITH(
       F::batch_norm_relu(pg::randn({2, 3}), Tensor(), Tensor(), pg::randn({4}), Tensor(), true),
       Contains("batch_norm_relu: weight must be") && Contains("[3]"));
+}
+
+TEST_CASE("nn linear_relu: bitwise linear then relu, values and gradients, 1 and 2 threads",
+          "[nn][threads]") {
+  // Shapes on every GEMM path: M1's hidden layers (x W^T computed transposed,
+  // core/sgemm.h), a 3-d input, no bias, and in_features == 0 (y = relu(b)).
+  pg::manual_seed(47);
+  struct Case {
+    pg::Shape x;
+    int64_t out;
+    bool bias;
+  };
+  for (const Case &c : {Case{{128, 784}, 512, true}, Case{{128, 512}, 512, true},
+                        Case{{2, 5, 7}, 9, true}, Case{{6, 20}, 30, false}, Case{{4, 0}, 3, true}})
+    for (const int threads : {1, 2})
+      for (const bool nan : {false, true}) {
+        INFO("x " << pg::shape_str(c.x) << " out " << c.out << " bias " << c.bias << " threads "
+                  << threads << " nan " << nan);
+        tu::ThreadsScope scope(threads);
+        const int64_t in = c.x.back();
+        Tensor x0 = pg::randn(c.x);
+        if (nan && x0.numel() > 3) // a NaN input: its row of y is NaN, passed by the ReLU
+          x0.data<float>()[3] = std::numeric_limits<float>::quiet_NaN();
+        const Tensor w0 = pg::randn({c.out, in}) * 0.1f, b0 = pg::randn({c.out}) * 0.1f;
+        pg::Shape ys = c.x;
+        ys.back() = c.out;
+        const Tensor gy = pg::randn(ys);
+        auto run = [&](bool fused, std::vector<Tensor> &out) {
+          Tensor x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true),
+                 b = c.bias ? b0.clone().requires_grad_(true) : Tensor();
+          Tensor y = fused ? F::linear_relu(x, w, b) : pg::relu(F::linear(x, w, b));
+          CHECK(y.grad_fn_name() == (fused ? "LinearReluBackward" : "ReluBackward"));
+          y.backward(gy);
+          out = {y, x.grad(), w.grad()};
+          if (c.bias)
+            out.push_back(b.grad());
+        };
+        std::vector<Tensor> a, b;
+        run(true, a);
+        run(false, b);
+        for (size_t i = 0; i < a.size(); ++i) {
+          INFO("output " << i << " (y, dx, dw, db)");
+          CHECK(bitwise_differences(a[i], b[i]) == 0);
+        }
+        const auto y = a[0].to_vector(); // the ReLU cut something, and kept something
+        if (in > 0) {
+          CHECK(std::count(y.begin(), y.end(), 0.f) > 0);
+          CHECK(std::count_if(y.begin(), y.end(), [](float v) { return v > 0.f; }) > 0);
+        }
+      }
+  CHECK_THROWS_WITH(F::linear_relu(pg::randn({2, 3}), pg::randn({4, 5})),
+                    Contains("linear_relu: input of shape [2, 3]") && Contains("[4, 5]"));
+}
+
+TEST_CASE("nn Sequential: fuses Linear then ReLU", "[nn]") {
+  pg::manual_seed(45);
+  const Tensor x = pg::randn({6, 8});
+  auto grad_fn = [&](nn::Sequential &s) {
+    return s(x.clone().requires_grad_(true)).grad_fn_name();
+  };
+  nn::Sequential lr{nn::make<nn::Linear>(8, 5), nn::make<nn::ReLU>()};
+  CHECK(grad_fn(lr) == "LinearReluBackward");
+  // Other orders and neighbours run one by one; a subclass is never fused.
+  nn::Sequential relu_first{nn::make<nn::ReLU>(), nn::make<nn::Linear>(8, 5)};
+  CHECK(grad_fn(relu_first) == "LinearBackward");
+  nn::Sequential other{nn::make<nn::Linear>(8, 5), nn::make<nn::Sigmoid>()};
+  CHECK(grad_fn(other) == "SigmoidBackward");
+  struct MyLinear : nn::Linear {
+    MyLinear() : nn::Linear(8, 5) {}
+  };
+  nn::Sequential sub{std::make_shared<MyLinear>(), nn::make<nn::ReLU>()};
+  CHECK(grad_fn(sub) == "ReluBackward");
+  // A wrong input names the layer, fused or not.
+  CHECK_THROWS_WITH(lr(pg::randn({2, 7})), Contains("Linear(in_features=8") && Contains("[2, 7]"));
+  // Fused and one by one: the same values and gradients.
+  auto make = [] {
+    pg::manual_seed(46);
+    return std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
+        nn::make<nn::Linear>(8, 16), nn::make<nn::ReLU>(), nn::make<nn::Linear>(16, 3),
+        nn::make<nn::ReLU>()});
+  };
+  auto fused = make(), plain = make();
+  plain->set_fusion(false);
+  const Tensor gy = pg::randn({6, 3});
+  fused->forward(x).backward(gy);
+  plain->forward(x).backward(gy);
+  CHECK(fused->forward(x).to_vector() == plain->forward(x).to_vector());
+  for (size_t i = 0; i < fused->parameters().size(); ++i)
+    CHECK(fused->parameters()[i].grad().to_vector() == plain->parameters()[i].grad().to_vector());
 }
 
 TEST_CASE("nn Sequential: fuses BatchNorm1d/2d then ReLU, but not before a MaxPool2d", "[nn]") {

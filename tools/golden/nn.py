@@ -84,6 +84,10 @@ def gen_linear():
          {"x": _f32(g, 2, 3, 5), "w": _f32(g, 4, 5), "b": _f32(g, 4)}, g, "lin", out)
     g = rng("nn_linear.nobias")
     _run(lambda x, w: F.linear(x, w), {"x": _f32(g, 6, 3), "w": _f32(g, 2, 3)}, g, "nobias", out)
+    # Linear then ReLU as one node (F::linear_relu): about half the outputs cut.
+    g = rng("nn_linear.relu")
+    _run(lambda x, w, b: F.relu(F.linear(x, w, b)),
+         {"x": _f32(g, 3, 4, 6), "w": _f32(g, 5, 6), "b": _f32(g, 5)}, g, "relu", out)
     write_fixture("nn_linear.txt", out, "nn.Linear / F.linear, float64 reference (tools/golden/nn.py)")
 
 
