@@ -161,8 +161,10 @@ TEST_CASE("losses golden: softmax family vs PyTorch", "[losses]") {
   // label smoothing and soft targets
   const std::pair<const char *, W> wts[] = {
       {"both", W::Both}, {"ce_only", W::CrossEntropyOnly}, {"rescaled_pt", W::RescaledPt}};
-  for (auto [name, wt] : wts) {
-    const std::string s = name;
+  // (named copies, not structured bindings: clang 14 cannot capture those)
+  for (const auto &entry : wts) {
+    const std::string s = entry.first;
+    const W wt = entry.second;
     cases.push_back({"poly1_w_" + s, [wt](auto &x, auto &y, auto &w, auto &) {
                        return L::poly1_cross_entropy(x, y, p1(2.f, w, wt));
                      }});
@@ -291,8 +293,9 @@ TEST_CASE("losses golden: element-wise losses vs PyTorch", "[losses]") {
        true},
   };
   const std::pair<const char *, R> reds[] = {{"mean", R::Mean}, {"sum", R::Sum}, {"none", R::None}};
-  for (auto [name, r] : reds) {
-    const std::string s = name;
+  for (const auto &entry : reds) {
+    const std::string s = entry.first;
+    const R r = entry.second;
     cases.push_back(
         {"mse_" + s,
          [r](auto &x, auto &y, auto &, auto &) { return L::mse_loss(x, y, {.reduction = r}); },
@@ -304,8 +307,9 @@ TEST_CASE("losses golden: element-wise losses vs PyTorch", "[losses]") {
   }
   const std::pair<const char *, R> kreds[] = {
       {"mean", R::Mean}, {"batchmean", R::BatchMean}, {"sum", R::Sum}, {"none", R::None}};
-  for (auto [name, r] : kreds) {
-    const std::string s = name;
+  for (const auto &entry : kreds) {
+    const std::string s = entry.first;
+    const R r = entry.second;
     cases.push_back(
         {"kl_" + s,
          [r](auto &x, auto &y, auto &, auto &) { return L::kl_div(x, y, {.reduction = r}); },

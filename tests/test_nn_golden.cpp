@@ -211,10 +211,10 @@ TEST_CASE("nn golden: max/avg/adaptive pooling", "[nn]") {
        }},
       {"aap44", [](const Tensor &x) { return F::adaptive_avg_pool2d(x, 4); }},
   };
-  for (const auto &[name, fn] : cases)
+  for (const auto &c : cases) // (not a structured binding: clang 14 cannot capture one)
     check_case_1_and_2_threads(
-        f, name, {"x"}, [&](const std::vector<Tensor> &v) { return fn(v[0]); },
-        pool_copies(f, name));
+        f, c.first, {"x"}, [&](const std::vector<Tensor> &v) { return c.second(v[0]); },
+        pool_copies(f, c.first));
   // The module form gives the same as the functional form.
   nn::MaxPool2d mp(3, 2, 1);
   Tensor x = golden::get(f, "mp3s2p1.x");
@@ -449,8 +449,9 @@ TEST_CASE("nn golden: activations", "[nn]") {
       {"softmax1", nn::make<nn::Softmax>(1)},
       {"logsoftmax0", nn::make<nn::LogSoftmax>(0)},
   };
-  for (const auto &[name, m] : cases)
-    check_case(f, name, {"x"}, [&](const std::vector<Tensor> &v) { return m->forward(v[0]); });
+  for (const auto &c : cases) // (not a structured binding: clang 14 cannot capture one)
+    check_case(f, c.first, {"x"},
+               [&](const std::vector<Tensor> &v) { return c.second->forward(v[0]); });
 }
 
 namespace {

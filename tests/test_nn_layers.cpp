@@ -636,8 +636,10 @@ TEST_CASE("nn relu_max_pool2d: equals relu then max_pool2d, NaN and zeros includ
   // ties and windows that are all <= 0.
   constexpr int64_t C = pg::kParallelGrain / (4 * 31 * 33) + 1;
   static_assert(4 * C * 31 * 33 >= pg::kParallelGrain);
-  for (const auto &[k, s, p] : {std::tuple{2, 2, 0}, std::tuple{3, 2, 1}, std::tuple{2, 1, 1}})
+  for (const auto &ksp : {std::tuple{2, 2, 0}, std::tuple{3, 2, 1}, std::tuple{2, 1, 1}})
     for (const pg::Shape &shape : {pg::Shape{4, C, 31, 33}, pg::Shape{3, 5, 8, 6}}) {
+      // (named copies, not a structured binding: clang 14 cannot capture one)
+      const int k = std::get<0>(ksp), s = std::get<1>(ksp), p = std::get<2>(ksp);
       INFO("kernel " << k << " stride " << s << " padding " << p << " shape "
                      << pg::shape_str(shape));
       auto xv = pg::randn(shape).to_vector();

@@ -431,7 +431,9 @@ TEST_CASE("threads: element-wise unary, binary and in-place ops, 2 threads == 1 
       {"leaky_relu", [](V v) { return F::leaky_relu(v[0] - 1.f, 0.1); }},
   };
   for (size_t k = 0; k < unary.size(); ++k) {
-    const auto &[name, fn] = unary[k];
+    // (named references, not a structured binding: clang 14 cannot capture one)
+    const std::string &name = unary[k].first;
+    const Fn &fn = unary[k].second;
     require_1_2(name + ", contiguous", fn, {a});
     // A transposed view: the strided row loop (for_each_row) and a
     // non-contiguous upstream gradient; the loop is the same for every
@@ -448,7 +450,9 @@ TEST_CASE("threads: element-wise unary, binary and in-place ops, 2 threads == 1 
       {"maximum", [](V v) { return pg::maximum(v[0], v[1]); }},
       {"minimum", [](V v) { return pg::minimum(v[0], v[1]); }},
   };
-  for (const auto &[name, fn] : binary) {
+  for (const auto &entry : binary) {
+    const std::string &name = entry.first;
+    const Fn &fn = entry.second;
     require_1_2(name + ", same shape", fn, {a, b});
     require_1_2(name + ", one operand transposed",
                 [&](V v) {
@@ -882,8 +886,9 @@ TEST_CASE("threads: SGD, Adam and AdamW over the full parameter vector, 2 thread
              p, optim::AdamWOptions{.lr = 0.01, .weight_decay = 0.05, .amsgrad = true});
        }},
   };
-  for (const auto &[name, make] : cases) {
-    INFO(name);
+  for (const auto &entry : cases) {
+    const auto &make = entry.second; // (not a structured binding: clang 14 cannot capture one)
+    INFO(entry.first);
     const auto [one, two] = tu::at_1_and_2_threads([&] {
       std::vector<Tensor> params = {p0.clone().requires_grad_(true),
                                     q0.clone().requires_grad_(true)};
@@ -905,6 +910,6 @@ TEST_CASE("threads: SGD, Adam and AdamW over the full parameter vector, 2 thread
     });
     REQUIRE(one.size() == two.size());
     for (size_t i = 0; i < one.size(); ++i)
-      tu::require_bitwise(one[i], two[i], name + ": output " + std::to_string(i));
+      tu::require_bitwise(one[i], two[i], entry.first + ": output " + std::to_string(i));
   }
 }
