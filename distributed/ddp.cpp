@@ -39,15 +39,9 @@ void broadcast_coalesced(const std::vector<Tensor> &tensors, MPI_Comm comm, int 
         off += t.numel();
       }
     const MPI_Datatype type = d == DType::Float32 ? MPI_FLOAT : MPI_INT64_T;
-    char *p = d == DType::Float32 ? reinterpret_cast<char *>(flat.data<float>())
-                                  : reinterpret_cast<char *>(flat.data<int64_t>());
-    const size_t esize = d == DType::Float32 ? 4 : 8;
-    for (int64_t done = 0; done < total;) {
-      const int64_t k = std::min<int64_t>(total - done, INT_MAX / 2);
-      detail::check(MPI_Bcast(p + done * esize, int(k), type, root, comm),
-                    "DistributedDataParallel: broadcast");
-      done += k;
-    }
+    detail::in_pieces(flat, [&](void *p, int k) {
+      detail::check(MPI_Bcast(p, k, type, root, comm), "DistributedDataParallel: broadcast");
+    });
     off = 0;
     for (const Tensor &t : tensors)
       if (t.dtype() == d) {

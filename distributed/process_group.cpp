@@ -83,18 +83,6 @@ void check_same_everywhere(const char *op, int64_t n, int64_t type, const std::s
            type == kDoubles ? "a vector of doubles" : dtype_name(DType(type)), ")");
 }
 
-// Runs fn(pointer, count) over `c`'s elements in pieces MPI's int count can hold.
-template <class Fn> void in_pieces(const Tensor &c, Fn &&fn) {
-  const size_t esize = c.dtype() == DType::Float32 ? 4 : 8;
-  char *p = c.dtype() == DType::Float32 ? reinterpret_cast<char *>(c.data<float>())
-                                        : reinterpret_cast<char *>(c.data<int64_t>());
-  for (int64_t done = 0, n = c.numel(); done < n;) {
-    const int64_t k = std::min<int64_t>(n - done, INT_MAX / 2);
-    fn(p + done * esize, int(k));
-    done += k;
-  }
-}
-
 // A collective's result `c` into `t`: copied through the view when `c` was
 // a contiguous copy of it; either way t's version moves (autograd sees the write).
 void write_back(const Tensor &t, const Tensor &c) {
@@ -212,7 +200,7 @@ void all_reduce(const Tensor &t, ReduceOp op) {
     return;
   NoGradGuard no_grad;
   const Tensor c = t.contiguous(); // t itself when it is contiguous
-  in_pieces(c, [&](void *p, int k) {
+  detail::in_pieces(c, [&](void *p, int k) {
     detail::check(MPI_Allreduce(MPI_IN_PLACE, p, k, mpi_type(c.dtype()), mpi_op(op), g.comm),
                   "distributed::all_reduce");
   });
@@ -255,7 +243,7 @@ void broadcast(const Tensor &t, int root) {
     return;
   NoGradGuard no_grad;
   const Tensor c = t.contiguous();
-  in_pieces(c, [&](void *p, int k) {
+  detail::in_pieces(c, [&](void *p, int k) {
     detail::check(MPI_Bcast(p, k, mpi_type(c.dtype()), root, g.comm), "distributed::broadcast");
   });
   write_back(t, c);

@@ -4,7 +4,11 @@
 
 #include <mpi.h>
 
+#include <algorithm>
+#include <climits>
 #include <string>
+
+#include <polygrad/core/tensor.h>
 
 namespace polygrad::distributed::detail {
 
@@ -18,5 +22,18 @@ MPI_Comm world();
 MPI_Comm new_comm();
 // Throws polygrad::Error "WHAT: <MPI's error string>" unless rc == MPI_SUCCESS.
 void check(int rc, const char *what);
+
+// Runs fn(pointer, count) over the elements of `c` (contiguous, float32 or
+// int64) in pieces MPI's int count can hold: a collective per piece.
+template <class Fn> void in_pieces(const Tensor &c, Fn &&fn) {
+  const size_t esize = c.dtype() == DType::Float32 ? 4 : 8;
+  char *p = c.dtype() == DType::Float32 ? reinterpret_cast<char *>(c.data<float>())
+                                        : reinterpret_cast<char *>(c.data<int64_t>());
+  for (int64_t done = 0, n = c.numel(); done < n;) {
+    const int64_t k = std::min<int64_t>(n - done, INT_MAX / 2);
+    fn(static_cast<void *>(p + done * esize), int(k));
+    done += k;
+  }
+}
 
 } // namespace polygrad::distributed::detail
