@@ -51,6 +51,19 @@ ImageDataset head(const ImageDataset &d, int64_t count) {
   return subset(d, idx);
 }
 
+ImageDataset balanced_head(const ImageDataset &d, int64_t count) {
+  PG_CHECK(count >= 0, "balanced_head: count must be >= 0, got ", count);
+  const int64_t C = std::max<int64_t>(int64_t(d.classes.size()), 1);
+  // class k's quota: count / C, one more for the first count % C classes
+  std::vector<int64_t> taken(size_t(C), 0), idx;
+  for (int64_t i = 0; i < d.n; ++i) {
+    const int64_t l = d.labels[size_t(i)];
+    if (l >= 0 && l < C && taken[size_t(l)]++ < count / C + (l < count % C))
+      idx.push_back(i);
+  }
+  return subset(d, idx);
+}
+
 std::vector<int64_t> class_counts(const ImageDataset &d) {
   std::vector<int64_t> c(d.classes.size(), 0);
   for (int64_t l : d.labels)

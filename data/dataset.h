@@ -39,6 +39,12 @@ struct ImageDataset {
 ImageDataset subset(const ImageDataset &d, const std::vector<int64_t> &indices);
 // The first `count` images (all of them if count >= n).
 ImageDataset head(const ImageDataset &d, int64_t count);
+// A class-balanced "first count images", in d's order: the first count / C
+// images of each of the C classes, one more for the first count % C classes
+// (all of a class that has fewer; the others do not make up for it). For
+// data sets stored class by class (image folders), where head() would keep
+// only the first classes. Throws unless count >= 0.
+ImageDataset balanced_head(const ImageDataset &d, int64_t count);
 // Number of images per class: counts[k] = #{i : labels[i] == k}.
 std::vector<int64_t> class_counts(const ImageDataset &d);
 

@@ -542,7 +542,7 @@ TEST_CASE("data: --data DIR detection and loading", "[data]") {
   REQUIRE(std::string(pd::format_name(pd::DataFormat::Cifar10Binary)) == "cifar10-binary");
 }
 
-TEST_CASE("data: subset, head and class counts", "[data]") {
+TEST_CASE("data: subset, head, balanced_head and class counts", "[data]") {
   TempDir t;
   write_file(t / "i", idx_images(3, 2, 4, kPixels));
   write_file(t / "l", idx_labels(3, kLabels));
@@ -555,6 +555,22 @@ TEST_CASE("data: subset, head and class counts", "[data]") {
   REQUIRE(pd::head(d, 2).labels == std::vector<int64_t>{7, 0});
   REQUIRE(pd::head(d, 10).n == 3);
   REQUIRE(pd::class_counts(d) == std::vector<int64_t>{1, 0, 0, 0, 0, 0, 0, 1, 0, 1});
+  // balanced_head: the first count / C of each class (one more for the first
+  // count % C classes), in order. On a set stored class by class (as image
+  // folders are) head() keeps only the first classes; balanced_head keeps
+  // every class.
+  pd::ImageDataset sorted = pd::subset(d, {1, 1, 1, 0, 0, 2, 2, 2});
+  REQUIRE(sorted.labels == std::vector<int64_t>{0, 0, 0, 7, 7, 9, 9, 9});
+  REQUIRE(pd::head(sorted, 3).labels == std::vector<int64_t>{0, 0, 0});
+  REQUIRE(pd::balanced_head(sorted, 20).labels == std::vector<int64_t>{0, 0, 7, 7, 9, 9});
+  REQUIRE(pd::balanced_head(sorted, 30).labels == sorted.labels);          // 3 each: all
+  REQUIRE(pd::balanced_head(sorted, 1).labels == std::vector<int64_t>{0}); // class 0's extra one
+  REQUIRE(pd::balanced_head(sorted, 28).labels == std::vector<int64_t>{0, 0, 0, 7, 7, 9, 9});
+  REQUIRE(pd::balanced_head(sorted, 18).labels == std::vector<int64_t>{0, 0, 7, 7, 9}); // 9: 1
+  REQUIRE(pd::balanced_head(sorted, 0).n == 0);
+  REQUIRE(pd::class_counts(pd::balanced_head(sorted, 20)) ==
+          std::vector<int64_t>{2, 0, 0, 0, 0, 0, 0, 2, 0, 2});
+  REQUIRE_THROWS_WITH(pd::balanced_head(sorted, -1), Contains("count must be >= 0"));
   REQUIRE_THROWS_WITH(pd::subset(d, {0, 3}),
                       Contains("index 3 (position 1) is out of range for a dataset of 3"));
   pd::ImageDataset bad = d;

@@ -153,7 +153,9 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
       .add("data", d.data_dir,
            "data folder: MNIST IDX files, CIFAR-10 binary batches, or image folders "
            "with train/ and test/ (see docs/data.md)")
-      .add("limit-train", "0", "use only the first N training images (0: all)")
+      .add("limit-train", "0",
+           "use only N training images, the first N/C of each class (0: all; image folders "
+           "list the images class by class, so a plain first N would drop classes)")
       .add("imbalance", "1",
            "long-tailed training set: imbalance ratio rho = n_0 / n_{C-1} (1: as loaded; "
            "see docs/data.md); the test set stays balanced")
@@ -303,7 +305,7 @@ int run_training(const TrainDefaults &d, int argc, char **argv) {
   check_model_fits(model_name, train_set);
   check_model_fits(model_name, test_set);
   if (limit > 0)
-    train_set = data::head(train_set, limit);
+    train_set = data::balanced_head(train_set, limit);
   if (f.has("imbalance"))
     train_set =
         data::long_tail(train_set, {.imbalance = imbalance,

@@ -37,8 +37,9 @@ std::string RunConfig::id() const {
   X(imbalance)                                                                                     \
   X(profile)                                                                                       \
   X(data_seed)                                                                                     \
-  X(class_weights) X(model) X(data) X(optimizer) X(schedule) X(augment) X(epochs) X(batch_size)    \
-      X(warmup_epochs) X(threads) X(lr) X(weight_decay) X(limit_train) X(limit_test)
+  X(class_weights)                                                                                 \
+  X(model) X(data) X(optimizer) X(schedule) X(augment) X(epochs) X(batch_size) X(warmup_epochs)    \
+      X(threads) X(lr) X(weight_decay) X(limit_train) X(limit_test)
 
 void to_json(nlohmann::json &j, const RunConfig &c) {
 #define X(f) j[#f] = c.f;
@@ -142,20 +143,6 @@ void from_json(const nlohmann::json &j, RunResult &r) {
   r.test.calibration.accuracy = nums(t.at("bin_accuracy"));
 }
 
-namespace {
-// The first ceil(count / C) images of each class, in the source's order: a
-// limit that keeps every class (image folders list the images class by class,
-// so a plain head() would keep the first classes only).
-data::ImageDataset balanced_head(const data::ImageDataset &d, int64_t count) {
-  const int64_t C = d.num_classes(), per = (count + C - 1) / C;
-  std::vector<int64_t> taken(C, 0), idx;
-  for (int64_t i = 0; i < d.n; ++i)
-    if (taken[d.labels[i]]++ < per)
-      idx.push_back(i);
-  return data::subset(d, idx);
-}
-} // namespace
-
 void write_text_file(const std::string &path, const std::string &text) {
   io::AtomicFile f(path);
   f.write(text.data(), text.size());
@@ -180,9 +167,9 @@ RunResult run_one(const RunConfig &c, const std::function<void(int, int64_t, int
   data::ImageDataset train_set = data::load_dataset(src, data::Split::Train);
   data::ImageDataset test_set = data::load_dataset(src, data::Split::Test);
   if (c.limit_train > 0)
-    train_set = balanced_head(train_set, c.limit_train);
+    train_set = data::balanced_head(train_set, c.limit_train);
   if (c.limit_test > 0)
-    test_set = balanced_head(test_set, c.limit_test);
+    test_set = data::balanced_head(test_set, c.limit_test);
   if (c.imbalance != 1 || c.profile != "exp") {
     data::ImbalanceProfile profile{};
     text::parse(c.profile, profile);
