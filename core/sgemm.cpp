@@ -309,8 +309,10 @@ bool sgemm_transposed(const SgemmKernelInfo &u, bool ta, bool tb, int64_t M, int
                       float beta, float *C, int64_t ldc, const SgemmEpilogue &ep) {
   // Worth it where the transposes shrink (N >= 2M: B is twice A; K >= 2M:
   // A's pack plus the write-back of C stay below B's pack) and B is big
-  // enough for its pack to matter.
-  if (ta || !tb || beta != 0.f || !u.run_direct_a[0] || N < 2 * M || K < 2 * M ||
+  // enough for its pack to matter. M >= 16: A's packed panels (M rounded up
+  // to NR = 48 columns, all of K) stay within 3x A's size, where a thin A
+  // (1 x K) would take 48x.
+  if (ta || !tb || beta != 0.f || !u.run_direct_a[0] || M < kSlabAlign || N < 2 * M || K < 2 * M ||
       N * K < kSharedBMinFloats || M * N > kTransposedMaxC || use_dot(u, ta, tb, M, N, K))
     return false;
   const int NR = u.nr;

@@ -221,13 +221,14 @@ TEST_CASE("sgemm: NT products computed transposed (C^T = B A^T), 1 and 2 threads
   // sgemm_transposed. Its result must be the usual path's bit for bit
   // (sgemm_serial never takes it): M1's two hidden layers, an odd M (a
   // partial 8-row panel of A^T), N ragged against the 48 / 16 column chunks
-  // of the write-back and the 16-row thread slabs, K across the 256 block.
+  // of the write-back and the 16-row thread slabs, K across the 256 block;
+  // and 1 x 40000 x 2, too thin an A for the path (the usual one runs).
   const kn::GemmKernel saved = kn::gemm_kernel();
   const int saved_threads = pg::get_num_threads();
   for (kn::GemmKernel k : own_kernels()) {
     kn::set_gemm_kernel(k);
     for (Case c : {Case{128, 512, 784}, Case{128, 512, 512}, Case{37, 403, 261}, Case{20, 700, 100},
-                   Case{1, 40000, 2}})
+                   Case{16, 5000, 40}, Case{1, 40000, 2}})
       for (float alpha : {1.f, -0.5f}) {
         INFO(kn::gemm_kernel_name(k)
              << " M " << c.M << " N " << c.N << " K " << c.K << " alpha " << alpha);
