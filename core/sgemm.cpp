@@ -298,8 +298,8 @@ bool sgemm_shared_b(const SgemmKernelInfo &u, bool ta, bool tb, int64_t M, int64
 // columns) into a thread-local scratch and writes them back transposed, 48
 // columns at a time through L1, applying the epilogue on the way. Moves
 // M K + M N floats through a transpose instead of N K: for M1's hidden layers
-// (128 x 512 x 784 and x 512) 2-4x fewer, and B's pack was the one pass over
-// the weights the forward made besides the GEMM itself.
+// (128 x 512 x 784 and x 512) 2.4x and 2x fewer, and B's pack was the one
+// pass over the weights the forward made besides the GEMM itself.
 // Only with beta == 0, where the result is bitwise the usual path's: each
 // C^T element is the same K-ordered FMA chain (a b = b a), the first K block
 // written, the later ones added. Returns false where it does not apply.
