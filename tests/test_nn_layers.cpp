@@ -217,6 +217,9 @@ TEST_CASE("nn conv2d: Winograd F(2x2, 3x3) and F(4x4, 3x3) match a direct refere
       {"large image, pad 1", {3, 64, 32, 30}, {64, 64, 3, 3}, 1, nn::ConvAlgorithm::Auto},
       {"large image, pad 0", {2, 48, 26, 25}, {48, 48, 3, 3}, 0, nn::ConvAlgorithm::Winograd},
       {"large image, pad 2", {2, 48, 23, 24}, {40, 48, 3, 3}, 2, nn::ConvAlgorithm::Winograd},
+      // tile rows of 16 and 17 tiles without their spare one (as M3's 32x32
+      // layer): the compaction copies of the input transform and its adjoint
+      {"rows of 16 and 17 tiles", {2, 48, 32, 34}, {48, 48, 3, 3}, 1, nn::ConvAlgorithm::Auto},
   };
   pg::manual_seed(17);
   for (const Case &c : cases) {
