@@ -117,6 +117,22 @@ int64_t bitwise_differences(const Tensor &a, const Tensor &b) {
   return differ;
 }
 
+// run(fused, out) puts a fused op's outputs in out (fused) or those of the
+// ops one after the other (!fused); checks they agree bitwise, output by
+// output (`names` lists them for the message), and returns the fused ones.
+std::vector<Tensor> fused_matches_plain(const std::function<void(bool, std::vector<Tensor> &)> &run,
+                                        const char *names) {
+  std::vector<Tensor> a, b;
+  run(true, a);
+  run(false, b);
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    INFO("output " << i << " " << names);
+    CHECK(bitwise_differences(a[i], b[i]) == 0);
+  }
+  return a;
+}
+
 } // namespace
 
 TEST_CASE("nn conv2d: threaded paths match a direct reference", "[nn]") {
@@ -718,13 +734,8 @@ TEST_CASE("nn batch_norm_relu: bitwise batch_norm then relu, values, gradients, 
           y.backward(gy);
           out = {y, x.grad(), w.grad(), b.grad(), rm, rv};
         };
-        std::vector<Tensor> a, b;
-        run(true, a);
-        run(false, b);
-        for (size_t i = 0; i < a.size(); ++i) {
-          INFO("output " << i << " (y, dx, dgamma, dbeta, running_mean, running_var)");
-          CHECK(bitwise_differences(a[i], b[i]) == 0);
-        }
+        const std::vector<Tensor> a =
+            fused_matches_plain(run, "(y, dx, dgamma, dbeta, running_mean, running_var)");
         if (!nan) { // the ReLU did something: zeros in y, and in dx's mask
           const auto y = a[0].to_vector();
           CHECK(std::count(y.begin(), y.end(), 0.f) > 0);
@@ -771,13 +782,7 @@ TEST_CASE("nn linear_relu: bitwise linear then relu, values and gradients, 1 and
           if (c.bias)
             out.push_back(b.grad());
         };
-        std::vector<Tensor> a, b;
-        run(true, a);
-        run(false, b);
-        for (size_t i = 0; i < a.size(); ++i) {
-          INFO("output " << i << " (y, dx, dw, db)");
-          CHECK(bitwise_differences(a[i], b[i]) == 0);
-        }
+        const std::vector<Tensor> a = fused_matches_plain(run, "(y, dx, dw, db)");
         const auto y = a[0].to_vector(); // the ReLU cut something, and kept something
         if (in > 0) {
           CHECK(std::count(y.begin(), y.end(), 0.f) > 0);
